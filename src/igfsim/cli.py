@@ -1,0 +1,182 @@
+"""Command line: ``igfsim run | validate | list``.
+
+Exit codes: 0 every expectation holds, 1 an expectation failed, 2 bad input, 3 simulation
+failure. With several scenarios the largest code wins; every scenario is still attempted and
+its outputs are written, so a failure never loses results already computed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import IgfsimError, ScenarioError, SimulationError
+
+EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION = 0, 1, 2, 3
+_VERDICT = {"pass": "PASS", "fail": "FAIL", "xfail": "XFAIL", "xpass": "XPASS"}
+
+
+def _scenario_files(items: Sequence[str]) -> list[Path]:
+    from .resources import bundled_scenarios_dir
+
+    paths = [Path(i) for i in items] or [bundled_scenarios_dir()]
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+            if not found:
+                raise ScenarioError(str(p), [])
+            files += found
+        else:
+            files.append(p)
+    return files
+
+
+def _err(msg: str) -> None:
+    print(f"igfsim: error: {msg}", file=sys.stderr)
+
+
+def _run_files(args, *, write: bool) -> int:
+    from .analysis import check_expectations, describe
+    from .model import load_model
+    from .outputs import write_run_outputs
+    from .runner import run_scenario
+    from .scenario import load_scenario
+
+    model = load_model(args.model)
+    code, n_pass, n_total, n_xfail = EXIT_OK, 0, 0, 0
+    try:
+        files = _scenario_files(args.scenarios)
+    except ScenarioError as err:
+        _err(f"{err.path}: no scenario files (*.yaml) in this folder")
+        return EXIT_INPUT
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+            result = run_scenario(scenario, model, engine=args.engine, on_error="record")
+        except ScenarioError as err:
+            _err(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
+            code = max(code, EXIT_INPUT)
+            continue
+        outcomes = check_expectations(result, scenario) if result.ok else []
+        if write:
+            folder = write_run_outputs(result, scenario, outcomes, args.out, png=not args.no_png)
+            print(f"{scenario.name}: wrote {folder}/timecourse.csv, summary.json"
+                  + ("" if args.no_png else ", timecourse.png"))
+        if not result.ok:
+            for rec in result.records:
+                if rec.status != "ok":
+                    _err(f"{path}: arm {rec.arm!r}: {rec.message}")
+            code = max(code, EXIT_SIMULATION)
+            continue
+        if not args.quiet:
+            refs = f"  [{'; '.join(scenario.references)}]" if scenario.references else ""
+            print(f"\n{scenario.name}: {scenario.title}{refs}")
+            for o in outcomes:
+                extra = f"  ({o.detail})" if o.detail else ""
+                print(f"  {_VERDICT[o.verdict]:5s}  {describe(o.expectation):70s} observed {o.observed:.4g}{extra}")
+        n_total += len(outcomes)
+        n_pass += sum(o.verdict == "pass" for o in outcomes)
+        n_xfail += sum(o.verdict == "xfail" for o in outcomes)
+        if any(not o.ok for o in outcomes):
+            code = max(code, EXIT_EXPECTATION)
+    known = f", {n_xfail} known failure(s)" if n_xfail else ""
+    print(f"\n{n_pass}/{n_total} expectations passed{known} ({len(files)} scenario file(s), engine {args.engine})")
+    return code
+
+
+def _cmd_run(args) -> int:
+    return _run_files(args, write=True)
+
+
+def _cmd_validate(args) -> int:
+    return _run_files(args, write=args.out is not None)
+
+
+def _cmd_list(args) -> int:
+    from .contexts import CONTEXTS
+    from .drugs import CATALOG
+    from .readouts import READOUTS
+    from .resources import bundled_scenarios_dir
+    from .scenario import load_scenario
+
+    what = args.what
+    if what in ("all", "scenarios"):
+        print("Scenarios (bundled):")
+        for f in sorted(bundled_scenarios_dir().glob("*.yaml")):
+            try:
+                s = load_scenario(f)
+                print(f"  {s.name:34s} {s.title}")
+            except ScenarioError as err:
+                print(f"  {f.name:34s} INVALID: {err}")
+    if what in ("all", "drugs"):
+        print("Drugs:")
+        for d in CATALOG:
+            alias = f" ({', '.join(d.aliases)})" if d.aliases else ""
+            pot = ", ".join(f"{k}={v:g} nM" for k, v in d.potency.items())
+            print(f"  {d.name + alias:34s} {d.mechanism.value}; {pot}")
+    if what in ("all", "contexts"):
+        print("Cell contexts:")
+        for c in CONTEXTS.values():
+            print(f"  {c.name:34s} {c.description}")
+    if what in ("all", "readouts"):
+        print("Readouts (any model species id may also be selected):")
+        for r, text in READOUTS.items():
+            print(f"  {r:34s} {text}")
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="igfsim", description="Simulate IGF-IR/InsR signalling and drug resistance.")
+    p.add_argument("--version", action="version", version=f"igfsim {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--engine", default="roadrunner", help="simulation engine (default: roadrunner)")
+        sp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+        sp.add_argument("--quiet", action="store_true", help="print only the summary line")
+        sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
+
+    run = sub.add_parser("run", help="simulate scenarios and write timecourse.csv, summary.json, timecourse.png")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    run.add_argument("--out", default="out", help="output folder (default: out)")
+    common(run)
+    run.set_defaults(handler=_cmd_run)
+    val = sub.add_parser("validate", help="check every expectation (default: all bundled scenarios)")
+    val.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
+    val.add_argument("--out", default=None, help="also write run outputs here")
+    common(val)
+    val.set_defaults(handler=_cmd_validate)
+    lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")
+    lst.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "drugs", "contexts", "readouts"])
+    lst.set_defaults(handler=_cmd_list)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code instead of exiting (testable in-process)."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except IgfsimError as err:
+        if args.debug:
+            traceback.print_exc()
+        _err(str(err))
+        return EXIT_SIMULATION if isinstance(err, SimulationError) else EXIT_INPUT
+
+
+def console() -> None:
+    """``[project.scripts]`` wrapper."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into e.g. `head`
+        code = EXIT_OK
+        sys.stdout = None
+    sys.exit(code)

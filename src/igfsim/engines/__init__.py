@@ -1,0 +1,45 @@
+"""Simulation engines behind one interface; backends are imported lazily by name."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Protocol as _Proto
+
+import numpy as np
+
+from ..errors import EngineUnavailableError, did_you_mean
+from ..model import Model
+from ..protocol import Protocol
+
+#: engine name -> "module:Class"
+ENGINES = {"roadrunner": "igfsim.engines.roadrunner_ode:RoadRunnerEngine"}
+
+
+class Engine(_Proto):
+    """Simulates a protocol on a model and returns values of ``protocol.selections``."""
+
+    name: str
+
+    def simulate(self, model: Model, protocol: Protocol) -> np.ndarray:
+        """Return an array of shape ``(len(protocol.times), len(protocol.selections))``.
+
+        Raises :class:`igfsim.errors.SimulationError` when the run fails.
+        """
+        ...
+
+
+_INSTANCES: dict[str, Engine] = {}
+
+
+def get_engine(name: str = "roadrunner") -> Engine:
+    """The engine called ``name`` (one instance per process, so compiled models are reused)."""
+    if name not in ENGINES:
+        raise EngineUnavailableError(f"unknown engine {name!r}{did_you_mean(name, ENGINES)}; "
+                                     f"available: {', '.join(ENGINES)}")
+    if name not in _INSTANCES:
+        module, cls = ENGINES[name].split(":")
+        try:
+            _INSTANCES[name] = getattr(import_module(module), cls)()
+        except ImportError as err:
+            raise EngineUnavailableError(f"engine {name!r} needs a package that is not installed: {err}") from None
+    return _INSTANCES[name]

@@ -1,0 +1,74 @@
+"""Exceptions and validation issues shared by every igfsim module.
+
+The CLI catches :class:`IgfsimError` only; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Severity(IntEnum):
+    """How bad a validation issue is (PEtab's levels)."""
+
+    WARNING = 20
+    ERROR = 30
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in an input file: where it is and what is wrong."""
+
+    where: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class IgfsimError(Exception):
+    """Base class of every error igfsim raises on purpose."""
+
+
+class ModelError(IgfsimError, ValueError):
+    """The model text, its SBML or its provenance table is invalid."""
+
+
+class ScenarioError(IgfsimError, ValueError):
+    """A scenario file is invalid; carries the file path and *all* issues found."""
+
+    def __init__(self, path: str, issues: Iterable[Issue]):
+        self.path = str(path)
+        self.issues = list(issues)
+        lines = [f"{self.path}: {i}" for i in self.issues]
+        head = f"{len(self.issues)} problem(s) in scenario file" if len(lines) > 1 else ""
+        super().__init__("\n".join(([head] if head else []) + lines))
+
+
+class SimulationError(IgfsimError, RuntimeError):
+    """A simulation failed; names the engine, the run and how far it got."""
+
+    def __init__(self, message: str, *, engine: str = "", run_id: str = "", t_reached: float | None = None):
+        self.engine = engine
+        self.run_id = run_id
+        self.t_reached = t_reached
+        where = " ".join(x for x in (f"[{engine}]" if engine else "", run_id) if x)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class EngineUnavailableError(IgfsimError, ImportError):
+    """An engine was asked for that does not exist or is not installed."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest choice, or an empty string."""
+    match = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+    if not match:
+        lowered = {c.lower(): c for c in choices}
+        if str(name).lower() in lowered:
+            match = [lowered[str(name).lower()]]
+    return f"; did you mean {match[0]!r}?" if match else ""
