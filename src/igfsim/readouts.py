@@ -7,8 +7,8 @@ from types import MappingProxyType
 READOUTS = MappingProxyType({
     "pIGF1R": "phosphorylated IGF-IR protomers (homodimers and the IGF-IR half of hybrids) / all IGF-IR",
     "pInsR": "phosphorylated InsR protomers (IR-A, IR-B and the InsR half of hybrids) / all InsR",
-    "pIRA": "phosphorylated IR-A homodimer and IGF-IR/IR-A hybrid protomers / their pool",
-    "pIRB": "phosphorylated IR-B (and IR-A/IR-B) dimer and IGF-IR/IR-B hybrid protomers / their pool",
+    "pIRA": "phosphorylated IR-A homodimers / all IR-A homodimers",
+    "pIRB": "phosphorylated IR-B homodimers (with IR-A/IR-B heterodimers) / their pool",
     "pIRS1": "Tyr-phosphorylated IRS1/2 / all IRS1/2",
     "pShc": "phosphorylated Shc / all Shc",
     "pAkt": "Akt phosphorylated on T308 and S473 / all Akt",

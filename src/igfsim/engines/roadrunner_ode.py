@@ -49,22 +49,30 @@ class RoadRunnerEngine:
         return SimulationError(msg, engine=self.name, run_id=protocol.label, t_reached=t)
 
     def _preequilibrate(self, rr, model: Model, protocol: Protocol) -> None:
+        """Integrate the ligand-free, drug-free cell until no species changes any more.
+
+        One long integration per attempt (CVODE restarts from a near-steady state are where its
+        corrector fails on this model), each attempt 10x longer, up to the protocol's limit.
+        """
         ids = list(rr.model.getFloatingSpeciesIds())
-        t, span = 0.0, 100.0
+        t, span = 0.0, min(1e5, protocol.preequilibration_max_min)
+        rel = np.zeros(1)
         while t < protocol.preequilibration_max_min:
             try:
                 rr.simulate(t, t + span, 2)
             except RuntimeError as err:
-                raise self._fail(protocol, f"pre-equilibration failed at t = {t:g} min: {err}", t) from None
+                msg = str(err).strip().splitlines()[0]
+                raise self._fail(protocol, f"pre-equilibration failed after t = {t:g} min: {msg}", t) from None
             t += span
             x = np.asarray(rr.model.getFloatingSpeciesConcentrations())
             dx = np.asarray(rr.model.getFloatingSpeciesConcentrationRates())
-            if not np.all(np.isfinite(x)):
-                raise self._fail(protocol, "pre-equilibration diverged (non-finite concentrations)", t)
+            if not np.all(np.isfinite(x)) or np.abs(x).max() > 1e12:
+                raise self._fail(protocol, "pre-equilibration diverged: concentrations grow without bound; "
+                                           "check the cell's parameter overrides", t)
             rel = np.abs(dx) / (np.abs(x) + 1e-6)
             if rel.max() < STEADY_REL_RATE:
                 return
-            span *= 4
+            span = min(span * 10, protocol.preequilibration_max_min - t)
         worst = ids[int(np.argmax(rel))]
         raise self._fail(protocol, f"no steady state reached within {protocol.preequilibration_max_min:g} min of "
                                    f"ligand-free, drug-free pre-equilibration ({worst} still changes by "
