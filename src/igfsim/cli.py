@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import IgfsimError, ScenarioError, SimulationError
+from .errors import IgfsimError, Issue, ScenarioError, SimulationError
 
 EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION = 0, 1, 2, 3
 _VERDICT = {"pass": "PASS", "fail": "FAIL", "xfail": "XFAIL", "xpass": "XPASS"}
@@ -28,7 +28,7 @@ def _scenario_files(items: Sequence[str]) -> list[Path]:
         if p.is_dir():
             found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
             if not found:
-                raise ScenarioError(str(p), [])
+                raise ScenarioError(str(p), [Issue("(folder)", "no scenario files (*.yaml) here")])
             files += found
         else:
             files.append(p)
@@ -51,12 +51,12 @@ def _run_files(args, *, write: bool) -> int:
     try:
         files = _scenario_files(args.scenarios)
     except ScenarioError as err:
-        _err(f"{err.path}: no scenario files (*.yaml) in this folder")
+        _err(str(err))
         return EXIT_INPUT
     for path in files:
         try:
             scenario = load_scenario(path)
-            result = run_scenario(scenario, model, engine=args.engine, on_error="record")
+            result = run_scenario(scenario, model, engine=args.engine, on_error="record", source=str(path))
         except ScenarioError as err:
             _err(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
             code = max(code, EXIT_INPUT)
@@ -84,6 +84,8 @@ def _run_files(args, *, write: bool) -> int:
         if any(not o.ok for o in outcomes):
             code = max(code, EXIT_EXPECTATION)
     known = f", {n_xfail} known failure(s)" if n_xfail else ""
+    if n_total == 0 and code != EXIT_OK:
+        return code
     print(f"\n{n_pass}/{n_total} expectations passed{known} ({len(files)} scenario file(s), engine {args.engine})")
     return code
 

@@ -18,12 +18,14 @@ from .scenario import Scenario, load_scenario, validate_scenario
 
 
 def run_scenario(scenario: Scenario | str | Path, model: Model | str | Path | None = None, *,
-                 engine: str = "roadrunner", on_error: Literal["raise", "record"] = "raise") -> ScenarioResult:
+                 engine: str = "roadrunner", on_error: Literal["raise", "record"] = "raise",
+                 source: str | None = None) -> ScenarioResult:
     """Simulate every arm of ``scenario`` with ``engine`` and return a labelled result.
 
     ``scenario`` may be a path to a YAML file; ``model`` defaults to the bundled model. With
     ``on_error="record"`` a failing arm is kept as NaN with its message in ``records`` instead
-    of raising :class:`SimulationError`.
+    of raising :class:`SimulationError`. ``source`` names the file in error messages when a
+    parsed :class:`Scenario` is passed.
 
     Examples
     --------
@@ -31,7 +33,8 @@ def run_scenario(scenario: Scenario | str | Path, model: Model | str | Path | No
     >>> res = run_scenario("scenarios/c16_ligand_specificity.yaml")  # doctest: +SKIP
     >>> res.to_dataframe().head()  # doctest: +SKIP
     """
-    source = str(scenario) if not isinstance(scenario, Scenario) else f"<scenario {scenario.name}>"
+    if source is None:
+        source = str(scenario) if not isinstance(scenario, Scenario) else f"<scenario {scenario.name}>"
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if not isinstance(model, Model):
