@@ -10,8 +10,7 @@ from __future__ import annotations
 from .analysis import ExpectationOutcome, check_expectations, compute_metrics, metric
 from .contexts import CONTEXTS
 from .drugs import CATALOG, DRUGS, find_drug
-from .errors import (EngineUnavailableError, IgfsimError, ModelError, ScenarioError,
-                     SimulationError)
+from .errors import EngineUnavailableError, IgfsimError, ModelError, ScenarioError, SimulationError
 from .model import Model, check_provenance, load_model, load_model_string
 from .readouts import READOUTS
 from .result import ScenarioResult

@@ -97,7 +97,7 @@ def _observe(result: ScenarioResult, e: Expectation) -> float:
         vals = [_value(result, e, a) for a in e.arms]
         if isinstance(e.vs, list):
             vals = [(_safe_div(v, _value(result, e, r)) if e.compare == "ratio" else v - _value(result, e, r))
-                    for v, r in zip(vals, e.vs)]
+                    for v, r in zip(vals, e.vs, strict=True)]
         if len(set(vals)) == 1:
             return 0.0
         rho = float(spearmanr(np.arange(len(vals)), vals).statistic)

@@ -28,6 +28,7 @@ def plot_timecourse(result: ScenarioResult, readout: str, *, ax=None, colors: di
     ax.set_xlabel("time [min]")
     ax.set_ylabel(f"{readout} [{result.units.get(readout, '')}]", fontsize=8)
     ax.grid(alpha=0.3)
+    ax.ticklabel_format(axis="y", useOffset=False)
     return ax
 
 
@@ -41,11 +42,11 @@ def plot_scenario(result: ScenarioResult, readouts: Sequence[str] | None = None,
     fig = Figure(figsize=(3.6 * ncol, 2.8 * nrow + 0.8), layout="constrained")
     axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
     colors = arm_colors(result.arms)
-    for ax, r in zip(axes, readouts):
+    for ax, r in zip(axes, readouts, strict=False):
         plot_timecourse(result, r, ax=ax, colors=colors)
     for ax in axes[len(readouts):]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncol=min(len(labels), 6), fontsize=8)
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), fontsize=8)
     fig.suptitle(title or f"{result.scenario} ({result.engine})", fontsize=11)
     return fig

@@ -102,7 +102,7 @@ class RoadRunnerEngine:
         bounds = [protocol.t_start, *[e.time for e in protocol.events if e.time > protocol.t_start], out_t[-1]]
         bounds = sorted(set(bounds))
         events = {e.time: e for e in protocol.events}
-        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             if a in events:
                 for ch in events[a].changes:
                     self._apply(rr, model, ch)
