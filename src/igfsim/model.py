@@ -154,6 +154,8 @@ def load_model(path: str | Path | None = None) -> Model:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise ModelError(f"{p}: cannot read model file ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ModelError(f"{p}: model file is not UTF-8 text (byte {err.start})") from None
     return _load_cached(str(p), text)
 
 

@@ -140,13 +140,14 @@ class Scenario(_Strict):
     arms: Annotated[list[Arm], Field(min_length=1)]
     expect: list[Expectation] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique_arms(self):
-        names = [a.name for a in self.arms]
+    @field_validator("arms")
+    @classmethod
+    def _unique_arms(cls, arms: list[Arm]) -> list[Arm]:
+        names = [a.name for a in arms]
         dups = sorted({n for n in names if names.count(n) > 1})
         if dups:
             raise ValueError(f"arm names must be unique; repeated: {dups}")
-        return self
+        return arms
 
     def arm(self, name: str) -> Arm:
         """The arm called ``name``."""
@@ -236,6 +237,9 @@ def load_scenario(path: str | Path) -> Scenario:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise ScenarioError(str(p), [Issue("(file)", f"cannot read file ({err.strerror})")]) from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError(str(p), [Issue("(file)", f"not UTF-8 text (byte {err.start}); save the file "
+                                                     "as UTF-8")]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:

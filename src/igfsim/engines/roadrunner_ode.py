@@ -40,7 +40,7 @@ class RoadRunnerEngine:
         if change.kind == "species":
             key = f"[{change.target}]"
             new = change.value + (rr[key] if change.mode == "add" else 0.0)
-            rr[key] = max(new, 0.0)
+            rr[key] = 0.0 if new < 1e-12 else new
         else:
             new = change.value + (rr[change.target] if change.mode == "add" else 0.0)
             rr[change.target] = 0.0 if abs(new) < 1e-12 else new
@@ -58,11 +58,11 @@ class RoadRunnerEngine:
         t, span = 0.0, min(1e5, protocol.preequilibration_max_min)
         rel = np.zeros(1)
         while t < protocol.preequilibration_max_min:
+            x0 = np.array(rr.model.getFloatingSpeciesConcentrations())
             try:
                 rr.simulate(t, t + span, 2)
             except RuntimeError as err:
-                msg = str(err).strip().splitlines()[0]
-                raise self._fail(protocol, f"pre-equilibration failed after t = {t:g} min: {msg}", t) from None
+                raise self._diagnose_preequilibration(rr, protocol, t, x0, err) from None
             t += span
             x = np.asarray(rr.model.getFloatingSpeciesConcentrations())
             dx = np.asarray(rr.model.getFloatingSpeciesConcentrationRates())
@@ -78,6 +78,25 @@ class RoadRunnerEngine:
                                    f"ligand-free, drug-free pre-equilibration ({worst} still changes by "
                                    f"{rel.max():.2g} of its value per minute); the cell context or parameter "
                                    "overrides may make the network oscillate or grow without bound", t)
+
+    def _diagnose_preequilibration(self, rr, protocol: Protocol, t0: float, x0: np.ndarray, err: RuntimeError):
+        """After CVODE failed: replay the attempt in short steps to tell divergence from a solver failure."""
+        rr.model.setFloatingSpeciesConcentrations(x0)
+        t, span = t0, 1.0
+        try:
+            while t < t0 + 1e5:
+                rr.simulate(t, t + span, 2)
+                t += span
+                state = np.asarray(rr.model.getFloatingSpeciesConcentrations())
+                if not np.all(np.isfinite(state)) or np.abs(state).max() > 1e12:
+                    return self._fail(protocol, "pre-equilibration diverged: concentrations grow without bound "
+                                                f"(above 1e12 nM by t = {t:.4g} min); check the cell's parameter "
+                                                "overrides", t)
+                span *= 2
+        except RuntimeError:
+            pass
+        msg = str(err).strip().splitlines()[0]
+        return self._fail(protocol, f"pre-equilibration failed after t = {t:.6g} min: {msg}", t)
 
     # ------------------------------------------------------------------ API
     def simulate(self, model: Model, protocol: Protocol) -> np.ndarray:
@@ -118,6 +137,11 @@ class RoadRunnerEngine:
                                            f"{str(err).strip().splitlines()[0]}", a) from None
             idx = np.searchsorted(grid, out_t[mask])
             out[mask] = res[idx, 1:]
+        if out_t[-1] in events and out_t[-1] > protocol.t_start:
+            # an event at the last output time: record the value just after it
+            for ch in events[out_t[-1]].changes:
+                self._apply(rr, model, ch)
+            out[-1] = [rr[s] for s in sel[1:]]
         if not np.all(np.isfinite(out)):
             raise self._fail(protocol, "simulation produced non-finite values")
         return out

@@ -1,0 +1,110 @@
+"""run_scenario and its labelled result (xarray, pandas, failure records)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import igfsim
+
+
+@pytest.fixture(scope="module")
+def run(igf_model):
+    sc = igfsim.parse_scenario({
+        "name": "minimal", "title": "t", "simulation": {"duration_min": 60, "points": 61},
+        "stimulus": {"IGF1": 10}, "readouts": ["pIGF1R", "pAkt", "IGF1", "R11_tot"],
+        "arms": [{"name": "control"},
+                 {"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]}],
+    }, "minimal")
+    return sc, igfsim.run_scenario(sc, igf_model)
+
+
+def test_result_shape_and_labels(run):
+    sc, res = run
+    assert res.arms == ("control", "cixutumumab")
+    assert res.readouts == ("pIGF1R", "pAkt", "IGF1", "R11_tot")
+    assert res.values.shape == (2, 61, 4)
+    np.testing.assert_allclose(res.times, np.linspace(0, 60, 61))
+    assert res.ok and [r.status for r in res.records] == ["ok", "ok"]
+    assert res.engine == "roadrunner" and res.attrs["model_sha256"]
+    assert res.units["IGF1"] == "nM"
+
+
+def test_get_is_the_right_slice(run):
+    _, res = run
+    np.testing.assert_array_equal(res.get("cixutumumab", "pAkt"), res.values[1, :, 1])
+
+
+def test_stimulus_and_drug_act(run):
+    _, res = run
+    assert res.get("control", "IGF1")[0] == pytest.approx(10.0, rel=1e-6)  # value just after the stimulus
+    assert res.get("control", "pIGF1R")[0] == pytest.approx(0.0, abs=1e-8)  # nothing bound yet at t = 0
+    assert res.get("control", "pIGF1R")[15] > res.get("cixutumumab", "pIGF1R")[15]
+
+
+def test_to_xarray(run):
+    _, res = run
+    da = res.to_xarray()
+    assert da.dims == ("arm", "time", "readout")
+    assert list(da.coords["arm"].values) == list(res.arms)
+    assert list(da.coords["status"].values) == ["ok", "ok"]
+    np.testing.assert_array_equal(da.sel(arm="cixutumumab", readout="pAkt").values, res.get("cixutumumab", "pAkt"))
+    assert da.attrs["engine"] == "roadrunner" and da.attrs["time_units"] == "min"
+
+
+def test_to_dataframe(run):
+    _, res = run
+    df = res.to_dataframe()
+    assert list(df.columns) == ["arm", "time", *res.readouts]
+    assert len(df) == 2 * 61
+    sub = df[df["arm"] == "cixutumumab"]
+    np.testing.assert_array_equal(sub["time"].to_numpy(), res.times)
+    np.testing.assert_array_equal(sub["pAkt"].to_numpy(), res.get("cixutumumab", "pAkt"))
+
+
+def test_run_from_path_matches_run_from_object(igf_model, tmp_path, write_yaml):
+    path = write_yaml(tmp_path, "name: p\ntitle: t\nsimulation: {duration_min: 10, points: 11}\n"
+                                "stimulus: {IGF1: 1}\nreadouts: [pAkt]\narms: [{name: a}]\n")
+    a = igfsim.run_scenario(path, igf_model)
+    b = igfsim.run_scenario(igfsim.load_scenario(path), igf_model)
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_failing_arm_is_recorded_or_raised(igf_model):
+    sc = igfsim.parse_scenario({
+        "name": "mixed", "title": "t", "simulation": {"duration_min": 10, "points": 11}, "readouts": ["pAkt"],
+        "arms": [{"name": "ok"}, {"name": "broken", "cell": {"parameters": {"k_dp_fast": -1}}}],
+    }, "mixed")
+    res = igfsim.run_scenario(sc, igf_model, on_error="record")
+    assert not res.ok
+    assert [r.status for r in res.records] == ["ok", "failed"]
+    assert "mixed/broken" in res.records[1].message
+    assert np.all(np.isfinite(res.get("ok", "pAkt"))) and np.all(np.isnan(res.get("broken", "pAkt")))
+    with pytest.raises(igfsim.SimulationError, match="mixed/broken"):
+        igfsim.run_scenario(sc, igf_model)
+
+
+def test_arm_cell_and_stimulus_override_the_scenario(igf_model):
+    sc = igfsim.parse_scenario({
+        "name": "merge", "title": "t", "simulation": {"duration_min": 5, "points": 6, "preequilibrate": False},
+        "stimulus": {"IGF1": 10}, "cell": {"context": "InsR-A-high", "expression": {"IGF1R": 2}},
+        "readouts": ["IGF1R_total", "InsR_total", "IGF1", "IGF2"],
+        "arms": [{"name": "base"}, {"name": "ko", "cell": {"context": "InsR-KO"}, "stimulus": {"IGF2": 3}},
+                 {"name": "expr", "cell": {"expression": {"InsR_A": 0.5}}}],
+    }, "merge")
+    res = igfsim.run_scenario(sc, igf_model)
+    at0 = {a: dict(zip(res.readouts, res.values[i, 0], strict=True)) for i, a in enumerate(res.arms)}
+    # the context and expression multiply nominal amounts; an arm's context replaces the scenario's
+    assert at0["ko"]["InsR_total"] == 0 and at0["base"]["InsR_total"] > 0
+    assert at0["ko"]["IGF1R_total"] == pytest.approx(at0["base"]["IGF1R_total"], rel=1e-9)
+    assert at0["expr"]["IGF1R_total"] == pytest.approx(at0["base"]["IGF1R_total"], rel=1e-9)
+    assert at0["base"]["IGF1R_total"] == pytest.approx(2.0, rel=1e-9)  # expression 2 x nominal
+    p = igf_model.parameters
+    ir_a = igfsim.CONTEXTS["InsR-A-high"].expression["InsR_A"] * p["IRA_tot0"]
+    ir_b = igfsim.CONTEXTS["InsR-A-high"].expression["InsR_B"] * p["IRB_tot0"]
+    nominal = p["IRA_tot0"] + p["IRB_tot0"]
+    assert at0["base"]["InsR_total"] == pytest.approx((ir_a + ir_b) / nominal, rel=1e-9)
+    assert at0["expr"]["InsR_total"] == pytest.approx((0.5 * ir_a + ir_b) / nominal, rel=1e-9)
+    # an arm's stimulus replaces the scenario's
+    assert at0["ko"]["IGF2"] == pytest.approx(3) and at0["ko"]["IGF1"] == 0
+    assert at0["base"]["IGF1"] == pytest.approx(10) and at0["base"]["IGF2"] == 0
