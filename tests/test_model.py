@@ -172,3 +172,15 @@ def test_ir_b_prefers_insulin_over_igf2(kd):
 def test_hybrids_prefer_igf1_over_insulin(kd):
     for hybrid in ("H1A", "H1B"):
         assert kd(f"Kd_{hybrid}_insulin") / kd(f"Kd_{hybrid}_IGF1") >= 20
+
+
+def test_default_cell_at_rest_has_its_nominal_receptor_amounts():
+    """FOXO_ref is calibrated so that the ligand-free default cell holds the nominal copy numbers."""
+    sc = igfsim.parse_scenario({"name": "rest", "title": "ligand-free default cell",
+                                "simulation": {"duration_min": 1, "points": 2},
+                                "readouts": ["IGF1R_total", "InsR_total", "FOXO"], "arms": [{"name": "rest"}]},
+                               "rest")
+    res = igfsim.run_scenario(sc)
+    assert res.get("rest", "IGF1R_total")[0] == pytest.approx(1.0, abs=1e-3)
+    assert res.get("rest", "InsR_total")[0] == pytest.approx(1.0, abs=1e-3)
+    assert res.get("rest", "FOXO")[0] > 0.9
