@@ -203,3 +203,37 @@ def test_installed_script_lists():
     proc = subprocess.run([str(script), "list"], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "cixutumumab" in proc.stdout and "InsR-A-high" in proc.stdout and "pIGF1R" in proc.stdout
+
+
+def test_time_point_after_the_end_is_bad_input(scenario_file, capsys):
+    late = {**TRUE_EXPECTATION, "metric": "at_500"}
+    path = scenario_file("late", expect=[late])
+    assert main(["run", str(path), "--out", str(path.parent / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert "expect[0].metric" in err and "after the end" in err and "Traceback" not in err + out
+
+
+def test_model_without_standard_readouts_is_bad_input(scenario_file, tmp_path, capsys):
+    model = tmp_path / "other.antimony"
+    model.write_text("model other\ncompartment medium = 1\nspecies IGF1 in medium\nIGF1 = 0\nend\n")
+    path = scenario_file("other_model", expect=[])
+    assert main(["validate", str(path), "--model", str(model)]) == 2
+    _, err = capsys.readouterr()
+    assert "readouts" in err and "pAkt" in err and "Traceback" not in err
+
+
+def test_unwritable_output_folder_exits_2(scenario_file, tmp_path, capsys):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the output folder should be")
+    assert main(["run", str(scenario_file()), "--out", str(blocker)]) == 2
+    _, err = capsys.readouterr()
+    assert str(blocker) in err and "Traceback" not in err
+
+
+def test_model_without_drug_slots_is_bad_input(scenario_file, tmp_path, capsys):
+    model = tmp_path / "bare.antimony"
+    model.write_text("model bare\ncompartment medium = 1\nspecies IGF1 in medium\nIGF1 = 0\nx = 1\nend\n")
+    path = scenario_file("bare_model", expect=[], readouts=["IGF1"])
+    assert main(["validate", str(path), "--model", str(model)]) == 2
+    _, err = capsys.readouterr()
+    assert "treatments[0].drug" in err and "mAb_IGF1R" in err and "Traceback" not in err

@@ -108,3 +108,32 @@ def test_arm_cell_and_stimulus_override_the_scenario(igf_model):
     # an arm's stimulus replaces the scenario's
     assert at0["ko"]["IGF2"] == pytest.approx(3) and at0["ko"]["IGF1"] == 0
     assert at0["base"]["IGF1"] == pytest.approx(10) and at0["base"]["IGF2"] == 0
+
+
+def test_cell_parameters_win_over_drug_potency(minimal_scenario_dict):
+    """A scenario can try another kinase Ki for a drug: cell.parameters override the catalogue."""
+    base = {**minimal_scenario_dict, "stimulus": {"IGF1": 10},
+            "readouts": ["pIGF1R"], "expect": [],
+            "arms": [{"name": "control"},
+                     {"name": "linsitinib", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}]}
+    default = igfsim.run_scenario(igfsim.parse_scenario(base, "default"))
+    potent = igfsim.run_scenario(igfsim.parse_scenario({**base, "cell": {"parameters": {"Ki_dual_IGF1R": 0.5}}},
+                                                       "potent"))
+    assert potent.get("linsitinib", "pIGF1R")[15] < 0.5 * default.get("linsitinib", "pIGF1R")[15]
+
+
+def test_empty_pool_reads_zero_not_nan(minimal_scenario_dict):
+    sc = igfsim.parse_scenario({**minimal_scenario_dict, "readouts": ["pIRS1", "pSTAT3", "pAkt"], "expect": [],
+                                "cell": {"expression": {"IRS": 0, "STAT3": 0}}}, "empty")
+    res = igfsim.run_scenario(sc)
+    assert np.all(res.get("control", "pIRS1") == 0) and np.all(res.get("control", "pSTAT3") == 0)
+    assert np.all(np.isfinite(res.values))
+
+
+def test_conflicting_antibody_options_in_one_arm_are_rejected(igf_model, minimal_scenario_dict):
+    sc = igfsim.parse_scenario({**minimal_scenario_dict, "expect": [], "arms": [
+        {"name": "control"},
+        {"name": "two", "treatments": [{"drug": "cixutumumab", "dose_nM": 10, "binds_hybrids": False},
+                                       {"drug": "cixutumumab", "dose_nM": 10, "start_min": 30}]}]}, "conflict")
+    issues = igfsim.check_scenario(sc, igf_model)
+    assert any("arms[1].treatments[1].binds_hybrids" in i.where for i in issues)

@@ -63,7 +63,11 @@ def _run_files(args, *, write: bool) -> int:
             continue
         outcomes = check_expectations(result, scenario) if result.ok else []
         if write:
-            folder = write_run_outputs(result, scenario, outcomes, args.out, png=not args.no_png)
+            try:
+                folder = write_run_outputs(result, scenario, outcomes, args.out, png=not args.no_png)
+            except OSError as err:
+                _err(f"{args.out}: cannot write outputs of {scenario.name} ({err.strerror or err})")
+                return max(code, EXIT_INPUT)
             print(f"{scenario.name}: wrote {folder}/timecourse.csv, summary.json"
                   + ("" if args.no_png else ", timecourse.png"))
         if not result.ok:

@@ -1,7 +1,7 @@
 """Named cell contexts: expression multipliers relative to the model's nominal copy numbers.
 
 Nominal copies per cell (model defaults): IGF-IR 20,000, IR-A 5,000, IR-B 5,000, integrin avb3
-10,000, EGFR 20,000, ErbB3 5,000 (domain-notes 1.1 and 2.3). Each context changes only what its
+2,000, EGFR 20,000, ErbB3 5,000 (domain-notes 1.1 and 2.3). Each context changes only what its
 name says, relative to that default.
 """
 
@@ -36,7 +36,7 @@ def _c(name, description, expression, source):
 
 
 CONTEXTS = MappingProxyType({c.name: c for c in (
-    _c("default", "IGF-IR 20k, IR-A 5k, IR-B 5k, avb3 10k copies per cell", {},
+    _c("default", "IGF-IR 20k, IR-A 5k, IR-B 5k, avb3 2k copies per cell", {},
        "domain-notes 1.1/2.3; IGF-IR 13,000-40,000 per cell (Sarcoma 2013:450478)"),
     _c("IGF1R-dominant", "IGF-IR 20k, IR-A 5k, no IR-B, no avb3 (MCF7-like: IGF-IR >> IR)",
        {"InsR_B": 0.0, "integrin": 0.0}, "domain-notes 1.1 IGF1R-dom; AACR 2009 abstract 4168"),
@@ -45,7 +45,7 @@ CONTEXTS = MappingProxyType({c.name: c for c in (
     _c("InsR-B-high", "IR-B 100k over the parental IGF-IR 20k / IR-A 5k, no avb3",
        {"InsR_B": 20.0, "integrin": 0.0},
        "domain-notes 1.1 IRB-high (parental IR-A kept: overexpression on the parental line) [167]"),
-    _c("integrin-high", "IGF-IR 20k, IR-A 5k, no IR-B, avb3 50k", {"InsR_B": 0.0, "integrin": 5.0},
+    _c("integrin-high", "IGF-IR 20k, IR-A 5k, no IR-B, avb3 50k", {"InsR_B": 0.0, "integrin": 25.0},
        "domain-notes 1.1 ITG-high; review [172] (Shin 2013 JNCI)"),
     _c("InsR-KO", "IGF-IR 20k, no InsR (either isoform), no avb3",
        {"InsR_A": 0.0, "InsR_B": 0.0, "integrin": 0.0}, "domain-notes 1.1 InsR-KO; review [168]"),

@@ -89,7 +89,7 @@ def cell_overrides(cell: Cell) -> dict[str, float]:
 def build_protocol(model: Model, scenario: Scenario, arm: Arm) -> Protocol:
     """The protocol of one arm (assumes the scenario was validated against the model)."""
     cell = _merged_cell(scenario, arm)
-    overrides = cell_overrides(cell)
+    overrides: dict[str, float] = {}
     stimulus = scenario.stimulus if arm.stimulus is None else arm.stimulus
     at: dict[float, list[Change]] = defaultdict(list)
     for sid, conc in stimulus.items():
@@ -108,6 +108,8 @@ def build_protocol(model: Model, scenario: Scenario, arm: Arm) -> Protocol:
                 at[float(tr.stop_min)].append(Change(drug.slot, 0.0, kind, "set"))
             else:
                 at[float(tr.stop_min)].append(Change(drug.slot, -float(tr.dose_nM), kind, "add"))
+    # explicit cell settings win over drug potencies and options (e.g. trying another Ki)
+    overrides.update(cell_overrides(cell))
     sim = scenario.simulation
     times = np.linspace(0.0, sim.duration_min, sim.points)
     events = tuple(Event(t, tuple(ch)) for t, ch in sorted(at.items()) if t <= sim.duration_min)

@@ -257,6 +257,13 @@ def _check_cell(cell: Cell, where: str, model: Model) -> list[Issue]:
     if cell.context not in CONTEXTS:
         issues.append(Issue(f"{where}.context", f"unknown cell context {cell.context!r}{context_hint(cell.context)}; "
                                                 f"expected one of: {', '.join(CONTEXTS)}"))
+    else:
+        needed = [EXPRESSION_PARAMETERS[k] for k in {**CONTEXTS[cell.context].expression, **cell.expression}
+                  if k in EXPRESSION_PARAMETERS]
+        missing = sorted({pid for pid in needed if model.kind(pid) != "parameter"})
+        if missing:
+            issues.append(Issue(f"{where}.context", f"the model has no expression parameter(s) {', '.join(missing)} "
+                                                    f"that context {cell.context!r} sets"))
     for key in cell.expression:
         if key not in EXPRESSION_PARAMETERS:
             issues.append(Issue(f"{where}.expression.{key}", f"unknown expression key {key!r}"
@@ -283,16 +290,22 @@ def _check_stimulus(stim: dict, where: str, model: Model) -> list[Issue]:
 def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
     """Every problem of names and references in ``scenario`` against ``model`` (never raises)."""
     issues = _check_cell(scenario.cell, "cell", model) + _check_stimulus(scenario.stimulus, "stimulus", model)
-    selectable = set(READOUTS) | set(model.all_ids())
+    selectable = set(model.all_ids())
     for i, r in enumerate(scenario.readouts or []):
         if r not in selectable:
             issues.append(Issue(f"readouts[{i}]", f"unknown readout {r!r}{did_you_mean(r, selectable)}"))
+    if scenario.readouts is None:
+        missing = [r for r in READOUTS if r not in selectable]
+        if missing:
+            issues.append(Issue("readouts", f"the model lacks standard readout(s) {', '.join(missing)}; "
+                                            "list the readouts to record explicitly"))
     for a, arm in enumerate(scenario.arms):
         if arm.cell is not None:
             issues += _check_cell(arm.cell, f"arms[{a}].cell", model)
         if arm.stimulus is not None:
             issues += _check_stimulus(arm.stimulus, f"arms[{a}].stimulus", model)
         slots: dict[str, tuple[str, dict]] = {}
+        options: dict[str, tuple[int, bool]] = {}
         for t, tr in enumerate(arm.treatments):
             where = f"arms[{a}].treatments[{t}]"
             drug = find_drug(tr.drug)
@@ -300,16 +313,33 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
                 issues.append(Issue(f"{where}.drug", f"unknown drug {tr.drug!r}{drug_hint(tr.drug)}"))
                 continue
             for opt in OPTION_PARAMETERS:
-                if getattr(tr, opt) is not None and opt not in drug.options:
+                chosen = getattr(tr, opt)
+                if chosen is not None and opt not in drug.options:
                     issues.append(Issue(f"{where}.{opt}", f"option {opt!r} does not apply to {drug.name} "
                                                           f"({drug.mechanism.value})"))
+                elif opt in drug.options:
+                    value = drug.options[opt] if chosen is None else chosen
+                    if opt in options and options[opt][1] != value:
+                        issues.append(Issue(f"{where}.{opt}", f"{opt}={value} conflicts with {opt}={options[opt][1]} "
+                                                              f"of treatments[{options[opt][0]}]; one arm has one "
+                                                              "antibody slot"))
+                    options.setdefault(opt, (t, value))
+            absent = [i for i in (drug.slot, *drug.potency) if model.kind(i) is None]
+            if absent:
+                issues.append(Issue(f"{where}.drug", f"the model has no {', '.join(absent)} for {drug.name} "
+                                                     f"({drug.mechanism.value}) to act on"))
+                continue
             prev = slots.get(drug.slot)
             if prev and (prev[0] != drug.name):
                 issues.append(Issue(f"{where}.drug", f"{drug.name} and {prev[0]} act through the same model slot "
                                                      f"{drug.slot!r} with different potencies; combine one of them"))
             slots[drug.slot] = (drug.name, dict(drug.potency))
     names = {a.name for a in scenario.arms}
+    duration = scenario.simulation.duration_min
     for e, exp in enumerate(scenario.expect):
+        if exp.metric.startswith("at_") and float(exp.metric[3:]) > duration:
+            issues.append(Issue(f"expect[{e}].metric", f"{exp.metric} asks for t = {float(exp.metric[3:]):g} min, "
+                                                        f"after the end of the simulation ({duration:g} min)"))
         if exp.readout not in selectable:
             issues.append(Issue(f"expect[{e}].readout", f"unknown readout {exp.readout!r}"
                                                          f"{did_you_mean(exp.readout, selectable)}"))
