@@ -21,7 +21,7 @@ def summary_dict(result: ScenarioResult, scenario: Scenario, outcomes: list[Expe
 
     metrics = compute_metrics(result)
     return {
-        "scenario": scenario.name, "title": scenario.title, "claims": scenario.claims,
+        "scenario": scenario.name, "title": scenario.title, "claims": scenario.claims, "time_units": result.time_units,
         "references": scenario.references, "engine": result.engine, "igfsim_version": __version__,
         "model": {"path": result.attrs.get("model_path"), "sha256": result.attrs.get("model_sha256")},
         "tolerances": {"rtol": result.attrs.get("rtol"), "atol": result.attrs.get("atol")},

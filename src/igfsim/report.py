@@ -25,7 +25,7 @@ def plot_timecourse(result: ScenarioResult, readout: str, *, ax=None, colors: di
     for arm in result.arms:
         ax.plot(result.times, result.get(arm, readout), label=arm, color=colors[arm], lw=1.5)
     ax.set_title(readout, fontsize=10)
-    ax.set_xlabel("time [min]")
+    ax.set_xlabel(f"time [{result.time_units}]")
     ax.set_ylabel(f"{readout} [{result.units.get(readout, '')}]", fontsize=8)
     ax.grid(alpha=0.3)
     ax.ticklabel_format(axis="y", useOffset=False)

@@ -34,6 +34,7 @@ class ScenarioResult:
     records: tuple[ArmRecord, ...]
     units: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    time_units: str = "min"
 
     @property
     def ok(self) -> bool:
@@ -54,7 +55,7 @@ class ScenarioResult:
                     "status": ("arm", [r.status for r in self.records]),
                     "message": ("arm", [r.message for r in self.records])},
             name=self.scenario,
-            attrs={"scenario": self.scenario, "engine": self.engine, "time_units": "min",
+            attrs={"scenario": self.scenario, "engine": self.engine, "time_units": self.time_units,
                    **{k: str(v) for k, v in self.attrs.items()}})
 
     def to_dataframe(self):

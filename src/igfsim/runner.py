@@ -42,11 +42,11 @@ def run_scenario(scenario: Scenario | str | Path, model: Model | str | Path | No
     validate_scenario(scenario, model, source)
     eng = get_engine(engine)
     readouts = tuple(scenario.selected_readouts())
-    times = np.linspace(0.0, scenario.simulation.duration_min, scenario.simulation.points)
+    protocols = [build_protocol(model, scenario, arm) for arm in scenario.arms]
+    times = np.asarray(eng.output_times(protocols[0]), dtype=float)
     values = np.full((len(scenario.arms), times.size, len(readouts)), np.nan)
     records = []
-    for i, arm in enumerate(scenario.arms):
-        protocol = build_protocol(model, scenario, arm)
+    for i, (arm, protocol) in enumerate(zip(scenario.arms, protocols, strict=True)):
         t0 = time.perf_counter()
         try:
             values[i] = eng.simulate(model, protocol)
@@ -58,6 +58,6 @@ def run_scenario(scenario: Scenario | str | Path, model: Model | str | Path | No
     species = dict(model.species)
     return ScenarioResult(scenario=scenario.name, engine=eng.name, arms=tuple(a.name for a in scenario.arms),
                           times=times, readouts=readouts, values=values, records=tuple(records),
-                          units={r: unit_of(r, species) for r in readouts},
+                          units={r: unit_of(r, species) for r in readouts}, time_units=eng.time_units,
                           attrs={"model_path": model.path, "model_sha256": model.sha256,
                                  "rtol": scenario.simulation.rtol, "atol": scenario.simulation.atol})

@@ -12,13 +12,25 @@ from ..model import Model
 from ..protocol import Protocol
 
 #: engine name -> "module:Class"
-ENGINES = {"roadrunner": "igfsim.engines.roadrunner_ode:RoadRunnerEngine"}
+ENGINES = {
+    "roadrunner": "igfsim.engines.roadrunner_ode:RoadRunnerEngine",
+    "scipy": "igfsim.engines.scipy_ode:ScipyEngine",
+    "boolean": "igfsim.engines.boolean:BooleanEngine",
+}
+#: the ODE engines, in the order reports list them
+ODE_ENGINES = ("roadrunner", "scipy")
 
 
 class Engine(_Proto):
     """Simulates a protocol on a model and returns values of ``protocol.selections``."""
 
     name: str
+    #: unit of the output time axis: "min" for ODE engines, "step" for logical ones
+    time_units: str
+
+    def output_times(self, protocol: Protocol) -> np.ndarray:
+        """The time axis of :meth:`simulate`'s rows for this protocol."""
+        ...
 
     def simulate(self, model: Model, protocol: Protocol) -> np.ndarray:
         """Return an array of shape ``(len(protocol.times), len(protocol.selections))``.

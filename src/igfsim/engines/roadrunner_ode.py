@@ -20,6 +20,7 @@ class RoadRunnerEngine:
     """Deterministic ODE simulation with libRoadRunner's CVODE integrator."""
 
     name = "roadrunner"
+    time_units = "min"
 
     def __init__(self) -> None:
         self._cache: dict[str, object] = {}
@@ -99,6 +100,10 @@ class RoadRunnerEngine:
         return self._fail(protocol, f"pre-equilibration failed after t = {t:.6g} min: {msg}", t)
 
     # ------------------------------------------------------------------ API
+    def output_times(self, protocol: Protocol) -> np.ndarray:
+        """Minutes after the stimulus: ``protocol.times``."""
+        return np.asarray(protocol.times, dtype=float)
+
     def simulate(self, model: Model, protocol: Protocol) -> np.ndarray:
         """Run ``protocol`` and return the selected values at ``protocol.times``."""
         rr = self._compiled(model)
