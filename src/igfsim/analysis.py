@@ -112,13 +112,16 @@ def _observe(result: ScenarioResult, e: Expectation) -> float:
 def check_expectation(result: ScenarioResult, e: Expectation, index: int = 0) -> ExpectationOutcome:
     """Evaluate one expectation on a result."""
     observed = _observe(result, e)
-    if math.isnan(observed):
+    if e.readout in result.readouts and np.all(np.isnan(result.values[..., result.readouts.index(e.readout)])):
+        passed, detail = False, f"{e.readout} is not available in the {result.engine} engine"
+    elif math.isnan(observed):
         passed, detail = False, "undefined (0/0: both arms are zero)"
     elif e.op == "between":
         passed, detail = e.value[0] <= observed <= e.value[1], ""
     else:
         passed, detail = bool(_OPS[e.op](observed, e.value)), ""
-    if e.known_failure:
+    known = e.known_failure and (e.known_failure_engines is None or result.engine in e.known_failure_engines)
+    if known:
         verdict = "xpass" if passed else "xfail"
         detail = (detail + "; " if detail else "") + (
             "known failure now passes: remove 'known_failure'" if passed else f"known failure: {e.known_failure}")

@@ -99,7 +99,73 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    if args.engine == "all":
+        return _cmd_compare(args)
     return _run_files(args, write=args.out is not None)
+
+
+#: largest |roadrunner - scipy| on 0..1 readouts that counts as agreement
+ODE_AGREEMENT = 1e-3
+
+
+def _cmd_compare(args) -> int:
+    from .consistency import compare_scenario, format_consistency
+    from .engines import ENGINES, ODE_ENGINES
+    from .model import load_model
+    from .scenario import load_scenario
+
+    model = load_model(args.model)
+    try:
+        files = _scenario_files(args.scenarios)
+    except ScenarioError as err:
+        _err(str(err))
+        return EXIT_INPUT
+    code, reports = EXIT_OK, []
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+            rep = compare_scenario(scenario, model, engines=tuple(ENGINES), threshold=args.threshold,
+                                   source=str(path))
+        except ScenarioError as err:
+            _err(str(err))
+            code = max(code, EXIT_INPUT)
+            continue
+        reports.append(rep)
+        odes = [e for e in ODE_ENGINES if e in rep.engines]
+        if any(e in rep.errors for e in odes):
+            code = max(code, EXIT_SIMULATION)
+            continue
+        if any(not o.ok for e in odes for o in rep.outcomes.get(e, [])):
+            code = max(code, EXIT_EXPECTATION)
+        verdicts = {tuple(rep.outcomes[e][i].verdict for e in odes) for i in range(len(scenario.expect))}
+        if any(len(set(v)) > 1 for v in verdicts) or (rep.ode_max_abs_diff or 0) > ODE_AGREEMENT:
+            code = max(code, EXIT_EXPECTATION)
+    print(format_consistency(reports))
+    return code
+
+
+def _cmd_export(args) -> int:
+    from .engines.bnet import bundled_bnet_path, load_bnet
+    from .export import write_bnet, write_sbml, write_sbml_qual
+    from .model import load_model
+
+    default_names = {"sbml": "igf1r.xml", "bnet": "igf1r.bnet", "sbml-qual": "igf1r.qual.xml"}
+    out = Path(args.out or default_names[args.format])
+    try:
+        if args.format == "sbml":
+            write_sbml(load_model(args.model), out)
+        else:
+            net = load_bnet(args.bnet or bundled_bnet_path())
+            rules = {n: net.rule_text(n) for n in net.nodes}
+            if args.format == "bnet":
+                write_bnet(rules, out, header=f"igfsim logical model, exported from {net.source}")
+            else:
+                write_sbml_qual(rules, out)
+    except OSError as err:
+        _err(f"{out}: cannot write ({err.strerror or err})")
+        return EXIT_INPUT
+    print(f"wrote {out} ({args.format})")
+    return EXIT_OK
 
 
 def _cmd_list(args) -> int:
@@ -144,7 +210,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp):
-        sp.add_argument("--engine", default="roadrunner", help="simulation engine (default: roadrunner)")
+        sp.add_argument("--engine", default="roadrunner",
+                        help="simulation engine: roadrunner (default), scipy, boolean, or all (validate)")
+        sp.add_argument("--threshold", type=float, default=0.2,
+                        help="with all engines: ODE fraction at or above which a readout counts as ON (0.2)")
         sp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
         sp.add_argument("--quiet", action="store_true", help="print only the summary line")
         sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
@@ -159,6 +228,17 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--out", default=None, help="also write run outputs here")
     common(val)
     val.set_defaults(handler=_cmd_validate)
+    cmp_ = sub.add_parser("compare", help="run scenarios in every engine and print the agreement table "
+                                          "(same as validate --engine all)")
+    cmp_.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
+    common(cmp_)
+    cmp_.set_defaults(handler=_cmd_compare, engine="all")
+    exp = sub.add_parser("export", help="write the model as SBML, or the logical model as bnet or SBML-qual")
+    exp.add_argument("--format", required=True, choices=["sbml", "bnet", "sbml-qual"])
+    exp.add_argument("--out", default=None, help="output file (default: igf1r.xml / igf1r.bnet / igf1r.qual.xml)")
+    exp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+    exp.add_argument("--bnet", default=None, help="logical model (default: the bundled models/igf1r.bnet)")
+    exp.set_defaults(handler=_cmd_export)
     lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")
     lst.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "drugs", "contexts", "readouts"])
     lst.set_defaults(handler=_cmd_list)

@@ -58,6 +58,7 @@ def run_scenario(scenario: Scenario | str | Path, model: Model | str | Path | No
     species = dict(model.species)
     return ScenarioResult(scenario=scenario.name, engine=eng.name, arms=tuple(a.name for a in scenario.arms),
                           times=times, readouts=readouts, values=values, records=tuple(records),
-                          units={r: unit_of(r, species) for r in readouts}, time_units=eng.time_units,
+                          units={r: (unit_of(r, species) if eng.time_units == "min" else "activity 0..1")
+                                 for r in readouts}, time_units=eng.time_units,
                           attrs={"model_path": model.path, "model_sha256": model.sha256,
                                  "rtol": scenario.simulation.rtol, "atol": scenario.simulation.atol})

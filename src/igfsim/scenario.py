@@ -92,6 +92,7 @@ class Expectation(_Strict):
     claim: str | None = None
     note: str | None = None
     known_failure: str | None = None
+    known_failure_engines: list[str] | None = None
 
     @field_validator("metric")
     @classmethod
@@ -102,6 +103,8 @@ class Expectation(_Strict):
 
     @model_validator(mode="after")
     def _shape(self):
+        if self.known_failure_engines is not None and not self.known_failure:
+            raise ValueError("'known_failure_engines' needs 'known_failure' (the reason)")
         if self.op == "between" and not isinstance(self.value, tuple):
             raise ValueError("op 'between' needs value: [low, high]")
         if self.op != "between" and isinstance(self.value, tuple):

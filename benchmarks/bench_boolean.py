@@ -1,0 +1,71 @@
+"""Print how fast the logical engine updates the bundled ``models/igf1r.bnet``.
+
+Run: ``python benchmarks/bench_boolean.py [n_states]`` (default 100000). Figures only; nothing here
+is asserted. A node-update is one rule evaluated for one state.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def _median_s(fn, repeats: int = 20) -> float:
+    fn()  # warm up (compiles the rules on first use)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(n_states: int = 100_000) -> None:
+    from igfsim import load_model, parse_scenario, run_scenario
+    from igfsim.engines import _INSTANCES
+    from igfsim.engines.bnet import bundled_bnet_path, evaluate, load_bnet, pack_states
+    from igfsim.engines.boolean import BooleanEngine, _Ensemble
+
+    net = load_bnet(bundled_bnet_path())
+    n = len(net.nodes)
+    rng = np.random.default_rng(0)
+    states = rng.random((n, n_states)) < 0.5
+    packed = pack_states(states)
+    print(f"network: {n} nodes ({len(net.inputs)} inputs), {n_states} random states")
+
+    t_bool = _median_s(lambda: net.update(states))
+    t_packed = _median_s(lambda: net.update(packed))
+    print(f"synchronous update, bool rows:        {n * n_states / t_bool / 1e3:12.3g} node-updates/ms "
+          f"({t_bool * 1e3:.2f} ms per update of all states)")
+    print(f"synchronous update, bit-packed uint64: {n * n_states / t_packed / 1e3:11.3g} node-updates/ms "
+          f"({t_packed * 1e3:.2f} ms per update of all states)")
+
+    few = 300
+    dicts = [dict(zip(net.nodes, states[:, s], strict=True)) for s in range(few)]
+    t_loop = _median_s(lambda: [[evaluate(net.rules[v], d) for v in net.nodes] for d in dicts], repeats=3)
+    print(f"per-state Python loop (reference):    {n * few / t_loop / 1e3:12.3g} node-updates/ms")
+
+    for n_traj in (64, 4096):
+        ens = _Ensemble(net, "async", n_traj, np.random.default_rng(0))
+        ens.x[:, :n] = states[:, :n_traj].T
+        t_step = _median_s(ens.step, repeats=10)
+        updates = ens.free.size * n_traj
+        print(f"asynchronous step, {n_traj:5d} trajectories: {updates / t_step / 1e3:10.3g} node-updates/ms "
+              f"({t_step * 1e3:.2f} ms per step of {ens.free.size} elementary updates)")
+
+    model = load_model()
+    sc = parse_scenario({"name": "bench", "title": "benchmark", "stimulus": {"IGF2": 10},
+                         "cell": {"context": "InsR-A-high"},
+                         "arms": [{"name": "mab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]}]})
+    for mode in ("async", "sync"):
+        _INSTANCES["boolean"] = BooleanEngine(mode=mode)
+        t_arm = _median_s(lambda: run_scenario(sc, model, engine="boolean"), repeats=5)
+        print(f"run_scenario, 1 arm, 241 points, {mode:5s}:  {t_arm * 1e3:8.1f} ms")
+    _INSTANCES.pop("boolean", None)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)

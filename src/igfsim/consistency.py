@@ -1,0 +1,150 @@
+"""Compare the views of one network: two ODE engines and the Boolean engine, per scenario.
+
+For each scenario the report holds
+
+* per arm and readout: the ODE value at the end of the run, discretised as ON when it is at
+  least ``threshold`` (a fraction of the readout's pool), against the Boolean attractor's mean
+  activity, ON when at least 0.25 (oscillating nodes average ~0.5); readouts that are not
+  Boolean nodes are left out;
+* per expectation: the verdict in every engine;
+* between the ODE engines: the largest absolute difference of any 0..1 readout.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .analysis import ExpectationOutcome, check_expectations, describe
+from .model import Model
+from .readouts import READOUTS
+from .result import ScenarioResult
+from .runner import run_scenario
+from .scenario import Scenario
+
+#: default ODE threshold (fraction of the pool) above which a readout counts as ON
+DEFAULT_THRESHOLD = 0.2
+#: Boolean ON when the attractor's mean activity reaches this: nodes on a feedback cycle oscillate
+#: and average about 0.5 over the ensemble, while OFF nodes are exactly 0
+BOOLEAN_ON = 0.25
+FRACTION_READOUTS = tuple(r for r in READOUTS if r not in ("IGF1R_total", "InsR_total"))
+
+
+@dataclass(frozen=True)
+class NodeComparison:
+    """One arm and readout: ODE level, its discretisation, and the Boolean attractor value."""
+
+    arm: str
+    readout: str
+    ode_value: float
+    ode_on: bool
+    boolean_value: float
+    boolean_on: bool
+
+    @property
+    def agree(self) -> bool:
+        """Whether the discretised ODE level equals the Boolean state."""
+        return self.ode_on == self.boolean_on
+
+
+@dataclass
+class ScenarioConsistency:
+    """Everything compared for one scenario."""
+
+    scenario: str
+    title: str
+    engines: tuple[str, ...]
+    threshold: float
+    results: dict[str, ScenarioResult] = field(default_factory=dict)
+    outcomes: dict[str, list[ExpectationOutcome]] = field(default_factory=dict)
+    nodes: list[NodeComparison] = field(default_factory=list)
+    ode_max_abs_diff: float | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def disagreements(self) -> list[NodeComparison]:
+        """Arm/readout pairs where logic and the discretised ODE differ."""
+        return [n for n in self.nodes if not n.agree]
+
+    def verdict_table(self) -> list[tuple[str, dict[str, str]]]:
+        """``[(expectation text, {engine: verdict})]`` in scenario order."""
+        engines = [e for e in self.engines if e in self.outcomes]
+        if not engines:
+            return []
+        rows = []
+        for i, o in enumerate(self.outcomes[engines[0]]):
+            rows.append((describe(o.expectation), {e: self.outcomes[e][i].verdict for e in engines}))
+        return rows
+
+
+def _final(result: ScenarioResult, arm: str, readout: str) -> float:
+    return float(result.get(arm, readout)[-1])
+
+
+def compare_scenario(scenario: Scenario, model: Model, *, engines=("roadrunner", "scipy", "boolean"),
+                     threshold: float = DEFAULT_THRESHOLD, source: str | None = None) -> ScenarioConsistency:
+    """Run ``scenario`` in every engine and compare (engine failures are recorded, not raised)."""
+    from .errors import IgfsimError
+
+    report = ScenarioConsistency(scenario.name, scenario.title, tuple(engines), threshold)
+    for eng in engines:
+        try:
+            res = run_scenario(scenario, model, engine=eng, on_error="record", source=source)
+        except IgfsimError as err:
+            report.errors[eng] = str(err)
+            continue
+        report.results[eng] = res
+        if not res.ok:
+            report.errors[eng] = "; ".join(r.message for r in res.records if r.status != "ok")
+            continue
+        report.outcomes[eng] = check_expectations(res, scenario)
+    odes = [e for e in ("roadrunner", "scipy") if e in report.outcomes]
+    if len(odes) == 2:
+        a, b = (report.results[e] for e in odes)
+        cols = [i for i, r in enumerate(a.readouts) if r in FRACTION_READOUTS]
+        report.ode_max_abs_diff = float(np.max(np.abs(a.values[..., cols] - b.values[..., cols])))
+    ode = next((report.results[e] for e in odes), None)
+    boolean = report.results.get("boolean") if "boolean" in report.outcomes else None
+    if ode is not None and boolean is not None:
+        for arm in ode.arms:
+            for r in ode.readouts:
+                if r not in FRACTION_READOUTS or r not in boolean.readouts:
+                    continue
+                bval = _final(boolean, arm, r)
+                if math.isnan(bval):
+                    continue
+                oval = _final(ode, arm, r)
+                report.nodes.append(NodeComparison(arm, r, oval, oval >= threshold, bval, bval >= BOOLEAN_ON))
+    return report
+
+
+def format_consistency(reports: list[ScenarioConsistency]) -> str:
+    """A plain-text agreement table: verdicts per engine, ODE agreement, Boolean disagreements."""
+    lines = []
+    total_nodes = sum(len(r.nodes) for r in reports)
+    total_agree = sum(n.agree for r in reports for n in r.nodes)
+    for rep in reports:
+        lines.append(f"\n{rep.scenario}: {rep.title}")
+        for eng, msg in rep.errors.items():
+            lines.append(f"  [{eng}] failed: {msg}")
+        engines = [e for e in rep.engines if e in rep.outcomes]
+        if engines:
+            lines.append("  " + " ".join(f"{e:>10s}" for e in engines) + "  expectation")
+            for text, verdicts in rep.verdict_table():
+                same = len({v for v in verdicts.values()}) == 1
+                mark = "" if same else "   <- engines differ"
+                lines.append("  " + " ".join(f"{verdicts[e].upper():>10s}" for e in engines) + f"  {text}{mark}")
+        if rep.ode_max_abs_diff is not None:
+            lines.append(f"  ODE engines: max |roadrunner - scipy| over 0..1 readouts = {rep.ode_max_abs_diff:.2e}")
+        if rep.nodes:
+            dis = rep.disagreements()
+            lines.append(f"  Boolean vs ODE (ODE ON if final >= {rep.threshold:g}; Boolean ON if attractor mean "
+                         f">= {BOOLEAN_ON:g}): {len(rep.nodes) - len(dis)}/{len(rep.nodes)} arm x node pairs agree")
+            for n in dis:
+                lines.append(f"    {n.arm:28s} {n.readout:8s} ODE {n.ode_value:.3f} ({'ON' if n.ode_on else 'off'})"
+                             f"  Boolean {n.boolean_value:.2f} ({'ON' if n.boolean_on else 'off'})")
+    if total_nodes:
+        lines.append(f"\nBoolean vs ODE agreement: {total_agree}/{total_nodes} arm x node pairs "
+                     f"({100 * total_agree / total_nodes:.0f}%) over {len(reports)} scenario(s)")
+    return "\n".join(lines)

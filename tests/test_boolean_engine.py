@@ -1,0 +1,386 @@
+"""The logical engine: .bnet parsing, vectorised updates, attractors (own and mpbn's), scenario mapping."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import warnings
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+
+import igfsim
+from igfsim.cli import main
+from igfsim.engines import bnet as bnet_module
+from igfsim.engines import get_engine
+from igfsim.engines.bnet import (
+    BnetError,
+    evaluate,
+    load_bnet,
+    pack_states,
+    parse_bnet,
+    parse_rule,
+    to_text,
+    unpack_states,
+)
+from igfsim.engines.boolean import BooleanEngine, _Ensemble, attractors, sync_cycles
+from igfsim.engines.boolean_map import HIGH_AT_OR_ABOVE, event_step, input_values
+from igfsim.errors import ModelError
+from igfsim.protocol import Change, Event, Protocol, build_protocol
+from igfsim.readouts import READOUTS
+from igfsim.resources import bundled_scenarios_dir
+
+SCENARIOS = sorted(bundled_scenarios_dir().glob("*.yaml"))
+ODE_ONLY_READOUTS = {"IGF1R_total", "InsR_total"}
+#: every context input ON at its normal level, as in the default cell (integrin not high)
+DEFAULT_CELL = {"IGF1R_present": 1, "IRA_present": 1, "IRB_present": 1, "EGFR_present": 1, "ErbB3_present": 1,
+                "IRS_present": 1, "PI3K_present": 1, "STAT3_present": 1, "mAb_binds_hybrids": 1}
+
+
+@pytest.fixture(scope="module")
+def net():
+    return load_bnet(bnet_module.bundled_bnet_path())
+
+
+def _quiet_mpbn(network):
+    import mpbn
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        return mpbn.MPBooleanNetwork(network) if isinstance(network, dict) else network.to_mpbn()
+
+
+def _fixed_points_mpbn(mbn, constraints=None) -> set[frozenset]:
+    """mpbn's fixed points as sets of (node, 0/1) pairs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        return {frozenset((n, int(v)) for n, v in fp.items()) for fp in mbn.fixedpoints(constraints=constraints or {})}
+
+
+# ----------------------------------------------------------------------------- the bundled model
+
+def test_bundled_bnet_has_every_ode_readout_and_the_scenario_inputs(net, igf_model):
+    nodes = set(net.nodes)
+    assert set(READOUTS) - ODE_ONLY_READOUTS <= nodes
+    inputs = set(net.inputs)
+    assert {"IGF1", "IGF2", "insulin", "EGF", "mAb_IGF1R", "mAb_IGF", "TKI_dual", "TKI_sel", "SRCi", "EGFRi",
+            "MTORC1i", "PI3Kai", "MEKi", "IRA_high", "IRB_high", "ITG_high"} <= inputs
+    # names shared with the ODE model are readouts, ligands/drug slots, or ODE ids of *active* forms
+    shared = nodes & set(igf_model.all_ids())
+    active_forms = {"SOS_a", "Ras_GTP", "Raf_P", "MEK_P", "PI3K_a", "PIP3", "mTORC1_a", "ErbB3_P"}
+    assert shared - set(READOUTS) - inputs <= {"pHybrid", *active_forms}
+    # the two required feedbacks
+    assert "pS6K" in net.regulators["pIRS1"] and "pERK" in net.regulators["SOS_a"]
+
+
+def test_bundled_bnet_loads_in_mpbn_with_the_same_nodes(net):
+    import mpbn
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        mbn = mpbn.MPBooleanNetwork(str(net.source))
+    assert set(mbn) == set(net.nodes)
+
+
+def test_rule_text_round_trips():
+    for text in ("a & !(b | c)", "!a | b & c", "(a | b) & (c | !d)", "!!a", "1", "a & 0"):
+        expr = parse_rule(text)
+        assert parse_rule(to_text(expr)) == expr
+
+
+# --------------------------------------------------------------------------------- parse errors
+
+def test_syntax_error_names_file_line_and_column(tmp_path):
+    path = tmp_path / "broken.bnet"
+    path.write_text("targets, factors\n# comment\na, a\nb, (a & !c\nc, a\n", encoding="utf-8")
+    with pytest.raises(BnetError, match=r"broken\.bnet: line 4: syntax error in the rule of 'b': expected "
+                                        r"'\)' but the rule ends \(column 11\)") as info:
+        load_bnet(path)
+    assert isinstance(info.value, ModelError)
+    assert [i.where for i in info.value.issues] == ["line 4"]
+
+
+def test_unknown_node_names_file_line_and_suggests(tmp_path):
+    path = tmp_path / "unknown.bnet"
+    path.write_text("pAkt, PIP3\nPIP3, PI3K_a\nPI3K_a, PI3Ka\n", encoding="utf-8")
+    with pytest.raises(ModelError, match=r"unknown\.bnet: line 3: unknown node 'PI3Ka' in the rule of 'PI3K_a'"
+                                         r".*did you mean 'PI3K_a'"):
+        load_bnet(path)
+
+
+def test_every_problem_is_reported_at_once():
+    text = "a, b\nb a\na, !b\nc, a & | b\nd, e\n"
+    with pytest.raises(BnetError) as info:
+        parse_bnet(text, "net.bnet")
+    msg = str(info.value)
+    assert msg.startswith("5 problem(s)")
+    assert "net.bnet: line 1: unknown node 'b' in the rule of 'a'" in msg  # line 2 defines nothing
+    assert "net.bnet: line 2: syntax error: expected 'target, rule'" in msg
+    assert "net.bnet: line 3: duplicate target 'a' (first defined on line 1)" in msg
+    assert "net.bnet: line 4: syntax error in the rule of 'c': expected a node name, '!' or '(' but found '|'" in msg
+    assert "net.bnet: line 5: unknown node 'e'" in msg
+
+
+def test_cli_maps_a_broken_bnet_to_exit_code_2(tmp_path, capsys):
+    model = tmp_path / "igf1r.antimony"
+    shutil.copy(igfsim.load_model().path, model)
+    (tmp_path / "igf1r.bnet").write_text("x, y\n", encoding="utf-8")
+    code = main(["validate", "--engine", "boolean", "--model", str(model), str(SCENARIOS[-1])])
+    assert code == 2
+    assert "igf1r.bnet: line 1: unknown node 'y'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- vectorised updates
+
+def test_vectorised_update_matches_a_per_state_loop(net):
+    rng = np.random.default_rng(7)
+    states = rng.random((len(net.nodes), 300)) < 0.5
+    fast = net.update(states)
+    packed = unpack_states(net.update(pack_states(states)), states.shape[1])
+    regs, offsets, table = net.truth_tables
+    padded = np.vstack([states, np.zeros((1, states.shape[1]), dtype=bool)]).astype(np.int64)
+    for s in range(states.shape[1]):
+        state = dict(zip(net.nodes, states[:, s], strict=True))
+        slow = [evaluate(net.rules[n], state) for n in net.nodes]
+        assert fast[:, s].tolist() == slow
+        assert packed[:, s].tolist() == slow
+        lookup = [table[offsets[k] + padded[regs[k], s] @ (1 << np.arange(regs.shape[1]))] for k in range(len(slow))]
+        assert lookup == slow
+
+
+def test_bit_packing_round_trips():
+    x = np.random.default_rng(3).random((5, 130)) < 0.3
+    assert np.array_equal(unpack_states(pack_states(x), 130), x)
+
+
+def test_async_without_truth_tables_gives_the_same_trajectories(monkeypatch, net):
+    with_tables = parse_bnet(net.to_bnet())
+    assert with_tables.truth_tables is not None
+    monkeypatch.setattr(bnet_module, "MAX_TABLE_INPUTS", 2)
+    without = parse_bnet(net.to_bnet())
+    assert without.truth_tables is None
+    runs = []
+    for network in (with_tables, without):
+        ens = _Ensemble(network, "async", 8, np.random.default_rng(5))
+        ens.set_inputs({**DEFAULT_CELL, "IGF1": True})
+        for _ in range(20):
+            ens.step()
+        runs.append(ens.states())
+    assert np.array_equal(*runs)
+
+
+# ------------------------------------------------------------------------------------ attractors
+
+def test_two_node_oscillator_has_a_four_cycle():
+    osc = parse_bnet("x, !y\ny, x\n")
+    (att,) = attractors(osc, {"x": 0, "y": 0}, mode="sync")
+    assert att.states.astype(int).tolist() == [[0, 0], [1, 0], [1, 1], [0, 1]]
+    assert not att.is_fixed_point and att.mean() == {"x": 0.5, "y": 0.5}
+    (mp,) = attractors(osc, {"x": 0, "y": 0}, mode="async")
+    assert dict(mp.trap_space) == {"x": "*", "y": "*"}
+
+
+def test_toggle_switch_has_two_fixed_points_in_every_method():
+    toggle = parse_bnet("a, !b\nb, !a\n")
+    every_state = np.array(list(itertools.product([0, 1], repeat=2)), dtype=bool)
+    found = attractors(toggle, every_state, mode="sync")
+    fixed = sorted(tuple(a.fixed_point().values()) for a in found if a.is_fixed_point)
+    assert fixed == [(0, 1), (1, 0)]
+    assert sorted(len(a.states) for a in found) == [1, 1, 2]  # plus the synchronous 00 <-> 11 cycle
+    assert _fixed_points_mpbn(_quiet_mpbn({"a": "!b", "b": "!a"})) == {frozenset({("a", 0), ("b", 1)}),
+                                                                       frozenset({("a", 1), ("b", 0)})}
+    mp = attractors(toggle, every_state, mode="async")
+    assert sorted(tuple(a.fixed_point().values()) for a in mp) == [(0, 1), (1, 0)]
+
+
+def test_fixed_points_agree_with_mpbn_on_every_state_of_a_small_network():
+    text = "i, i\na, i & !c\nb, a | b & !i\nc, b\nd, !a & c\n"
+    small = parse_bnet(text)
+    every_state = np.array(list(itertools.product([0, 1], repeat=5)), dtype=bool)
+    ours = {frozenset(zip(small.nodes, s.astype(int).tolist(), strict=True)) for s in every_state
+            if np.array_equal(small.update(s[:, None])[:, 0], s)}
+    assert len(ours) == 2
+    assert ours == _fixed_points_mpbn(small.to_mpbn())
+
+
+@pytest.mark.parametrize("inputs", [
+    {}, {"IGF1": 1}, {"IGF1": 1, "MTORC1i": 1, "MEKi": 1}, {"IGF1": 1, "ITG_high": 1, "mAb_IGF1R": 1},
+    {"IGF2": 1, "IRA_high": 1, "mAb_IGF1R": 1, "MTORC1i": 1, "MEKi": 1}, {"insulin": 1, "IRB_high": 1, "TKI_dual": 1},
+    {"EGF": 1, "IGF1": 1, "ITG_high": 1, "MEKi": 1},
+], ids=lambda d: "+".join(d) or "no-ligand")
+def test_sync_attractors_agree_with_mpbn_on_the_bundled_model(net, inputs):
+    start = {**DEFAULT_CELL, **inputs}
+    (sync,) = attractors(net, start, mode="sync")
+    mp = attractors(net, start, mode="async")
+    assert mp, "mpbn found no reachable attractor"
+    if sync.is_fixed_point:
+        fp = sync.fixed_point()
+        assert any(a.fixed_point() == fp for a in mp)
+        constraints = {n: v for n, v in fp.items() if n in net.inputs}
+        assert _fixed_points_mpbn(_quiet_mpbn(net), constraints) == {frozenset(fp.items())}
+    else:
+        # every state of the synchronous cycle lies in one most-permissive trap space
+        assert any(all(space.trap_space[n] == "*" or all(int(s[k]) == space.trap_space[n] for s in sync.states)
+                       for k, n in enumerate(net.nodes)) for space in mp)
+
+
+def test_sync_cycles_run_many_states_at_once(net):
+    rng = np.random.default_rng(11)
+    states = rng.random((40, len(net.nodes))) < 0.5
+    together = sync_cycles(net, states)
+    one_by_one = [sync_cycles(net, s[None, :])[0] for s in states]
+    for a, b in zip(together, one_by_one, strict=True):
+        assert np.array_equal(a, b)
+
+
+# ------------------------------------------------------------------------------------ the engine
+
+def _arm_final(scenario: dict, engine: str = "boolean") -> dict[str, dict[str, float]]:
+    """{arm: {readout: attractor mean}} of a scenario dict run with the Boolean engine."""
+    sc = igfsim.parse_scenario({"title": "t", "simulation": {"duration_min": 30, "points": 31}, **scenario})
+    res = igfsim.run_scenario(sc, engine=engine)
+    return {a: {r: float(res.get(a, r)[-1]) for r in res.readouts} for a in res.arms}
+
+
+def _treat(*drugs, **kw):
+    return [{"drug": d, "dose_nM": 100, "start_min": -60, **kw} for d in drugs]
+
+
+def test_antibody_blocks_igf1r_but_irahigh_igf2_keeps_insr_and_akt_on():
+    out = _arm_final({"name": "mab", "readouts": ["pIGF1R", "pInsR", "pAkt", "pIRA"], "arms": [
+        {"name": "IGF1_mab", "stimulus": {"IGF1": 10}, "treatments": _treat("cixutumumab")},
+        {"name": "IGF1_control", "stimulus": {"IGF1": 10}},
+        {"name": "IRA_IGF2_mab", "stimulus": {"IGF2": 10}, "cell": {"context": "InsR-A-high"},
+         "treatments": _treat("cixutumumab")},
+        {"name": "parental_IGF2_mab", "stimulus": {"IGF2": 10}, "cell": {"context": "IGF1R-dominant"},
+         "treatments": _treat("cixutumumab")}]})
+    assert out["IGF1_control"]["pIGF1R"] == 1 and out["IGF1_mab"]["pIGF1R"] == 0
+    assert out["IGF1_mab"]["pAkt"] == 0
+    assert out["IRA_IGF2_mab"]["pIGF1R"] == 0 and out["IRA_IGF2_mab"]["pInsR"] == 1
+    assert out["IRA_IGF2_mab"]["pAkt"] > 0.3  # on, cycling with the S6K -| IRS1 feedback
+    assert out["parental_IGF2_mab"]["pIRA"] == 1 and out["parental_IGF2_mab"]["pAkt"] == 0
+
+
+def test_dual_tki_switches_off_igf1r_insr_and_akt_selective_tki_spares_insr():
+    out = _arm_final({"name": "tki", "readouts": ["pIGF1R", "pInsR", "pIRA", "pHybrid", "pAkt"],
+                      "cell": {"context": "InsR-A-high"}, "stimulus": {"IGF2": 10}, "arms": [
+                          {"name": "dual", "treatments": _treat("linsitinib")},
+                          {"name": "dual_IGF1", "stimulus": {"IGF1": 10}, "treatments": _treat("BMS-754807")},
+                          {"name": "selective", "treatments": _treat("NVP-AEW541")}]})
+    for arm in ("dual", "dual_IGF1"):
+        assert (out[arm]["pIGF1R"], out[arm]["pInsR"], out[arm]["pAkt"]) == (0, 0, 0)
+    assert out["selective"]["pIGF1R"] == 0 and out["selective"]["pHybrid"] == 0
+    assert out["selective"]["pIRA"] == 1 and out["selective"]["pAkt"] > 0.3
+
+
+def test_xentuzumab_removes_igfs_but_leaves_insulin_signalling_on():
+    out = _arm_final({"name": "xen", "readouts": ["pIGF1R", "pInsR", "pIRB", "pAkt"],
+                      "arms": [
+                          {"name": "insulin", "stimulus": {"insulin": 1}, "cell": {"context": "InsR-B-high"},
+                           "treatments": _treat("xentuzumab")},
+                          {"name": "IGF1", "stimulus": {"IGF1": 10}, "treatments": _treat("xentuzumab")},
+                          {"name": "IGF1_IGF2", "stimulus": {"IGF1": 10, "IGF2": 10},
+                           "cell": {"context": "InsR-A-high"}, "treatments": _treat("xentuzumab")}]})
+    assert out["insulin"]["pInsR"] == 1 and out["insulin"]["pIRB"] == 1 and out["insulin"]["pAkt"] > 0.3
+    assert out["IGF1"]["pIGF1R"] == 0 and out["IGF1"]["pAkt"] == 0
+    assert out["IGF1_IGF2"]["pInsR"] == 0 and out["IGF1_IGF2"]["pAkt"] == 0
+
+
+def test_integrin_bypass_keeps_src_and_akt_on_under_the_antibody_and_dasatinib_removes_it():
+    out = _arm_final({"name": "itg", "readouts": ["pIGF1R", "pSrc", "pFAK", "pAkt", "pERK"],
+                      "stimulus": {"IGF1": 10}, "cell": {"context": "integrin-high"}, "arms": [
+                          {"name": "mab", "treatments": _treat("cixutumumab")},
+                          {"name": "mab_das", "treatments": _treat("cixutumumab", "dasatinib")},
+                          {"name": "null_mab", "cell": {"context": "IGF1R-dominant"},
+                           "treatments": _treat("cixutumumab")}]})
+    assert out["mab"]["pIGF1R"] == 0 and out["mab"]["pSrc"] == 1 and out["mab"]["pFAK"] == 1
+    assert out["mab"]["pAkt"] == 1 and out["mab"]["pERK"] == 0
+    assert out["mab_das"]["pSrc"] == 0 and out["mab_das"]["pAkt"] == 0
+    assert out["null_mab"]["pSrc"] == 0 and out["null_mab"]["pAkt"] == 0
+
+
+def test_antibody_option_binds_hybrids_false_leaves_hybrids_signalling():
+    out = _arm_final({"name": "hyb", "readouts": ["pIGF1R", "pHybrid"], "stimulus": {"IGF1": 10}, "arms": [
+        {"name": "binds", "treatments": _treat("dalotuzumab")},
+        {"name": "spares", "treatments": _treat("ganitumab", binds_hybrids=False)}]})
+    assert out["binds"] == {"pIGF1R": 0, "pHybrid": 0}
+    assert out["spares"] == {"pIGF1R": 1, "pHybrid": 1}
+
+
+def test_everolimus_relieves_s6k_feedback_and_raises_akt():
+    out = _arm_final({"name": "eve", "readouts": ["pS6K", "pIRS1", "pAkt"], "stimulus": {"IGF1": 10},
+                      "cell": {"context": "IGF1R-dominant"},
+                      "arms": [{"name": "control"}, {"name": "everolimus", "treatments": _treat("everolimus")}]})
+    assert out["everolimus"]["pS6K"] == 0 and out["everolimus"]["pAkt"] == 1 > out["control"]["pAkt"] + 0.3
+
+
+def test_drug_start_and_washout_map_to_steps(igf_model):
+    sc = igfsim.parse_scenario({"name": "wash", "title": "t", "simulation": {"duration_min": 60, "points": 61},
+                                "stimulus": {"IGF1": 10}, "readouts": ["pIGF1R"],
+                                "arms": [{"name": "a", "treatments": [{"drug": "linsitinib", "dose_nM": 1000,
+                                                                       "start_min": 20, "stop_min": 40.5}]}]})
+    y = BooleanEngine(mode="sync").simulate(igf_model, build_protocol(igf_model, sc, sc.arms[0]))[:, 0]
+    # the inhibitor input is ON from step 20; pR11/pHybrid follow one update later, pIGF1R two
+    assert y[5:22].min() == 1 and y[22:43].max() == 0
+    # the washout at minute 40.5 takes effect at step 41 (first output time >= 40.5): pIGF1R back at 43
+    assert y[43:].min() == 1
+
+
+def test_expression_thresholds_and_ligand_rules():
+    assert event_step(-60, np.arange(5.0)) == 0 and event_step(2.5, np.arange(5.0)) == 3
+    v = input_values({"expr_InsR_A": HIGH_AT_OR_ABOVE, "expr_InsR_B": 4.99, "expr_IGF1R": 0.0, "IGF1": 0.1,
+                      "IGFBP": 5.0, "IGF2": 0.4})
+    assert v["IRA_present"] and v["IRA_high"] and v["IRB_present"] and not v["IRB_high"]
+    assert not v["IGF1R_present"] and v["IGF1"] and not v["insulin"]
+    assert v["IGFBP"] is True  # 5 nM IGFBP is 10x the 0.5 nM of IGF
+    assert input_values({"IGFBP": 5.0, "IGF2": 1.0})["IGFBP"] is False
+    assert input_values({})["mAb_binds_hybrids"] is True and input_values({})["IGF1R_present"] is True
+
+
+def _protocol(selections, seed_events=()):
+    return Protocol(overrides=MappingProxyType({"expr_InsR_A": 20.0}), initial=MappingProxyType({}),
+                    preequilibrate=True, events=tuple(seed_events), t_start=0.0, times=np.arange(31.0),
+                    selections=tuple(selections), label="t/a")
+
+
+def test_async_runs_are_reproducible_and_depend_on_the_seed(igf_model):
+    prot = _protocol(["pAkt", "pERK", "pIRS1", "IGF1R_total"], [Event(0.0, (Change("IGF2", 1.0, "species"),))])
+    a = BooleanEngine(seed=3).simulate(igf_model, prot)
+    other = BooleanEngine(seed=4)
+    b = other.simulate(igf_model, prot)
+    again = BooleanEngine(seed=3).simulate(igf_model, prot)
+    assert np.array_equal(a, again, equal_nan=True)
+    assert not np.array_equal(a[:, :3], b[:, :3])
+    assert np.array_equal(b, other.simulate(igf_model, prot), equal_nan=True)  # fresh stream per arm
+    assert np.isnan(a[:, 3]).all() and np.isfinite(a[:, :3]).all()
+    assert a.shape == (31, 4) and np.all((a[:, :3] >= 0) & (a[:, :3] <= 1))
+
+
+def test_sync_mode_is_deterministic_with_an_exact_cycle_mean(igf_model):
+    prot = _protocol(["pAkt", "pIGF1R"], [Event(0.0, (Change("IGF1", 1.0, "species"),))])
+    out = BooleanEngine(mode="sync", seed=1).simulate(igf_model, prot)
+    assert np.array_equal(out, BooleanEngine(mode="sync", seed=2).simulate(igf_model, prot))
+    assert set(np.unique(out[:-1])) <= {0.0, 1.0} and out[-1].tolist() == [0.5, 1.0]
+
+
+def test_engine_defaults_and_bad_options():
+    eng = get_engine("boolean")
+    assert (eng.name, eng.time_units, eng.mode, eng.seed, eng.n_trajectories) == ("boolean", "step", "async", 0, 64)
+    with pytest.raises(ValueError, match="unknown update mode 'random'"):
+        BooleanEngine(mode="random")
+    with pytest.raises(ValueError, match="n_trajectories must be >= 1"):
+        BooleanEngine(n_trajectories=0)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_bundled_scenario_runs_with_values_in_unit_interval(net, path):
+    res = igfsim.run_scenario(path, engine="boolean")
+    assert res.ok and res.time_units == "step" and res.engine == "boolean"
+    assert res.times.tolist() == list(range(res.times.size))
+    for k, readout in enumerate(res.readouts):
+        values = res.values[:, :, k]
+        if readout in net.index:
+            assert np.all((values >= 0) & (values <= 1)), readout
+        else:
+            assert np.isnan(values).all(), readout
