@@ -76,3 +76,15 @@ def test_bnet_export_loads_in_mpbn_with_the_same_fixed_points(tmp_path, network)
 def test_rule_translation_keeps_precedence():
     assert rule_to_l3_formula("!A & (B | C)") == "(!(A == 1) && ((B == 1) || (C == 1)))"
     assert rule_to_l3_formula("A & B | C & D") == "(((A == 1) && (B == 1)) || ((C == 1) && (D == 1)))"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("targets, factors\nA, A\nB, A & (C\nC, A\n", "line 3: syntax error"),
+    ("targets, factors\nA, A\nB, A & Z\n", "line 3: unknown node 'Z'"),
+])
+def test_broken_bnet_gives_file_line_message_and_exit_2(tmp_path, capsys, text, expected):
+    bad = tmp_path / "bad.bnet"
+    bad.write_text(text)
+    assert main(["export", "--format", "sbml-qual", "--bnet", str(bad), "--out", str(tmp_path / "q.xml")]) == 2
+    out, err = capsys.readouterr()
+    assert str(bad) in err and expected in err and "Traceback" not in out + err
