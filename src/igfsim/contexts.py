@@ -31,8 +31,8 @@ class CellContext:
     parameters: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
 
-def _c(name, description, expression, source):
-    return CellContext(name, description, MappingProxyType(expression), source)
+def _c(name, description, expression, source, parameters=None):
+    return CellContext(name, description, MappingProxyType(expression), source, MappingProxyType(parameters or {}))
 
 
 CONTEXTS = MappingProxyType({c.name: c for c in (
@@ -49,6 +49,20 @@ CONTEXTS = MappingProxyType({c.name: c for c in (
        "domain-notes 1.1 ITG-high; review [172] (Shin 2013 JNCI)"),
     _c("InsR-KO", "IGF-IR 20k, no InsR (either isoform), no avb3",
        {"InsR_A": 0.0, "InsR_B": 0.0, "integrin": 0.0}, "domain-notes 1.1 InsR-KO; review [168]"),
+    _c("ER-positive", "default receptors with an active estrogen receptor input to proliferation (MCF7-like)",
+       {}, "review [107-109]", {"ER_level": 1.0}),
+    _c("estrogen-deprived", "long-term estrogen-deprived ER+ cells: residual ER input 0.3",
+       {}, "review [107]; Fox 2011 Cancer Res [M]", {"ER_level": 0.3}),
+    _c("PIK3CA-mutant", "default receptors with a constitutively active p110-alpha (PIK3CA hotspot mutation)",
+       {}, "review [123-126]", {"PIK3CA_mut": 1.0}),
+    _c("bypass-RTK", "default receptors plus a constitutively active bypass RTK (PDGFR-alpha/AXL/RON)",
+       {}, "review [177-180]; Huang 2010 Cancer Res (PDGFR-alpha, AXL)", {"RTKx_level": 1.0}),
+    _c("SFK-coupled", "IGF1R-dominant cells in which Akt restrains YES/Src (rhabdomyosarcoma-like; see C07)",
+       {"InsR_B": 0.0, "integrin": 0.0}, "review [173]; Wan 2015 Neoplasia (mechanism chosen by igfsim)",
+       {"k_Src_Akt": 0.005, "k_Src_basal": 0.05}),
+    _c("IRS-PI3K-STAT3-adapted", "default cells with 3x IRS1/2, PI3K and STAT3 (adaptive up-regulation)",
+       {"IRS": 3.0, "PI3K": 3.0, "STAT3": 3.0}, "review [128]"),
+    _c("IGF2R-null", "default cells without the IGF-IIR sink", {"IGF2R": 0.0}, "review [21]"),
 )})
 
 

@@ -25,6 +25,8 @@ class Mechanism(StrEnum):
     MTORC1_INHIBITOR = "mTORC1 inhibitor (rapalog)"
     PI3KA_INHIBITOR = "PI3K p110-alpha inhibitor"
     MEK_INHIBITOR = "MEK inhibitor (allosteric)"
+    ER_DEGRADER = "estrogen receptor antagonist/degrader"
+    BYPASS_RTK_INHIBITOR = "bypass RTK (PDGFR/AXL/RON) kinase inhibitor"
 
 
 #: model slot carrying each mechanism's concentration, and whether it is a medium species
@@ -38,6 +40,8 @@ SLOTS: dict[Mechanism, tuple[str, bool]] = {
     Mechanism.MTORC1_INHIBITOR: ("MTORC1i", False),
     Mechanism.PI3KA_INHIBITOR: ("PI3Kai", False),
     Mechanism.MEK_INHIBITOR: ("MEKi", False),
+    Mechanism.ER_DEGRADER: ("ERi", False),
+    Mechanism.BYPASS_RTK_INHIBITOR: ("RTKxi", False),
 }
 
 #: drug options a scenario may set per treatment -> model parameter (0/1)
@@ -107,6 +111,10 @@ CATALOG: tuple[Drug, ...] = (
        ("BYL719",), note="spares the p110-beta share of PI3K activity (frac_p110a)"),
     _d("trametinib", M.MEK_INHIBITOR, {"Ki_MEKi": 1.0}, "MEK1/2 IC50 ~1 nM [M] (assumed for the model)",
        ("GSK1120212",)),
+    _d("fulvestrant", M.ER_DEGRADER, {"Ki_ERi": 0.5}, "ER IC50 0.3-0.9 nM [M]; review [108]", ("ICI 182,780",)),
+    _d("imatinib", M.BYPASS_RTK_INHIBITOR, {"Ki_RTKxi": 100.0},
+       "PDGFR-alpha/beta IC50 ~0.1 uM [M]; stands for any inhibitor of the generic bypass RTK (review [179, 180])",
+       ("STI571",)),
 )
 
 DRUGS: MappingProxyType = MappingProxyType({d.name: d for d in CATALOG})
