@@ -51,8 +51,9 @@ CONTEXTS = MappingProxyType({c.name: c for c in (
        {"InsR_A": 0.0, "InsR_B": 0.0, "integrin": 0.0}, "domain-notes 1.1 InsR-KO; review [168]"),
     _c("ER-positive", "default receptors with an active estrogen receptor input to proliferation (MCF7-like)",
        {}, "review [107-109]", {"ER_level": 1.0}),
-    _c("estrogen-deprived", "long-term estrogen-deprived ER+ cells: residual ER input 0.3",
-       {}, "review [107]; Fox 2011 Cancer Res [M]", {"ER_level": 0.3}),
+    _c("estrogen-deprived", "long-term estrogen-deprived ER+ cells: residual ER input 0.3, IR-A 25k (InsR:IGF-IR 1.25)",
+       {"InsR_A": 5.0}, "review [107] (InsR compensation); Fox 2011 Cancer Res [M]; IR-rich ER+ lines "
+       "(ZR-75-1, AACR 2009 abstract 4168)", {"ER_level": 0.3}),
     _c("PIK3CA-mutant", "default receptors with a constitutively active p110-alpha (PIK3CA hotspot mutation)",
        {}, "review [123-126]", {"PIK3CA_mut": 1.0}),
     _c("bypass-RTK", "default receptors plus a constitutively active bypass RTK (PDGFR-alpha/AXL/RON)",
