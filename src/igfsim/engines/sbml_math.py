@@ -215,6 +215,16 @@ def _order_rules(rules: dict[sp.Symbol, sp.Expr], names: dict) -> list[sp.Symbol
     return done
 
 
+def _d(expr: sp.Expr, s: sp.Symbol) -> sp.Expr:
+    """d expr / d s without removable 0/0: sympy writes d(x**n)/dx as n*x**n/x, which is NaN at x = 0
+    (e.g. a Hill term of a ligand that is absent), and d((x/K)**n)/dx as n*(x/K)**n/x; splitting
+    power bases and combining powers turns both into n*x**(n - 1)*K**(-n)."""
+    d = sp.diff(expr, s)
+    if not d.has(sp.Pow):
+        return d
+    return sp.powsimp(sp.expand_power_base(d, force=True), force=True)
+
+
 def _jacobian(rhs: list, rates: list, state: list, rule_order: list, rules: dict, v_syms: list):
     """Forward-mode chain rule through the rules and the rates: assignments and nonzero entries."""
     assignments: list = []
@@ -224,9 +234,9 @@ def _jacobian(rhs: list, rates: list, state: list, rule_order: list, rules: dict
         total: dict[int, sp.Expr] = {}
         for s in expr.free_symbols:
             if s in xi:
-                total[xi[s]] = total.get(xi[s], 0) + sp.diff(expr, s)
+                total[xi[s]] = total.get(xi[s], 0) + _d(expr, s)
             elif s in dsym:
-                part = sp.diff(expr, s)
+                part = _d(expr, s)
                 for j, dj in dsym[s].items():
                     total[j] = total.get(j, 0) + part * dj
         dsym[target] = {}

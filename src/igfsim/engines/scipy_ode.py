@@ -42,7 +42,7 @@ BACKEND_ENV = "IGFSIM_SCIPY_BACKEND"
 #: environment variable naming the folder of compiled models (default: a per-user temp folder)
 CACHE_ENV = "IGFSIM_CACHE_DIR"
 #: bump when the generated code changes, so stale libraries are not reused
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "5"
 CFLAGS = ("-O2", "-shared", "-fPIC")
 BACKENDS = ("auto", "c", "python")
 
