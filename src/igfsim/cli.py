@@ -1,8 +1,12 @@
-"""Command line: ``igfsim run | validate | list``.
+"""Command line: ``igfsim run | validate | compare | export | docs | list``.
 
 Exit codes: 0 every expectation holds, 1 an expectation failed, 2 bad input, 3 simulation
 failure. With several scenarios the largest code wins; every scenario is still attempted and
-its outputs are written, so a failure never loses results already computed.
+its outputs are written, so a failure never loses results already computed. An expectation that
+is ``not_expressible`` in the engine (verdict N/A) or a known failure (XFAIL) does not fail.
+``validate --engine all`` fails (1) when an expectation fails in any engine, when the two ODE
+engines differ by more than 1e-3 or in a verdict; ``docs --check`` exits 1 when the generated
+mechanisms page is stale.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 from .errors import IgfsimError, Issue, ScenarioError, SimulationError
 
 EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION = 0, 1, 2, 3
-_VERDICT = {"pass": "PASS", "fail": "FAIL", "xfail": "XFAIL", "xpass": "XPASS"}
+_VERDICT = {"pass": "PASS", "fail": "FAIL", "xfail": "XFAIL", "xpass": "XPASS", "n/a": "N/A"}
 
 
 def _scenario_files(items: Sequence[str]) -> list[Path]:
@@ -40,14 +44,14 @@ def _err(msg: str) -> None:
 
 
 def _run_files(args, *, write: bool) -> int:
-    from .analysis import check_expectations, describe
+    from .analysis import check_expectations, describe, scenario_header
     from .model import load_model
     from .outputs import write_run_outputs
     from .runner import run_scenario
     from .scenario import load_scenario
 
     model = load_model(args.model)
-    code, n_pass, n_total, n_xfail = EXIT_OK, 0, 0, 0
+    code, n_pass, n_total, n_xfail, n_na = EXIT_OK, 0, 0, 0, 0
     try:
         files = _scenario_files(args.scenarios)
     except ScenarioError as err:
@@ -77,17 +81,19 @@ def _run_files(args, *, write: bool) -> int:
             code = max(code, EXIT_SIMULATION)
             continue
         if not args.quiet:
-            refs = f"  [{'; '.join(scenario.references)}]" if scenario.references else ""
-            print(f"\n{scenario.name}: {scenario.title}{refs}")
+            print("\n" + "\n".join(scenario_header(scenario.name, scenario.title, scenario.claims,
+                                                   scenario.references)))
             for o in outcomes:
                 extra = f"  ({o.detail})" if o.detail else ""
                 print(f"  {_VERDICT[o.verdict]:5s}  {describe(o.expectation):70s} observed {o.observed:.4g}{extra}")
         n_total += len(outcomes)
         n_pass += sum(o.verdict == "pass" for o in outcomes)
         n_xfail += sum(o.verdict == "xfail" for o in outcomes)
+        n_na += sum(o.verdict == "n/a" for o in outcomes)
         if any(not o.ok for o in outcomes):
             code = max(code, EXIT_EXPECTATION)
     known = f", {n_xfail} known failure(s)" if n_xfail else ""
+    known += f", {n_na} not expressible in this engine" if n_na else ""
     if n_total == 0 and code != EXIT_OK:
         return code
     print(f"\n{n_pass}/{n_total} expectations passed{known} ({len(files)} scenario file(s), engine {args.engine})")
@@ -109,6 +115,7 @@ ODE_AGREEMENT = 1e-3
 
 
 def _cmd_compare(args) -> int:
+    from .analysis import describe
     from .consistency import compare_scenario, format_consistency
     from .engines import ENGINES, ODE_ENGINES
     from .model import load_model
@@ -120,28 +127,82 @@ def _cmd_compare(args) -> int:
     except ScenarioError as err:
         _err(str(err))
         return EXIT_INPUT
-    code, reports = EXIT_OK, []
+    code, reports, problems = EXIT_OK, [], []
     for path in files:
         try:
             scenario = load_scenario(path)
             rep = compare_scenario(scenario, model, engines=tuple(ENGINES), threshold=args.threshold,
                                    source=str(path))
         except ScenarioError as err:
-            _err(str(err))
+            _err(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
             code = max(code, EXIT_INPUT)
             continue
         reports.append(rep)
-        odes = [e for e in ODE_ENGINES if e in rep.engines]
-        if any(e in rep.errors for e in odes):
+        if rep.errors:  # any engine, Boolean included: its expectations went unchecked
             code = max(code, EXIT_SIMULATION)
+            problems += [f"{rep.scenario}: the {e} engine failed" for e in rep.errors]
             continue
-        if any(not o.ok for e in odes for o in rep.outcomes.get(e, [])):
+        failed = rep.failures()
+        if failed:
             code = max(code, EXIT_EXPECTATION)
-        verdicts = {tuple(rep.outcomes[e][i].verdict for e in odes) for i in range(len(scenario.expect))}
-        if any(len(set(v)) > 1 for v in verdicts) or (rep.ode_max_abs_diff or 0) > ODE_AGREEMENT:
+            problems += [f"{rep.scenario}: expect[{o.index}] {o.verdict.upper()} in {e}: {describe(o.expectation)}"
+                         for e, o in failed]
+        odes = [e for e in ODE_ENGINES if e in rep.outcomes]
+        differ = [i for i in range(len(scenario.expect)) if len({rep.outcomes[e][i].verdict for e in odes}) > 1]
+        if differ:
             code = max(code, EXIT_EXPECTATION)
+            problems += [f"{rep.scenario}: expect[{i}] has different verdicts in {' and '.join(odes)}" for i in differ]
+        if (rep.ode_max_abs_diff or 0) > ODE_AGREEMENT:
+            code = max(code, EXIT_EXPECTATION)
+            problems.append(f"{rep.scenario}: max |roadrunner - scipy| = {rep.ode_max_abs_diff:.2e} exceeds "
+                            f"{ODE_AGREEMENT:g}")
     print(format_consistency(reports))
+    if reports:
+        if problems:
+            print(f"\nNOT OK ({len(problems)} problem(s)):")
+            for line in problems:
+                print(f"  {line}")
+        elif code == EXIT_OK:
+            print("\nOK: every expectation passes or is a known failure or not expressible in every engine; "
+                  "the ODE engines agree")
     return code
+
+
+def _cmd_docs(args) -> int:
+    import difflib
+
+    from .mechanisms import render_mechanisms_md
+    from .resources import bundled_scenarios_dir
+
+    folder = Path(args.scenarios) if args.scenarios else bundled_scenarios_dir()
+    out = Path(args.out)
+    text = render_mechanisms_md(folder)  # ScenarioError (exit 2) on an invalid or missing folder
+    if args.check:
+        try:
+            current = out.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            print(f"{out}: missing; run `igfsim docs --out {out}` to generate it from {folder}")
+            return EXIT_EXPECTATION
+        except (OSError, UnicodeDecodeError) as err:
+            _err(f"{out}: cannot read ({getattr(err, 'strerror', None) or err})")
+            return EXIT_INPUT
+        if current == text:
+            print(f"{out}: up to date with {folder}")
+            return EXIT_OK
+        diff = list(difflib.unified_diff(current.splitlines(), text.splitlines(), f"{out} (on disk)",
+                                         f"{out} (rendered from {folder})", n=1, lineterm=""))
+        print(f"{out}: stale, differs from the rendering of {folder}; run `igfsim docs --out {out}`")
+        limit = 60
+        print("\n".join(diff[:limit]) + (f"\n... ({len(diff) - limit} more diff lines)" if len(diff) > limit else ""))
+        return EXIT_EXPECTATION
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        _err(f"{out}: cannot write ({err.strerror or err})")
+        return EXIT_INPUT
+    print(f"wrote {out} (from {folder})")
+    return EXIT_OK
 
 
 def _cmd_export(args) -> int:
@@ -239,6 +300,13 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
     exp.add_argument("--bnet", default=None, help="logical model (default: the bundled models/igf1r.bnet)")
     exp.set_defaults(handler=_cmd_export)
+    docs = sub.add_parser("docs", help="write docs/mechanisms.md from the scenario files (or --check it)")
+    docs.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 when the file differs from the rendering")
+    docs.add_argument("--out", default="docs/mechanisms.md", help="the file (default: docs/mechanisms.md)")
+    docs.add_argument("--scenarios", default=None, metavar="DIR",
+                      help="scenario folder (default: the bundled scenarios)")
+    docs.set_defaults(handler=_cmd_docs)
     lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")
     lst.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "drugs", "contexts", "readouts"])
     lst.set_defaults(handler=_cmd_list)

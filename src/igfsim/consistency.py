@@ -6,23 +6,25 @@ For each scenario the report holds
   least ``threshold`` (a fraction of the readout's pool), against the Boolean attractor's mean
   activity, ON when at least 0.25 (oscillating nodes average ~0.5); readouts that are not
   Boolean nodes are left out;
-* per expectation: the verdict in every engine;
+* per expectation: the verdict in every engine (``n/a`` with the reason where the expectation is
+  marked ``not_expressible`` in that engine);
 * between the ODE engines: the largest absolute difference of any 0..1 readout.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .analysis import ExpectationOutcome, check_expectations, describe
+from .analysis import ExpectationOutcome, check_expectations, describe, scenario_header, verdict_counts
 from .model import Model
 from .readouts import READOUTS
 from .result import ScenarioResult
 from .runner import run_scenario
-from .scenario import Scenario
+from .scenario import Scenario, validate_scenario
 
 #: default ODE threshold (fraction of the pool) above which a readout counts as ON
 DEFAULT_THRESHOLD = 0.2
@@ -62,6 +64,8 @@ class ScenarioConsistency:
     nodes: list[NodeComparison] = field(default_factory=list)
     ode_max_abs_diff: float | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    claims: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
 
     def disagreements(self) -> list[NodeComparison]:
         """Arm/readout pairs where logic and the discretised ODE differ."""
@@ -69,13 +73,19 @@ class ScenarioConsistency:
 
     def verdict_table(self) -> list[tuple[str, dict[str, str]]]:
         """``[(expectation text, {engine: verdict})]`` in scenario order."""
+        return [(text, {e: o.verdict for e, o in row.items()}) for text, row in self.outcome_table()]
+
+    def outcome_table(self) -> list[tuple[str, dict[str, ExpectationOutcome]]]:
+        """``[(expectation text, {engine: outcome})]`` in scenario order, for the engines that ran."""
         engines = [e for e in self.engines if e in self.outcomes]
         if not engines:
             return []
-        rows = []
-        for i, o in enumerate(self.outcomes[engines[0]]):
-            rows.append((describe(o.expectation), {e: self.outcomes[e][i].verdict for e in engines}))
-        return rows
+        return [(describe(o.expectation), {e: self.outcomes[e][i] for e in engines})
+                for i, o in enumerate(self.outcomes[engines[0]])]
+
+    def failures(self) -> list[tuple[str, ExpectationOutcome]]:
+        """``(engine, outcome)`` of every expectation that fails (``fail`` or ``xpass``) in any engine."""
+        return [(e, o) for e in self.engines for o in self.outcomes.get(e, []) if not o.ok]
 
 
 def _final(result: ScenarioResult, arm: str, readout: str) -> float:
@@ -84,10 +94,16 @@ def _final(result: ScenarioResult, arm: str, readout: str) -> float:
 
 def compare_scenario(scenario: Scenario, model: Model, *, engines=("roadrunner", "scipy", "boolean"),
                      threshold: float = DEFAULT_THRESHOLD, source: str | None = None) -> ScenarioConsistency:
-    """Run ``scenario`` in every engine and compare (engine failures are recorded, not raised)."""
+    """Run ``scenario`` in every engine and compare.
+
+    A scenario that does not fit ``model`` raises :class:`igfsim.errors.ScenarioError` (bad input);
+    engine failures are recorded in ``errors``, not raised.
+    """
     from .errors import IgfsimError
 
-    report = ScenarioConsistency(scenario.name, scenario.title, tuple(engines), threshold)
+    validate_scenario(scenario, model, source or f"<scenario {scenario.name}>")
+    report = ScenarioConsistency(scenario.name, scenario.title, tuple(engines), threshold,
+                                 claims=tuple(scenario.claims), references=tuple(scenario.references))
     for eng in engines:
         try:
             res = run_scenario(scenario, model, engine=eng, on_error="record", source=source)
@@ -119,22 +135,44 @@ def compare_scenario(scenario: Scenario, model: Model, *, engines=("roadrunner",
     return report
 
 
+def _wrap(text: str, indent: int, width: int = 118) -> list[str]:
+    return textwrap.wrap(text, width=width, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2),
+                         break_long_words=False, break_on_hyphens=False) or [" " * indent]
+
+
+def _detail_lines(row: dict[str, ExpectationOutcome], indent: int) -> list[str]:
+    """One line per distinct (verdict, detail) that is not a plain pass, naming its engines."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for eng, o in row.items():
+        if o.verdict != "pass" and o.detail:
+            groups.setdefault((o.verdict, o.detail), []).append(eng)
+    lines = []
+    for (verdict, detail), engs in groups.items():
+        lines += _wrap(f"{', '.join(engs)} {verdict.upper()}: {detail}", indent)
+    return lines
+
+
 def format_consistency(reports: list[ScenarioConsistency]) -> str:
-    """A plain-text agreement table: verdicts per engine, ODE agreement, Boolean disagreements."""
+    """A plain-text agreement table: per scenario its claims, title and references, the verdict of every
+    expectation in every engine (N/A and known failures with their reasons), the ODE agreement and the
+    Boolean disagreements; at the end the verdict counts per engine."""
     lines = []
     total_nodes = sum(len(r.nodes) for r in reports)
     total_agree = sum(n.agree for r in reports for n in r.nodes)
     for rep in reports:
-        lines.append(f"\n{rep.scenario}: {rep.title}")
+        lines.append("")
+        lines += scenario_header(rep.scenario, rep.title, rep.claims, rep.references)
         for eng, msg in rep.errors.items():
             lines.append(f"  [{eng}] failed: {msg}")
         engines = [e for e in rep.engines if e in rep.outcomes]
         if engines:
-            lines.append("  " + " ".join(f"{e:>10s}" for e in engines) + "  expectation")
-            for text, verdicts in rep.verdict_table():
-                same = len({v for v in verdicts.values()}) == 1
-                mark = "" if same else "   <- engines differ"
-                lines.append("  " + " ".join(f"{verdicts[e].upper():>10s}" for e in engines) + f"  {text}{mark}")
+            head = "  " + " ".join(f"{e:>10s}" for e in engines) + "  "
+            lines.append(head + "expectation")
+            for text, row in rep.outcome_table():
+                checked = {o.verdict for o in row.values() if o.verdict != "n/a"}
+                mark = "   <- engines differ" if len(checked) > 1 else ""
+                lines.append("  " + " ".join(f"{row[e].verdict.upper():>10s}" for e in engines) + f"  {text}{mark}")
+                lines += _detail_lines(row, len(head) + 2)
         if rep.ode_max_abs_diff is not None:
             lines.append(f"  ODE engines: max |roadrunner - scipy| over 0..1 readouts = {rep.ode_max_abs_diff:.2e}")
         if rep.nodes:
@@ -147,4 +185,14 @@ def format_consistency(reports: list[ScenarioConsistency]) -> str:
     if total_nodes:
         lines.append(f"\nBoolean vs ODE agreement: {total_agree}/{total_nodes} arm x node pairs "
                      f"({100 * total_agree / total_nodes:.0f}%) over {len(reports)} scenario(s)")
+    engines = list(dict.fromkeys(e for r in reports for e in r.engines))
+    counted = [(e, [o for r in reports for o in r.outcomes.get(e, [])]) for e in engines]
+    counted = [(e, outs) for e, outs in counted if outs or any(e in r.errors for r in reports)]
+    if counted:
+        lines.append("Expectations per engine (n/a: not expressible there; xfail: known failure):")
+        for e, outs in counted:
+            counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(outs).items()) or "none checked"
+            failed = sum(e in r.errors for r in reports)
+            extra = f"; {failed} scenario(s) failed to simulate" if failed else ""
+            lines.append(f"  {e:10s} {counts} (of {len(outs)}){extra}")
     return "\n".join(lines)

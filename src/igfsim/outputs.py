@@ -23,6 +23,7 @@ def summary_dict(result: ScenarioResult, scenario: Scenario, outcomes: list[Expe
     return {
         "scenario": scenario.name, "title": scenario.title, "claims": scenario.claims, "time_units": result.time_units,
         "references": scenario.references, "engine": result.engine, "igfsim_version": __version__,
+        "mechanism": scenario.mechanism.model_dump() if scenario.mechanism else None,
         "model": {"path": result.attrs.get("model_path"), "sha256": result.attrs.get("model_sha256")},
         "tolerances": {"rtol": result.attrs.get("rtol"), "atol": result.attrs.get("atol")},
         "arms": {rec.arm: {"status": rec.status, "message": rec.message, "wall_s": round(rec.wall_s, 4),
@@ -36,6 +37,7 @@ def summary_dict(result: ScenarioResult, scenario: Scenario, outcomes: list[Expe
         "passed": sum(o.verdict == "pass" for o in outcomes),
         "failed": sum(not o.ok for o in outcomes),
         "known_failures": sum(o.verdict == "xfail" for o in outcomes),
+        "not_expressible": sum(o.verdict == "n/a" for o in outcomes),
     }
 
 

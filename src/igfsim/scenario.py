@@ -86,6 +86,7 @@ class Expectation(_Strict):
     arm: str | None = None
     vs: str | list[str] | None = None
     normalize: str | None = None
+    vs_normalize: str | None = None
     compare: Literal["ratio", "difference"] = "ratio"
     arms: list[str] | None = None
     trend: Literal["increasing", "decreasing"] | None = None
@@ -93,6 +94,7 @@ class Expectation(_Strict):
     note: str | None = None
     known_failure: str | None = None
     known_failure_engines: list[str] | None = None
+    not_expressible: dict[str, Annotated[str, Field(min_length=1)]] | None = None
 
     @field_validator("metric")
     @classmethod
@@ -105,6 +107,16 @@ class Expectation(_Strict):
     def _shape(self):
         if self.known_failure_engines is not None and not self.known_failure:
             raise ValueError("'known_failure_engines' needs 'known_failure' (the reason)")
+        if self.not_expressible is not None:
+            if not self.not_expressible:
+                raise ValueError("'not_expressible' needs at least one engine: {<engine>: <reason>}")
+            both = sorted(set(self.not_expressible) & set(self.known_failure_engines or ()))
+            if both:
+                raise ValueError(f"engine(s) {', '.join(both)} are listed both in 'not_expressible' and in "
+                                 "'known_failure_engines'; an expectation that has no form in an engine "
+                                 "cannot fail there")
+        if self.vs_normalize is not None and self.vs is None:
+            raise ValueError("'vs_normalize' needs 'vs' (it divides the vs side's metric)")
         if self.op == "between" and not isinstance(self.value, tuple):
             raise ValueError("op 'between' needs value: [low, high]")
         if self.op != "between" and isinstance(self.value, tuple):
@@ -125,7 +137,29 @@ class Expectation(_Strict):
         """Every arm this expectation refers to."""
         names = [self.arm] if self.arm else list(self.arms or [])
         names += self.vs if isinstance(self.vs, list) else ([self.vs] if self.vs else [])
-        return names + ([self.normalize] if self.normalize else [])
+        return names + [n for n in (self.normalize, self.vs_normalize) if n]
+
+    def not_expressible_in(self, engine: str) -> str | None:
+        """The reason this expectation has no form in ``engine``, or None when it is checked there."""
+        return (self.not_expressible or {}).get(engine)
+
+    def known_failure_in(self, engine: str) -> str | None:
+        """The known-failure reason when it applies to ``engine`` (and the expectation is expressible
+        there: ``not_expressible`` wins over a known failure that names no engines), else None."""
+        if self.not_expressible_in(engine) is not None:
+            return None
+        if self.known_failure and (self.known_failure_engines is None or engine in self.known_failure_engines):
+            return self.known_failure
+        return None
+
+
+class Mechanism(_Strict):
+    """What a scenario's mechanism is and which model parts carry it (used by ``igfsim docs``)."""
+
+    id: str | None = None
+    summary: str | None = None
+    model_parts: list[str] = Field(default_factory=list)
+    by_construction: str | None = None
 
 
 class Scenario(_Strict):
@@ -136,6 +170,7 @@ class Scenario(_Strict):
     description: str | None = None
     claims: list[str] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
+    mechanism: Mechanism | None = None
     simulation: Simulation = Simulation()
     stimulus: dict[str, NonNeg] = Field(default_factory=dict)
     cell: Cell = Cell()
@@ -337,6 +372,9 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
                 issues.append(Issue(f"{where}.drug", f"{drug.name} and {prev[0]} act through the same model slot "
                                                      f"{drug.slot!r} with different potencies; combine one of them"))
             slots[drug.slot] = (drug.name, dict(drug.potency))
+    from .engines import ENGINES  # not at module level: engines -> protocol -> scenario
+
+    engine_names = list(ENGINES)
     names = {a.name for a in scenario.arms}
     duration = scenario.simulation.duration_min
     for e, exp in enumerate(scenario.expect):
@@ -346,12 +384,23 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
         if exp.readout not in selectable:
             issues.append(Issue(f"expect[{e}].readout", f"unknown readout {exp.readout!r}"
                                                          f"{did_you_mean(exp.readout, selectable)}"))
-        for key in ("arm", "vs", "normalize", "arms"):
+        for key in ("arm", "vs", "normalize", "vs_normalize", "arms"):
             val = getattr(exp, key)
             for name in (val if isinstance(val, list) else [val] if val else []):
                 if name not in names:
                     issues.append(Issue(f"expect[{e}].{key}", f"no arm named {name!r}{did_you_mean(name, names)}; "
                                                               f"arms are: {', '.join(sorted(names))}"))
+        for key, engines in (("known_failure_engines", exp.known_failure_engines or []),
+                             ("not_expressible", list(exp.not_expressible or {}))):
+            for eng in engines:
+                if eng not in engine_names:
+                    issues.append(Issue(f"expect[{e}].{key}", f"unknown engine {eng!r}"
+                                                              f"{did_you_mean(eng, engine_names)}; engines are: "
+                                                              f"{', '.join(engine_names)}"))
+    mech = scenario.mechanism
+    if mech is not None and mech.id and scenario.claims and mech.id not in scenario.claims:
+        issues.append(Issue("mechanism.id", f"{mech.id!r} is not one of the scenario's claims "
+                                            f"({', '.join(scenario.claims)}){did_you_mean(mech.id, scenario.claims)}"))
     return issues
 
 
