@@ -25,7 +25,7 @@ from igfsim.engines.bnet import (
     unpack_states,
 )
 from igfsim.engines.boolean import BooleanEngine, _Ensemble, attractors, sync_cycles
-from igfsim.engines.boolean_map import HIGH_AT_OR_ABOVE, event_step, input_values
+from igfsim.engines.boolean_map import HIGH_AT_OR_ABOVE, MODULE_NODES, event_step, input_schedule, input_values
 from igfsim.errors import ModelError
 from igfsim.protocol import Change, Event, Protocol, build_protocol
 from igfsim.readouts import READOUTS
@@ -64,12 +64,20 @@ def test_bundled_bnet_has_every_ode_readout_and_the_scenario_inputs(net, igf_mod
     nodes = set(net.nodes)
     assert set(READOUTS) - ODE_ONLY_READOUTS <= nodes
     inputs = set(net.inputs)
-    assert {"IGF1", "IGF2", "insulin", "EGF", "mAb_IGF1R", "mAb_IGF", "TKI_dual", "TKI_sel", "SRCi", "EGFRi",
-            "MTORC1i", "PI3Kai", "MEKi", "IRA_high", "IRB_high", "ITG_high"} <= inputs
-    # names shared with the ODE model are readouts, ligands/drug slots, or ODE ids of *active* forms
+    # the scenario supplies IGF1, IGF2 and insulin through <L>_ext: the medium pools IGF1, IGF2, insulin
+    # are nodes that modules also feed (autocrine IGF2, hepatic IGF1 and insulin)
+    assert {"IGF1_ext", "IGF2_ext", "insulin_ext", "EGF", "IGFBP7", "mAb_IGF1R", "mAb_IGF", "TKI_dual", "TKI_sel",
+            "SRCi", "EGFRi", "MTORC1i", "PI3Kai", "MEKi", "ERi", "RTKxi", "IRA_high", "IRB_high", "ITG_high",
+            *MODULE_NODES.values()} <= inputs
+    assert not {"IGF1", "IGF2", "insulin"} & inputs
+    # names shared with the ODE model are readouts, ligands/drug slots/switches, ODE ids of *active* forms,
+    # or the ODE ids of the module quantities the logic mirrors
     shared = nodes & set(igf_model.all_ids())
     active_forms = {"SOS_a", "Ras_GTP", "Raf_P", "MEK_P", "PI3K_a", "PIP3", "mTORC1_a", "ErbB3_P"}
-    assert shared - set(READOUTS) - inputs <= {"pHybrid", *active_forms}
+    modules = {"IGF1", "IGF2", "insulin", "RTKx_act", "ER_act", "IGF1R_blocked", "A_adapt", "occ_pituitary",
+               "GH_drive"}
+    assert shared - set(READOUTS) - inputs <= {"pHybrid", *active_forms, *modules}
+    assert modules <= shared
     # the two required feedbacks
     assert "pS6K" in net.regulators["pIRS1"] and "pERK" in net.regulators["SOS_a"]
 
@@ -163,7 +171,7 @@ def test_async_without_truth_tables_gives_the_same_trajectories(monkeypatch, net
     runs = []
     for network in (with_tables, without):
         ens = _Ensemble(network, "async", 8, np.random.default_rng(5))
-        ens.set_inputs({**DEFAULT_CELL, "IGF1": True})
+        ens.set_inputs({**DEFAULT_CELL, "IGF1_ext": True})
         for _ in range(20):
             ens.step()
         runs.append(ens.states())
@@ -205,9 +213,17 @@ def test_fixed_points_agree_with_mpbn_on_every_state_of_a_small_network():
 
 
 @pytest.mark.parametrize("inputs", [
-    {}, {"IGF1": 1}, {"IGF1": 1, "MTORC1i": 1, "MEKi": 1}, {"IGF1": 1, "ITG_high": 1, "mAb_IGF1R": 1},
-    {"IGF2": 1, "IRA_high": 1, "mAb_IGF1R": 1, "MTORC1i": 1, "MEKi": 1}, {"insulin": 1, "IRB_high": 1, "TKI_dual": 1},
-    {"EGF": 1, "IGF1": 1, "ITG_high": 1, "MEKi": 1},
+    {}, {"IGF1_ext": 1}, {"IGF1_ext": 1, "MTORC1i": 1, "MEKi": 1}, {"IGF1_ext": 1, "ITG_high": 1, "mAb_IGF1R": 1},
+    {"IGF2_ext": 1, "IRA_high": 1, "mAb_IGF1R": 1, "MTORC1i": 1, "MEKi": 1},
+    {"insulin_ext": 1, "IRB_high": 1, "TKI_dual": 1}, {"EGF": 1, "IGF1_ext": 1, "ITG_high": 1, "MEKi": 1},
+    # mechanism modules
+    {"IGF1_ext": 1, "RTKx_present": 1, "TKI_dual": 1, "MEKi": 1, "MTORC1i": 1},
+    {"PIK3CA_mut": 1, "MEKi": 1}, {"PIK3CA_mut": 1, "PI3Kai": 1, "IGF1_ext": 1, "TKI_dual": 1},
+    {"ER_present": 1, "TKI_dual": 1, "IGF1_ext": 1},
+    {"IGF2_ext": 1, "IGFBP7": 1, "IRA_high": 1, "MEKi": 1, "MTORC1i": 1},
+    {"IGF1_ext": 1, "adapt_on": 1, "mAb_IGF1R": 1, "MEKi": 1, "MTORC1i": 1},
+    {"adapt_on": 1, "TKI_dual": 1}, {"systemic": 1, "TKI_dual": 1}, {"systemic": 1},
+    {"SFK_coupled": 1, "IGF1_ext": 1, "mAb_IGF1R": 1},
 ], ids=lambda d: "+".join(d) or "no-ligand")
 def test_sync_attractors_agree_with_mpbn_on_the_bundled_model(net, inputs):
     start = {**DEFAULT_CELL, **inputs}
@@ -384,3 +400,183 @@ def test_every_bundled_scenario_runs_with_values_in_unit_interval(net, path):
             assert np.all((values >= 0) & (values <= 1)), readout
         else:
             assert np.isnan(values).all(), readout
+
+
+# ------------------------------------------------------------------------- mechanism modules (issue 4)
+
+def test_module_inputs_follow_context_parameters_and_igfbp7_its_kd():
+    off = input_values({})
+    assert not any(off[node] for node in MODULE_NODES.values()) and not off["IGFBP7"]
+    on = input_values({"RTKx_level": 1.0, "ER_level": 0.3, "PIK3CA_mut": 1.0, "k_Src_Akt": 0.005, "adapt_on": 1.0,
+                       "systemic": 1.0, "IGFBP7": 5.0, "IGF2": 1.0})
+    assert all(on[node] for node in MODULE_NODES.values())
+    assert on["IGFBP7"] and not input_values({"IGFBP7": 4.9})["IGFBP7"]
+    assert input_values({"IGFBP7": 20.0, "Kd_IGFBP7_IGF1R": 50.0})["IGFBP7"] is False  # threshold follows the K_D
+    # a scenario's ligand sets both <L> and <L>_ext; the network takes whichever is an input
+    assert on["IGF2"] and on["IGF2_ext"] and not on["IGF1_ext"]
+
+
+def test_contexts_reach_the_module_inputs_through_the_protocol(igf_model, net):
+    sc = igfsim.parse_scenario({"name": "ctx", "title": "t", "simulation": {"duration_min": 30, "points": 31},
+                                "stimulus": {"IGF1": 1}, "readouts": ["pAkt"], "arms": [
+                                    {"name": name, "cell": {"context": name}} for name in
+                                    ("bypass-RTK", "estrogen-deprived", "PIK3CA-mutant", "SFK-coupled", "default")]})
+    flags = {arm.name: input_schedule(build_protocol(igf_model, sc, arm), dict(igf_model.parameters), net.inputs)
+             for arm in sc.arms}
+    assert flags["bypass-RTK"].initial["RTKx_present"] and flags["PIK3CA-mutant"].initial["PIK3CA_mut"]
+    assert flags["estrogen-deprived"].initial["ER_present"] and flags["SFK-coupled"].initial["SFK_coupled"]
+    assert not any(flags["default"].initial[n] for n in MODULE_NODES.values())
+    # the stimulus goes to IGF1_ext at step 0
+    assert flags["default"].changes[0][0] == 0 and flags["default"].changes[0][1]["IGF1_ext"]
+
+
+def test_ligand_mapping_still_sets_old_style_ligand_inputs(igf_model):
+    small = parse_bnet("IGF1, IGF1\nseen, IGF1\n")
+    prot = _protocol(["seen", "IGF1"], [Event(0.0, (Change("IGF1", 1.0, "species"),))])
+    out = BooleanEngine(mode="sync", network=small).simulate(igf_model, prot)
+    assert out[0].tolist() == [0.0, 1.0] and out[-1].tolist() == [1.0, 1.0]
+
+
+def test_igfbp7_blocks_igf1r_and_hybrids_but_not_ira():
+    out = _arm_final({"name": "bp7", "readouts": ["pIGF1R", "pHybrid", "pIRA", "pInsR", "pAkt"],
+                      "cell": {"context": "InsR-A-high"}, "arms": [
+                          {"name": "control", "stimulus": {"IGF2": 1}},
+                          {"name": "IGFBP7", "stimulus": {"IGF2": 1, "IGFBP7": 50}},
+                          {"name": "IGFBP7_below_kd", "stimulus": {"IGF2": 1, "IGFBP7": 1}},
+                          {"name": "IGFBP7_IGF1_parental", "stimulus": {"IGF1": 10, "IGFBP7": 50},
+                           "cell": {"context": "IGF1R-dominant"}}]})
+    assert out["control"]["pIGF1R"] == 1 and out["control"]["pHybrid"] == 1
+    assert out["IGFBP7"]["pIGF1R"] == 0 and out["IGFBP7"]["pHybrid"] == 0
+    assert out["IGFBP7"]["pIRA"] == 1 and out["IGFBP7"]["pInsR"] == 1 and out["IGFBP7"]["pAkt"] > 0.3
+    assert out["IGFBP7_below_kd"]["pIGF1R"] == 1
+    assert out["IGFBP7_IGF1_parental"]["pIGF1R"] == 0 and out["IGFBP7_IGF1_parental"]["pAkt"] == 0
+
+
+def test_bypass_rtk_keeps_akt_and_erk_on_under_linsitinib_and_imatinib_removes_it():
+    out = _arm_final({"name": "rtk", "readouts": ["pIGF1R", "RTKx_act", "pShc", "pAkt", "pERK"],
+                      "stimulus": {"IGF1": 10}, "cell": {"context": "bypass-RTK"}, "arms": [
+                          {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                          {"name": "linsitinib+imatinib", "treatments": _treat("linsitinib", "imatinib")},
+                          {"name": "parental_linsitinib", "cell": {"context": "default"},
+                           "treatments": _treat("linsitinib")}]})
+    lins = out["linsitinib"]
+    assert lins["pIGF1R"] == 0 and lins["RTKx_act"] == 1 and lins["pShc"] == 1
+    assert lins["pAkt"] == 1 and lins["pERK"] > 0.3  # RTK -> PI3K needs no IRS1; ERK cycles with ERK -| SOS
+    for arm in ("linsitinib+imatinib", "parental_linsitinib"):
+        assert out[arm]["pAkt"] == 0 and out[arm]["pERK"] == 0 and out[arm]["pShc"] == 0
+
+
+def test_er_input_keeps_prolif_on_under_linsitinib_until_fulvestrant():
+    out = _arm_final({"name": "er", "readouts": ["ER_act", "pERK", "PROLIF"],
+                      "stimulus": {"IGF1": 1, "IGF2": 1, "insulin": 0.1}, "cell": {"context": "estrogen-deprived"},
+                      "arms": [
+                          {"name": "control"},
+                          {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                          {"name": "fulvestrant", "treatments": _treat("fulvestrant")},
+                          {"name": "linsitinib+fulvestrant", "treatments": _treat("linsitinib", "fulvestrant")},
+                          {"name": "ER-negative_linsitinib", "cell": {"context": "default"},
+                           "treatments": _treat("linsitinib")}]})
+    assert out["control"]["ER_act"] == 1 and out["control"]["PROLIF"] == 1
+    assert out["linsitinib"]["pERK"] == 0 and out["linsitinib"]["PROLIF"] == 1  # residual ER input alone
+    assert out["fulvestrant"]["ER_act"] == 0 and 0.3 < out["fulvestrant"]["PROLIF"] < 1  # ERK, cycling
+    assert out["linsitinib+fulvestrant"]["PROLIF"] == 0 and out["ER-negative_linsitinib"]["PROLIF"] == 0
+
+
+def test_mutant_pik3ca_drives_akt_without_ligand_and_alpelisib_blocks_it():
+    out = _arm_final({"name": "pik3ca", "readouts": ["PIP3", "pAkt", "pS6K", "FOXO", "pIRS1"],
+                      "cell": {"context": "PIK3CA-mutant"}, "arms": [
+                          {"name": "no_ligand"},
+                          {"name": "IGF1", "stimulus": {"IGF1": 0.3}},
+                          {"name": "alpelisib", "stimulus": {"IGF1": 0.3}, "treatments": _treat("alpelisib")},
+                          {"name": "alpelisib+linsitinib", "stimulus": {"IGF1": 0.3},
+                           "treatments": _treat("alpelisib", "linsitinib")}]})
+    assert out["no_ligand"]["pAkt"] == 1 and out["no_ligand"]["FOXO"] == 0
+    # constitutive PIP3 holds S6K on, so S6K -| IRS1 keeps IGF-IR's IRS1 off (no cycling)
+    assert out["IGF1"]["pAkt"] == 1 and out["IGF1"]["pS6K"] == 1 and out["IGF1"]["pIRS1"] == 0
+    for arm in ("alpelisib", "alpelisib+linsitinib"):
+        assert out[arm]["PIP3"] == 0 and out[arm]["pAkt"] == 0 and out[arm]["pS6K"] == 0 and out[arm]["FOXO"] == 1
+    assert out["alpelisib"]["pIRS1"] == 1 and out["alpelisib+linsitinib"]["pIRS1"] == 0
+
+
+def test_sfk_coupling_releases_src_under_igf1r_blockade_and_dasatinib_removes_the_route():
+    out = _arm_final({"name": "sfk", "readouts": ["pIGF1R", "pSrc", "pFAK", "pAkt", "pSTAT3", "SURV"],
+                      "stimulus": {"IGF1": 10}, "cell": {"context": "SFK-coupled"}, "arms": [
+                          {"name": "control"},
+                          {"name": "ganitumab", "treatments": _treat("ganitumab")},
+                          {"name": "BMS-754807", "treatments": _treat("BMS-754807")},
+                          {"name": "ganitumab+dasatinib", "treatments": _treat("ganitumab", "dasatinib")},
+                          {"name": "uncoupled_ganitumab", "cell": {"context": "IGF1R-dominant"},
+                           "treatments": _treat("ganitumab")}]})
+    # Akt restrains Src: in control it is on only part of the time; blockade removes IGF-IR-driven Akt
+    assert 0 < out["control"]["pSrc"] < out["ganitumab"]["pSrc"]
+    assert out["BMS-754807"]["pSrc"] == pytest.approx(out["ganitumab"]["pSrc"])
+    # released Src feeds FAK -> PI3K -> Akt and STAT3 (the loop Src -> ... -> Akt -| Src cycles)
+    gan = out["ganitumab"]
+    assert gan["pIGF1R"] == 0 and gan["pFAK"] > 0.3 and gan["pAkt"] > 0.3 and gan["SURV"] > 0.5
+    assert out["ganitumab+dasatinib"] == {"pIGF1R": 0, "pSrc": 0, "pFAK": 0, "pAkt": 0, "pSTAT3": 0, "SURV": 0}
+    assert out["uncoupled_ganitumab"]["pSrc"] == 0 and out["uncoupled_ganitumab"]["pAkt"] == 0
+
+
+def test_adaptation_node_turns_on_ira_and_autocrine_igf2_under_sustained_blockade():
+    common = {"stimulus": {"IGF1": 1}, "cell": {"context": "default", "parameters": {"adapt_on": 1}}}
+    readouts = ["IGF1R_blocked", "A_adapt", "IGF2", "pIRA", "pIRS1", "pAkt", "pERK"]
+    out = _arm_final({"name": "adapt", "readouts": readouts, **common, "arms": [
+        {"name": "control"},
+        {"name": "cixutumumab", "treatments": _treat("cixutumumab")},
+        {"name": "cixutumumab+xentuzumab", "treatments": _treat("cixutumumab", "xentuzumab")},
+        {"name": "linsitinib", "treatments": _treat("linsitinib")},
+        {"name": "InsR-KO_cixutumumab", "cell": {"context": "InsR-KO"}, "treatments": _treat("cixutumumab")},
+        {"name": "no_module", "cell": {"parameters": {"adapt_on": 0}}, "treatments": _treat("cixutumumab")}]})
+    assert out["control"]["A_adapt"] == 0 and out["control"]["IGF2"] == 0
+    cix = out["cixutumumab"]
+    assert cix["IGF1R_blocked"] == cix["A_adapt"] == cix["IGF2"] == cix["pIRA"] == 1
+    # IR-A, now abundant, drives IRS1/Shc: Akt and ERK recover (cycling with the feedbacks)
+    assert cix["pIRS1"] > 0.3 and cix["pAkt"] > 0.3 and cix["pERK"] > 0.3
+    for arm in ("cixutumumab+xentuzumab", "linsitinib", "InsR-KO_cixutumumab"):
+        assert out[arm]["A_adapt"] == 1 and out[arm]["pAkt"] == 0, arm
+    assert out["no_module"]["A_adapt"] == 0 and out["no_module"]["IGF2"] == 0 and out["no_module"]["pAkt"] == 0
+
+
+def test_adaptation_with_a_late_dual_tki_maps_the_day_5_start_to_its_step(igf_model):
+    sc = igfsim.parse_scenario({
+        "name": "late", "title": "t", "simulation": {"duration_min": 10080, "points": 169},
+        "stimulus": {"IGF1": 1, "IGF2": 0.3}, "cell": {"context": "IGF1R-dominant", "parameters": {"adapt_on": 1}},
+        "readouts": ["A_adapt", "pInsR", "pAkt"],
+        "arms": [{"name": "a", "treatments": [{"drug": "cixutumumab", "dose_nM": 100, "start_min": 0},
+                                              {"drug": "linsitinib", "dose_nM": 1000, "start_min": 7200}]}]})
+    y = BooleanEngine(mode="sync").simulate(igf_model, build_protocol(igf_model, sc, sc.arms[0]))
+    assert event_step(7200, np.linspace(0, 10080, 169)) == 120
+    assert y[5:120, 0].min() == 1 and y[5:121, 1].min() == 1  # adapted, IR-A on until the TKI starts at step 120
+    assert y[10:120, 2].max() == 1 and y[125:, 1].max() == 0 and y[130:, 2].max() == 0
+
+
+def test_systemic_module_gh_loop_cycles_at_baseline_and_igf1r_blockade_raises_igf1_and_insulin():
+    common = {"cell": {"context": "default", "parameters": {"systemic": 1}}}
+    out = _arm_final({"name": "gh", "readouts": ["occ_pituitary", "GH_drive", "IGF1", "insulin", "pIRA", "pInsR"],
+                      **common, "arms": [
+                          {"name": "in_vivo"},
+                          {"name": "figitumumab", "treatments": _treat("figitumumab")},
+                          {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                          {"name": "xentuzumab", "treatments": _treat("xentuzumab")},
+                          {"name": "in_vitro", "cell": {"parameters": {"systemic": 0}},
+                           "stimulus": {"IGF1": 0.3, "insulin": 0.05}, "treatments": _treat("figitumumab")}]})
+    base = out["in_vivo"]
+    for node in ("GH_drive", "IGF1", "insulin", "occ_pituitary"):
+        assert 0.3 < base[node] < 0.7, node  # GH -> IGF1 -> pituitary IGF-IR -| GH: a negative loop
+    for arm in ("figitumumab", "linsitinib", "xentuzumab"):  # the pituitary sensor is blocked or starved
+        assert out[arm]["occ_pituitary"] == 0 and out[arm]["GH_drive"] == out[arm]["IGF1"] == out[arm]["insulin"] == 1
+    assert out["figitumumab"]["pIRA"] == 1 > base["pIRA"] and out["linsitinib"]["pInsR"] == 0
+    assert out["in_vitro"]["GH_drive"] == 0 and out["in_vitro"]["IGF1"] == 1 and out["in_vitro"]["insulin"] == 1
+
+
+def test_egfr_igf1r_mirror_image_in_the_logic():
+    out = _arm_final({"name": "mirror", "readouts": ["pEGFR", "pIGF1R", "pAkt", "pERK"],
+                      "stimulus": {"IGF1": 1, "EGF": 1}, "arms": [
+                          {"name": "control"},
+                          {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                          {"name": "erlotinib", "treatments": _treat("erlotinib")},
+                          {"name": "both", "treatments": _treat("linsitinib", "erlotinib")}]})
+    assert out["control"]["pAkt"] == 1  # ErbB3 -> PI3K, which S6K does not inhibit
+    assert out["linsitinib"]["pERK"] > 0.3 and out["linsitinib"]["pAkt"] == 1  # EGFR -> Shc, ErbB3 -> PI3K
+    assert out["erlotinib"]["pAkt"] > 0.3 and out["erlotinib"]["pERK"] > 0.3  # IGF-IR -> IRS1/Shc, cycling
+    assert out["both"]["pAkt"] == 0 and out["both"]["pERK"] == 0

@@ -47,7 +47,8 @@ def test_sbml_qual_export_is_valid_and_round_trips(tmp_path, network):
     np.testing.assert_array_equal(back.update(states), network.update(states))
 
 
-def test_bnet_export_loads_in_mpbn_with_the_same_fixed_points(tmp_path, network):
+def test_bnet_export_loads_in_mpbn_and_its_attractors_are_traps_of_igfsim_dynamics(tmp_path, network):
+    """mpbn reads the exported file; each attractor it finds is a trap space of igfsim's own update."""
     import mpbn
 
     out = tmp_path / "e.bnet"
@@ -56,21 +57,31 @@ def test_bnet_export_loads_in_mpbn_with_the_same_fixed_points(tmp_path, network)
         warnings.simplefilter("ignore", ResourceWarning)
         mbn = mpbn.MPBooleanNetwork(str(out))
     assert set(mbn) == set(network.nodes)
-    configs = [{"IGF1": 1}, {"IGF2": 1, "insulin": 1}, {"IGF1": 1, "mAb_IGF1R": 1}, {"IGF1": 1, "TKI_dual": 1}]
-    checked = 0
+    configs = [{"IGF1_ext": 1}, {"IGF2_ext": 1, "insulin_ext": 1}, {"IGF1_ext": 1, "mAb_IGF1R": 1},
+               {"IGF1_ext": 1, "TKI_dual": 1}, {}]
+    rng = np.random.default_rng(0)
+    seen = 0
     for inputs in configs:
-        start = {n: int(inputs.get(n, 0)) for n in network.nodes}
-        own = attractors(network, start, mode="sync")
-        fixed = [a.fixed_point() for a in own if a.is_fixed_point]
-        if not fixed:
-            continue
+        # every protein present (the default cell), the ligands and drugs of the case ON
+        start = {n: int(n.endswith("_present") or inputs.get(n, 0)) for n in network.nodes}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
-            theirs = [dict(s) for s in mbn.attractors(reachable_from=start) if "*" not in s.values()]
-        for fp in fixed:
-            assert {n: int(v) for n, v in fp.items()} in [{n: int(v) for n, v in t.items()} for t in theirs]
-            checked += 1
-    assert checked >= 2
+            spaces = [dict(sp) for sp in mbn.attractors(reachable_from=start)]
+        assert spaces, inputs
+        for space in spaces:
+            fixed = [n for n in network.nodes if space[n] != "*"]
+            states = np.array([[space[n] if space[n] != "*" else rng.integers(0, 2) for _ in range(64)]
+                               for n in network.nodes], dtype=bool)
+            after = network.update(states)
+            idx = [network.index[n] for n in fixed]
+            np.testing.assert_array_equal(after[idx], states[idx])
+            seen += 1
+        own = attractors(network, start, mode="sync")
+        for a in own:
+            if a.is_fixed_point:
+                assert {n: int(v) for n, v in a.fixed_point().items()} in [
+                    {n: int(v) for n, v in sp.items()} for sp in spaces], inputs
+    assert seen >= len(configs)
 
 
 def test_rule_translation_keeps_precedence():

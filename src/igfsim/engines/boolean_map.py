@@ -4,13 +4,20 @@ The mapping is by mechanism (docs/boolean.md has the table). The engine keeps th
 scenario sets (ODE parameter defaults, then ``overrides``, then ``initial`` species, then each
 event's changes, in order) and turns them into input-node values whenever they change:
 
-* ligands ``IGF1``, ``IGF2``, ``insulin``, ``EGF``: ON when the concentration is > 0;
+* ligands ``IGF1``, ``IGF2``, ``insulin``, ``EGF``: ON when the concentration is > 0. Each gives
+  two input values, ``<L>`` and ``<L>_ext``; the network uses whichever is an input. In the bundled
+  model ``IGF1``, ``IGF2`` and ``insulin`` are the medium pools, which modules can also fill
+  (autocrine IGF2, hepatic IGF1 and insulin), so the scenario's ligand goes to ``<L>_ext``;
 * ``IGFBP``: ON when in >= :data:`IGFBP_EXCESS`-fold molar excess over IGF1 + IGF2;
+* ``IGFBP7``: ON at or above its K_D for IGF-IR (parameter ``Kd_IGFBP7_IGF1R``, 5 nM);
 * drug slots (``mAb_IGF1R``, ``mAb_IGF``, ``TKI_dual``, ... from :data:`igfsim.drugs.SLOTS`): ON
   while the slot's value is > 0 (from the drug's start until its washout);
 * antibody option ``mAb_binds_hybrids``: ON when the parameter is >= 0.5 (ODE default 1);
 * expression multipliers ``expr_*``: ``<X>_present`` when > :data:`ABSENT_AT_OR_BELOW`,
-  ``<X>_high`` when >= :data:`HIGH_AT_OR_ABOVE` (:data:`EXPRESSION_NODES`).
+  ``<X>_high`` when >= :data:`HIGH_AT_OR_ABOVE` (:data:`EXPRESSION_NODES`);
+* mechanism-module parameters (from contexts or ``cell.parameters``): their node is ON when the
+  parameter is > 0 (:data:`MODULE_NODES`: ``RTKx_level`` -> ``RTKx_present``, ``ER_level`` ->
+  ``ER_present``, ``PIK3CA_mut``, ``k_Src_Akt`` -> ``SFK_coupled``, ``adapt_on``, ``systemic``).
 
 Nodes missing from a network are skipped, so a smaller ``.bnet`` can use a subset of the inputs.
 Time: the Boolean axis has one step per output point of the protocol; an event at minute
@@ -40,8 +47,13 @@ IGFBP_EXCESS = 10.0
 ABSENT_AT_OR_BELOW = 0.0
 #: expression multiplier at or above which a protein counts as highly expressed ("<X>_high")
 HIGH_AT_OR_ABOVE = 5.0
-#: ODE ligand species that become input nodes of the same name
+#: ODE ligand species; each sets the input node of the same name or, where the network makes the medium
+#: pool itself, the input ``<name>`` + :data:`SUPPLY_SUFFIX` (the ligand the scenario supplies)
 LIGANDS = ("IGF1", "IGF2", "insulin", "EGF")
+SUPPLY_SUFFIX = "_ext"
+#: IGFBP7 is ON at or above this multiple of its K_D for IGF-IR (model parameter ``Kd_IGFBP7_IGF1R``):
+#: then at least half of the ligand-free IGF-IR and hybrids carry IGFBP7
+IGFBP7_ON_AT_KD = 1.0
 #: drug slots (species or parameters carrying a drug's concentration) -> input node of the same name
 DRUG_NODES = tuple(sorted({slot for slot, _ in SLOTS.values()}))
 #: antibody options (0/1 parameters) -> input node of the same name
@@ -59,8 +71,20 @@ EXPRESSION_NODES = MappingProxyType({
     "expr_STAT3": ("STAT3_present", None),
     "expr_IGF2R": (None, None),  # the IGF-IIR sink is graded; not in the logic
 })
+#: mechanism-module parameter -> input node, ON when the parameter is > :data:`MODULE_ON_ABOVE`
+#: (each module is off at 0 in the ODE, and acts at any positive value)
+MODULE_NODES = MappingProxyType({
+    "RTKx_level": "RTKx_present",   # bypass RTK expressed (context bypass-RTK)
+    "ER_level": "ER_present",       # ER input (ER-positive 1, estrogen-deprived 0.3)
+    "PIK3CA_mut": "PIK3CA_mut",     # mutant p110-alpha (context PIK3CA-mutant)
+    "k_Src_Akt": "SFK_coupled",     # Akt -| Src/YES coupling (context SFK-coupled)
+    "adapt_on": "adapt_on",         # adaptive IR-A/IGF2 module
+    "systemic": "systemic",         # systemic GH/IGF1/insulin module
+})
+MODULE_ON_ABOVE = 0.0
 #: values used when neither the ODE model nor the protocol gives one
-FALLBACK_DEFAULTS = MappingProxyType({**{p: 1.0 for p in EXPRESSION_NODES}, "mAb_binds_hybrids": 1.0})
+FALLBACK_DEFAULTS = MappingProxyType({**{p: 1.0 for p in EXPRESSION_NODES}, "mAb_binds_hybrids": 1.0,
+                                      **{p: 0.0 for p in MODULE_NODES}, "Kd_IGFBP7_IGF1R": 5.0})
 
 
 def input_values(values: Mapping[str, float]) -> dict[str, bool]:
@@ -68,8 +92,11 @@ def input_values(values: Mapping[str, float]) -> dict[str, bool]:
     v = {k: float(x) for k, x in values.items()}
     get = v.get
     out: dict[str, bool] = {lig: get(lig, 0.0) > LIGAND_ON_ABOVE for lig in LIGANDS}
+    out.update({lig + SUPPLY_SUFFIX: out[lig] for lig in LIGANDS})
     igf = get("IGF1", 0.0) + get("IGF2", 0.0)
     out["IGFBP"] = get("IGFBP", 0.0) > 0 and get("IGFBP", 0.0) >= IGFBP_EXCESS * igf
+    bp7 = get("IGFBP7", 0.0)
+    out["IGFBP7"] = bp7 > 0 and bp7 >= IGFBP7_ON_AT_KD * get("Kd_IGFBP7_IGF1R", FALLBACK_DEFAULTS["Kd_IGFBP7_IGF1R"])
     out.update({slot: get(slot, 0.0) > DRUG_ON_ABOVE for slot in DRUG_NODES})
     out.update({opt: get(opt, FALLBACK_DEFAULTS[opt]) >= 0.5 for opt in OPTION_NODES})
     for param, (present, high) in EXPRESSION_NODES.items():
@@ -78,6 +105,7 @@ def input_values(values: Mapping[str, float]) -> dict[str, bool]:
             out[present] = mult > ABSENT_AT_OR_BELOW
         if high:
             out[high] = mult >= HIGH_AT_OR_ABOVE
+    out.update({node: get(param, FALLBACK_DEFAULTS[param]) > MODULE_ON_ABOVE for param, node in MODULE_NODES.items()})
     return out
 
 
@@ -100,8 +128,8 @@ def event_step(t_min: float, times: np.ndarray) -> int:
 def input_schedule(protocol: Protocol, defaults: Mapping[str, float], nodes) -> InputSchedule:
     """Input values over steps for ``protocol``; ``defaults`` are the ODE model's parameter values."""
     keep = set(nodes)
-    values: dict[str, float] = {k: float(defaults[k]) for k in (*EXPRESSION_NODES, *OPTION_NODES, *DRUG_NODES)
-                                if k in defaults}
+    values: dict[str, float] = {k: float(defaults[k]) for k in (*EXPRESSION_NODES, *OPTION_NODES, *DRUG_NODES,
+                                                                *MODULE_NODES, "Kd_IGFBP7_IGF1R") if k in defaults}
     values.update({k: float(x) for k, x in protocol.overrides.items()})
     values.update({k: float(x) for k, x in protocol.initial.items()})
 
