@@ -1,4 +1,4 @@
-"""Command line: ``igfsim run | validate | compare | export | docs | list``.
+"""Command line: ``igfsim run | validate | compare | sweep | export | docs | list``.
 
 Exit codes: 0 every expectation holds, 1 an expectation failed, 2 bad input, 3 simulation
 failure. With several scenarios the largest code wins; every scenario is still attempted and
@@ -168,6 +168,42 @@ def _cmd_compare(args) -> int:
     return code
 
 
+def _cmd_sweep(args) -> int:
+    """Run a sweep file; exit 0 every run ok, 3 some runs failed (results still written), 2 bad input."""
+    from .sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep)  # ScenarioError -> exit 2 in main()
+    out = Path(args.out) if args.out else Path("out") / Path(args.sweep).stem
+    client, executor = None, None
+    if args.dask:
+        try:
+            from distributed import Client
+        except ImportError:
+            _err("--dask needs the dask extra: pip install 'igfsim[dask]'")
+            return EXIT_INPUT
+        client = Client(args.dask)
+        executor = client
+    elif args.workers is not None and args.workers <= 1:
+        executor = "serial"
+    try:
+        res = run_sweep(sweep, executor=executor, n_workers=args.workers, out=out, resume=args.resume,
+                        progress=not args.no_progress)
+    except OSError as err:
+        _err(f"{out}: cannot write the sweep ({err.strerror or err})")
+        return EXIT_INPUT
+    finally:
+        if client is not None:
+            client.close()
+    failed = [(r, m) for r, s, m in zip(res.dataset["run"].values, res.status, res.dataset["message"].values,
+                                        strict=True) if s != "ok"]
+    print(f"{sweep.scenario.name}: {res.n_ok} run(s) ok, {len(failed)} failed of {res.n_runs}; wrote {out}")
+    for run, msg in failed[:5]:
+        _err(f"run {run}: {msg}")
+    if len(failed) > 5:
+        _err(f"... and {len(failed) - 5} more failed run(s) (status and message are in the dataset)")
+    return EXIT_SIMULATION if failed else EXIT_OK
+
+
 def _cmd_docs(args) -> int:
     import difflib
 
@@ -294,6 +330,15 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
     common(cmp_)
     cmp_.set_defaults(handler=_cmd_compare, engine="all")
+    swp = sub.add_parser("sweep", help="run a parameter sweep file (docs/sweeps.md) and write its dataset")
+    swp.add_argument("sweep", metavar="SWEEP.yaml")
+    swp.add_argument("--out", default=None, metavar="DIR", help="output folder (default: out/<sweep file name>)")
+    swp.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="worker processes (default: all CPUs; 1 runs in-process)")
+    swp.add_argument("--dask", default=None, metavar="ADDRESS", help="run on a Dask cluster (scheduler address)")
+    swp.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
+    swp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    swp.set_defaults(handler=_cmd_sweep)
     exp = sub.add_parser("export", help="write the model as SBML, or the logical model as bnet or SBML-qual")
     exp.add_argument("--format", required=True, choices=["sbml", "bnet", "sbml-qual"])
     exp.add_argument("--out", default=None, help="output file (default: igf1r.xml / igf1r.bnet / igf1r.qual.xml)")

@@ -1,0 +1,309 @@
+"""Parameter sweeps: designs, labelled results, failures, executors (pool, Dask), streaming and resume, YAML, CLI."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+import igfsim.sweep as sweep_mod
+from igfsim.cli import main
+from igfsim.errors import ScenarioError
+from igfsim.sweep import Axis, Sweep, SweepResult, apply_row, design_table, load_sweep, run_sweep
+from igfsim.sweep_store import SweepStore, SweepStoreError
+
+#: short and small: 60 min, 13 points, 2 arms, 2 readouts
+SCENARIO = {
+    "name": "sweep_small",
+    "title": "IGF1-stimulated default cells with and without cixutumumab",
+    "simulation": {"duration_min": 60, "points": 13},
+    "stimulus": {"IGF1": 10},
+    "readouts": ["pIGF1R", "pAkt"],
+    "arms": [
+        {"name": "control"},
+        {"name": "cix", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]},
+    ],
+}
+DOSE = Axis(name="dose", target="dose:cix/cixutumumab", range=(0.01, 1000), n=6, scale="log")
+
+
+def small(**kw) -> Sweep:
+    return Sweep(scenario=copy.deepcopy(SCENARIO), **kw)
+
+
+@pytest.fixture(scope="module")
+def failing_sweep() -> Sweep:
+    """4 runs; the negative dephosphorylation rate makes pre-equilibration diverge in runs 1 and 3."""
+    return small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100]),
+                       Axis(name="kdp", target="parameter:k_dp_fast", values=[0.5, -1])],
+                 keep_trajectories=True)
+
+
+@pytest.fixture(scope="module")
+def failing_serial(failing_sweep) -> SweepResult:
+    return run_sweep(failing_sweep, executor="serial", progress=False)
+
+
+# ------------------------------------------------------------------------------------- grids
+
+def test_1d_log_grid_coords_and_monotone_dose_response():
+    res = run_sweep(small(axes=[DOSE]), executor="serial", progress=False)
+    ds = res.dataset
+    assert ds["summary"].dims == ("run", "arm", "readout", "metric")
+    assert list(ds["run"].values) == [0, 1, 2, 3, 4, 5]
+    np.testing.assert_allclose(ds["dose"].values, [0.01, 0.1, 1, 10, 100, 1000], rtol=1e-12)
+    assert list(ds["metric"].values) == ["auc", "final", "peak"] and list(ds["arm"].values) == ["control", "cix"]
+    assert res.ok and set(ds["status"].values) == {"ok"}
+    p = ds["summary"].sel(arm="cix", readout="pIGF1R", metric="auc").values
+    assert np.all(np.diff(p) < 0) and p[-1] < 0.05 * p[0]  # more antibody, less IGF-IR phosphorylation
+    ctrl = ds["summary"].sel(arm="control", readout="pIGF1R", metric="auc").values
+    np.testing.assert_allclose(ctrl, ctrl[0], rtol=1e-9)  # the dose target touches only the cix arm
+    assert ds.attrs["design"] == "grid" and ds.attrs["scenario"] == "sweep_small"
+
+
+def test_2d_grid_and_unstacked_view_and_dataframe():
+    insr = Axis(name="insr_a", target="expression:InsR_A", values=[0.5, 4.0])
+    dose = Axis(name="dose", target="dose:*/cixutumumab", range=(0.0, 100.0), n=3)  # linear: 0, 50, 100
+    res = run_sweep(small(axes=[dose, insr]), executor="serial", progress=False)
+    ds = res.dataset
+    assert ds.sizes["run"] == 6
+    assert list(ds["dose"].values) == [0, 0, 50, 50, 100, 100] and list(ds["insr_a"].values) == [0.5, 4] * 3
+    g = res.grid()
+    assert g.dims == ("dose", "insr_a", "arm", "readout", "metric")
+    assert g.sel(dose=50.0, insr_a=4.0, arm="cix", readout="pAkt", metric="auc").item() == \
+        ds["summary"].isel(run=3).sel(arm="cix", readout="pAkt", metric="auc").item()
+    akt = g.sel(arm="cix", readout="pAkt", metric="auc")
+    assert np.all(akt.diff("dose") < 0)  # the antibody lowers pAkt
+    # InsR-A rich cells keep more pAkt under the antibody (relative to their control)
+    rel = akt / g.sel(arm="control", readout="pAkt", metric="auc")
+    assert rel.sel(dose=100.0, insr_a=4.0) > rel.sel(dose=100.0, insr_a=0.5) + 0.1
+    assert res.grid("status").dims == ("dose", "insr_a")
+    df = res.to_dataframe()
+    assert list(df.columns) == ["run", "dose", "insr_a", "arm", "readout", "metric", "value", "status"]
+    assert len(df) == 6 * 2 * 2 * 3
+
+
+def test_axis_values_lin_and_log():
+    assert list(Axis(name="a", target="stimulus:IGF1", range=(0, 10), n=3).grid_values()) == [0, 5, 10]
+    np.testing.assert_allclose(Axis(name="a", target="stimulus:IGF1", range=(0.1, 10), n=3, scale="log")
+                               .grid_values(), [0.1, 1, 10])
+    with pytest.raises(ValueError, match="log"):
+        Axis(name="a", target="stimulus:IGF1", range=(0, 10), n=3, scale="log")
+    with pytest.raises(ValueError, match="exactly one"):
+        Axis(name="a", target="stimulus:IGF1", values=[1], range=(0, 1))
+    with pytest.raises(ValueError, match="bad target"):
+        Axis(name="a", target="dose:cixutumumab")
+    with pytest.raises(ValueError, match="reserved"):
+        Axis(name="arm", target="stimulus:IGF1", values=[1])
+
+
+def test_apply_row_reaches_arm_overrides_and_keeps_arm_contexts():
+    sc = dict(copy.deepcopy(SCENARIO), cell={"context": "InsR-A-high"})
+    sc["arms"] = [{"name": "a", "stimulus": {"IGF2": 1}, "cell": {"parameters": {"k_dp_fast": 0.4}}},
+                  {"name": "b", "cell": {"context": "default"}}]
+    base = Sweep(scenario=sc).scenario
+    v = apply_row(base, ["stimulus:IGF1", "parameter:k_dp_fast", "initial:IGF2"], [3, 0.7, 0.2],
+                  {"expression": {"IGF1R": 2.0}})
+    assert v.stimulus["IGF1"] == 3 and v.arms[0].stimulus == {"IGF2": 1, "IGF1": 3}
+    assert v.arms[0].cell.parameters["k_dp_fast"] == 0.7 and v.cell.parameters["k_dp_fast"] == 0.7
+    assert v.cell.expression["IGF1R"] == 2.0 and v.arms[1].cell.expression["IGF1R"] == 2.0
+    assert v.cell.initial["IGF2"] == 0.2
+    assert "context" not in v.arms[0].cell.model_fields_set  # still inherits InsR-A-high
+    assert v.arms[1].cell.context == "default"
+
+
+# ----------------------------------------------------------------------------- random designs
+
+@pytest.mark.parametrize("design", ["lhs", "sobol"])
+def test_random_design_seeded(design):
+    axes = [Axis(name="dose", target="dose:cix/cixutumumab", range=(0.1, 1000), scale="log"),
+            Axis(name="igf1", target="stimulus:IGF1", range=(1, 10))]
+    a, b, c = (design_table(small(axes=axes, design=design, n=6, seed=s))[1] for s in (7, 7, 8))
+    assert a.shape == (6, 2) and np.array_equal(a, b) and not np.array_equal(a, c)
+    assert a[:, 0].min() >= 0.1 and a[:, 0].max() <= 1000 and a[:, 1].min() >= 1 and a[:, 1].max() <= 10
+    if design == "lhs":  # one sample per stratum of each axis
+        assert sorted(np.floor((np.log10(a[:, 0]) + 1) / 4 * 6).astype(int)) == list(range(6))
+    r1 = run_sweep(small(axes=axes, design=design, n=3, seed=7, metrics=["auc"]), executor="serial", progress=False)
+    r2 = run_sweep(small(axes=axes, design=design, n=3, seed=7, metrics=["auc"]), executor="serial", progress=False)
+    assert r1.dataset.identical(r2.dataset)
+    with pytest.raises(ValueError, match="grid"):
+        r1.grid()
+
+
+def test_lognormal_distribution():
+    ax = Axis(name="kd", target="parameter:k_dp_fast", distribution={"lognormal": {"median": 0.5, "sigma": 0.3}})
+    _, rows = design_table(small(axes=[ax], design="lhs", n=400, seed=1))
+    logs = np.log(rows[:, 0])
+    assert abs(np.median(logs) - np.log(0.5)) < 0.02 and abs(logs.std() - 0.3) < 0.02
+    with pytest.raises(ValueError, match="lognormal"):
+        Axis(name="kd", target="parameter:k_dp_fast", distribution={"lognormal": {"median": -1, "sigma": 0.3}})
+
+
+def test_panel_crossed_with_axes():
+    panel = {"IGF1R_rich": {"expression": {"IGF1R": 2.0, "InsR_A": 0.5}},
+             "InsR_A_rich": {"expression": {"IGF1R": 0.5, "InsR_A": 4.0}}}
+    res = run_sweep(small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])], panel=panel),
+                    executor="serial", progress=False)
+    ds = res.dataset
+    assert list(ds["panel"].values) == ["IGF1R_rich"] * 2 + ["InsR_A_rich"] * 2
+    g = res.grid()
+    assert g.dims == ("panel", "dose", "arm", "readout", "metric")
+    akt = g.sel(readout="pAkt", metric="auc")
+    rel = akt.sel(arm="cix") / akt.sel(arm="control")
+    assert rel.sel(panel="InsR_A_rich", dose=100.0) > rel.sel(panel="IGF1R_rich", dose=100.0)
+    assert "panel" in res.to_dataframe().columns
+
+
+# --------------------------------------------------------------------------- failures, executors
+
+def test_failed_run_is_recorded_and_the_sweep_finishes(failing_serial):
+    ds = failing_serial.dataset
+    assert list(ds["status"].values) == ["ok", "failed", "ok", "failed"]
+    assert "diverged" in str(ds["message"].values[1]) and ds["message"].values[0] == ""
+    assert np.isnan(ds["summary"].isel(run=1)).all() and np.isnan(ds["trajectory"].isel(run=3)).all()
+    assert np.isfinite(ds["summary"].isel(run=[0, 2])).all()
+    assert failing_serial.n_failed == 2 and not failing_serial.ok
+    # summaries come from the trajectories
+    np.testing.assert_allclose(ds["summary"].sel(metric="final").isel(run=0).values,
+                               ds["trajectory"].isel(run=0, time=-1).values)
+
+
+def test_process_pool_equals_serial(failing_sweep, failing_serial):
+    pooled = run_sweep(failing_sweep, n_workers=2, batch_size=1, progress=False)
+    assert pooled.dataset.identical(failing_serial.dataset)
+
+
+def test_dask_local_cluster_equals_serial(failing_sweep, failing_serial):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        res = run_sweep(failing_sweep, executor=client, batch_size=1, progress=False)
+    assert res.dataset.identical(failing_serial.dataset)
+
+
+# -------------------------------------------------------------------------- streaming and resume
+
+def test_stream_to_disk_interrupt_and_resume(tmp_path, monkeypatch, failing_sweep, failing_serial):
+    out = tmp_path / "sw"
+    real, calls = sweep_mod._run_batch, []
+
+    def interrupted(task):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr(sweep_mod, "_run_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(failing_sweep, executor="serial", batch_size=1, out=out, progress=False)
+    monkeypatch.setattr(sweep_mod, "_run_batch", real)
+    assert SweepStore(out).completed_runs() == {0, 1}
+    partial = SweepResult.open(out)
+    assert list(partial.dataset["run"].values) == [0, 1]
+    with pytest.raises(SweepStoreError, match="resume"):
+        run_sweep(failing_sweep, executor="serial", out=out, progress=False)
+    other = failing_sweep.model_copy(update={"seed": 1})
+    with pytest.raises(SweepStoreError, match="different sweep"):
+        run_sweep(other, executor="serial", out=out, resume=True, progress=False)
+    res = run_sweep(failing_sweep, executor="serial", batch_size=1, out=out, resume=True, progress=False)
+    runs = [r for f in sorted((out / "parts").glob("*.parquet"))
+            for r in __import__("pyarrow.parquet").parquet.read_table(f).column("run").to_pylist()]
+    assert sorted(runs) == [0, 1, 2, 3]  # every run exactly once
+    assert res.dataset.identical(failing_serial.dataset)
+    assert SweepResult.open(out, trajectories=False).dataset.data_vars.keys() == {"summary"}
+    again = run_sweep(failing_sweep, executor="serial", out=out, resume=True, progress=False)  # nothing left
+    assert again.n_runs == 4
+
+
+# ---------------------------------------------------------------------------------- YAML and CLI
+
+SWEEP_YAML = """
+scenario: scenario.yaml
+axes:
+  - {name: dose, target: "dose:cix/cixutumumab", values: [1, 100]}
+metrics: [auc, final]
+"""
+SCENARIO_YAML = """
+name: sweep_small
+title: small
+simulation: {duration_min: 60, points: 13}
+stimulus: {IGF1: 10}
+readouts: [pIGF1R, pAkt]
+arms:
+  - {name: control}
+  - {name: cix, treatments: [{drug: cixutumumab, dose_nM: 100}]}
+"""
+
+
+def test_load_sweep_file_relative_scenario_and_inline(tmp_path, write_yaml):
+    write_yaml(tmp_path, SCENARIO_YAML)
+    sw = load_sweep(write_yaml(tmp_path, SWEEP_YAML, "sweep.yaml"))
+    assert sw.scenario.name == "sweep_small" and sw.axes[0].values == [1, 100] and sw.metrics == ["auc", "final"]
+    inline = SWEEP_YAML.replace("scenario: scenario.yaml", "scenario:\n" + "\n".join(
+        "  " + line for line in SCENARIO_YAML.strip().splitlines()))
+    assert load_sweep(write_yaml(tmp_path, inline, "inline.yaml")).scenario == sw.scenario
+
+
+@pytest.mark.parametrize(("change", "where", "text"), [
+    (("metrics: [auc, final]", "metrics: [auc]\nbogus: 1"), "bogus", "unknown key"),
+    (('values: [1, 100]}', 'values: [1, 100], step: 2}'), "axes[0].step", "unknown key"),
+    (('"dose:cix/cixutumumab"', '"dosage:cix"'), "axes[0].target", "bad target"),
+    (('"dose:cix/cixutumumab"', '"dose:cixx/cixutumumab"'), "axes[0].target", "no arm named 'cixx'"),
+    (('"dose:cix/cixutumumab"', '"dose:cix/linsitinib"'), "axes[0].target", "linsitinib treatment"),
+    (('"dose:cix/cixutumumab"', '"parameter:k_nope"'), "axes[0].target", "unknown parameter"),
+    (("metrics: [auc, final]", "metrics: [auc]\ndesign: lhs"), "n", "needs 'n'"),
+    (("metrics: [auc, final]", "metrics: [auc]\narms: [cixx]"), "arms[0]", "no arm named"),
+])
+def test_load_sweep_errors_name_the_key(tmp_path, write_yaml, change, where, text):
+    write_yaml(tmp_path, SCENARIO_YAML)
+    path = write_yaml(tmp_path, SWEEP_YAML.replace(*change), "sweep.yaml")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert any(i.where == where and text in i.message for i in info.value.issues), info.value.issues
+    assert str(path) in str(info.value)
+
+
+def test_inline_scenario_errors_are_prefixed(tmp_path, write_yaml):
+    text = "scenario: {name: x, title: t, arms: [{name: a, bogus: 1}]}\naxes: []\n"
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(write_yaml(tmp_path, text, "s.yaml"))
+    assert info.value.issues[0].where == "scenario.arms[0].bogus"
+
+
+def test_cli_exit_codes(tmp_path, write_yaml, capsys):
+    write_yaml(tmp_path, SCENARIO_YAML)
+    good = write_yaml(tmp_path, SWEEP_YAML, "good.yaml")
+    assert main(["sweep", str(good), "--out", str(tmp_path / "o1"), "--workers", "1", "--no-progress"]) == 0
+    assert "2 run(s) ok, 0 failed" in capsys.readouterr().out
+    assert SweepResult.open(tmp_path / "o1").n_ok == 2
+    bad_runs = write_yaml(tmp_path, SWEEP_YAML.replace('"dose:cix/cixutumumab", values: [1, 100]',
+                                                       '"parameter:k_dp_fast", values: [0.5, -1]'), "fail.yaml")
+    assert main(["sweep", str(bad_runs), "--out", str(tmp_path / "o2"), "--workers", "1", "--no-progress"]) == 3
+    captured = capsys.readouterr()
+    assert "1 run(s) ok, 1 failed" in captured.out and "diverged" in captured.err
+    bad_input = write_yaml(tmp_path, SWEEP_YAML + "oops: 1\n", "bad.yaml")
+    assert main(["sweep", str(bad_input), "--out", str(tmp_path / "o3"), "--no-progress"]) == 2
+    assert "oops" in capsys.readouterr().err
+    # an existing output folder without --resume is bad input; with --resume nothing is rerun
+    assert main(["sweep", str(good), "--out", str(tmp_path / "o1"), "--workers", "1", "--no-progress"]) == 2
+    assert main(["sweep", str(good), "--out", str(tmp_path / "o1"), "--workers", "1", "--no-progress",
+                 "--resume"]) == 0
+
+
+def test_bundled_example_sweep_loads():
+    from pathlib import Path
+
+    sw = load_sweep(Path(__file__).resolve().parents[1] / "sweeps" / "cixutumumab_vs_insr_a.yaml")
+    panel, rows = design_table(sw)
+    assert rows.shape == (54, 2) and panel == [None] * 54
+
+
+def test_points_design_runs_explicit_rows():
+    axes = [Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 10, 100]),
+            Axis(name="igf1", target="stimulus:IGF1", values=[5, 5, 20])]
+    panel, rows = design_table(small(axes=axes, design="points"))
+    assert rows.tolist() == [[1, 5], [10, 5], [100, 20]] and panel == [None] * 3
+    issues = sweep_mod.check_sweep(small(axes=[axes[0], Axis(name="igf1", target="stimulus:IGF1", values=[5])],
+                                         design="points"), sweep_mod.load_model())
+    assert [i.where for i in issues] == ["axes[1]"]
