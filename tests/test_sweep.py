@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pytest
 
+import igfsim
 import igfsim.sweep as sweep_mod
 from igfsim.cli import main
 from igfsim.errors import ScenarioError
@@ -305,5 +306,5 @@ def test_points_design_runs_explicit_rows():
     panel, rows = design_table(small(axes=axes, design="points"))
     assert rows.tolist() == [[1, 5], [10, 5], [100, 20]] and panel == [None] * 3
     issues = sweep_mod.check_sweep(small(axes=[axes[0], Axis(name="igf1", target="stimulus:IGF1", values=[5])],
-                                         design="points"), sweep_mod.load_model())
+                                         design="points"), igfsim.load_model())
     assert [i.where for i in issues] == ["axes[1]"]
