@@ -118,3 +118,34 @@ def build_protocol(model: Model, scenario: Scenario, arm: Arm) -> Protocol:
                     preequilibrate=sim.preequilibrate, events=events, t_start=t_start, times=times,
                     selections=tuple(scenario.selected_readouts()), rtol=sim.rtol, atol=sim.atol,
                     preequilibration_max_min=sim.preequilibration_max_min, label=f"{scenario.name}/{arm.name}")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch between event times: apply ``event`` at ``start``, integrate over ``grid``,
+    and record the rows of ``grid`` at positions ``take`` into the output rows ``rows``."""
+
+    start: float
+    end: float
+    event: Event | None
+    grid: np.ndarray
+    rows: np.ndarray
+    take: np.ndarray
+
+
+def segments(protocol: Protocol) -> list[Segment]:
+    """Split a protocol's time span at its event times (shared by every ODE engine).
+
+    Output times inside ``[start, end)`` belong to a segment (the last segment also takes its
+    end), so a value recorded at an event time is the value just after the event.
+    """
+    out_t = np.asarray(protocol.times, dtype=float)
+    bounds = sorted({protocol.t_start, *[e.time for e in protocol.events if e.time > protocol.t_start], out_t[-1]})
+    events = {e.time: e for e in protocol.events}
+    result = []
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        last = i == len(bounds) - 2
+        mask = (out_t >= a) & ((out_t <= b) if last else (out_t < b))
+        grid = np.unique(np.concatenate([[a], out_t[mask], [b]]))
+        result.append(Segment(a, b, events.get(a), grid, np.flatnonzero(mask), np.searchsorted(grid, out_t[mask])))
+    return result

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import SimulationError
 from ..model import Model
-from ..protocol import Change, Protocol
+from ..protocol import Change, Protocol, segments
 
 #: a steady state is reached when every species changes by less than this fraction per minute
 STEADY_REL_RATE = 1e-7
@@ -123,25 +123,19 @@ class RoadRunnerEngine:
         rr.timeCourseSelections = sel
         out_t = np.asarray(protocol.times, dtype=float)
         out = np.full((out_t.size, len(sel) - 1), np.nan)
-        bounds = [protocol.t_start, *[e.time for e in protocol.events if e.time > protocol.t_start], out_t[-1]]
-        bounds = sorted(set(bounds))
         events = {e.time: e for e in protocol.events}
-        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            if a in events:
-                for ch in events[a].changes:
+        for seg in segments(protocol):
+            if seg.event is not None:
+                for ch in seg.event.changes:
                     self._apply(rr, model, ch)
-            last = i == len(bounds) - 2
-            mask = (out_t >= a) & ((out_t <= b) if last else (out_t < b))
-            grid = np.unique(np.concatenate([[a], out_t[mask], [b]]))
-            if grid.size < 2:
+            if seg.grid.size < 2:
                 continue
             try:
-                res = np.asarray(rr.simulate(times=grid))
+                res = np.asarray(rr.simulate(times=seg.grid))
             except RuntimeError as err:
-                raise self._fail(protocol, f"CVODE failed between t = {a:g} and {b:g} min: "
-                                           f"{str(err).strip().splitlines()[0]}", a) from None
-            idx = np.searchsorted(grid, out_t[mask])
-            out[mask] = res[idx, 1:]
+                raise self._fail(protocol, f"CVODE failed between t = {seg.start:g} and {seg.end:g} min: "
+                                           f"{str(err).strip().splitlines()[0]}", seg.start) from None
+            out[seg.rows] = res[seg.take, 1:]
         if out_t[-1] in events and out_t[-1] > protocol.t_start:
             # an event at the last output time: record the value just after it
             for ch in events[out_t[-1]].changes:

@@ -31,7 +31,7 @@ from scipy.integrate import ODEintWarning, odeint
 
 from ..errors import EngineUnavailableError, SimulationError
 from ..model import Model
-from ..protocol import Change, Protocol
+from ..protocol import Change, Protocol, segments
 
 #: a steady state is reached when every species changes by less than this fraction per minute
 STEADY_REL_RATE = 1e-7
@@ -437,25 +437,20 @@ class ScipyEngine:
             x = self._preequilibrate(sys_, p, x, protocol)
         out_t = np.asarray(protocol.times, dtype=float)
         out = np.full((out_t.size, len(protocol.selections)), np.nan)
-        bounds = sorted({protocol.t_start, *[e.time for e in protocol.events if e.time > protocol.t_start],
-                         out_t[-1]})
         events = {e.time: e for e in protocol.events}
-        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            if a in events:
-                for ch in events[a].changes:
+        for seg in segments(protocol):
+            if seg.event is not None:
+                for ch in seg.event.changes:
                     self._apply(sys_, x, p, ch, protocol)
-            last = i == len(bounds) - 2
-            mask = (out_t >= a) & ((out_t <= b) if last else (out_t < b))
-            grid = np.unique(np.concatenate([[a], out_t[mask], [b]]))
-            if grid.size < 2:
+            if seg.grid.size < 2:
                 continue
             try:
-                res = self._integrate(sys_, p, x, grid, protocol)
+                res = self._integrate(sys_, p, x, seg.grid, protocol)
             except _SolverFailure as err:
-                raise self._fail(protocol, f"LSODA failed between t = {a:g} and {b:g} min: {err}", err.t) from None
-            idx = np.searchsorted(grid, out_t[mask])
-            if idx.size:
-                out[mask] = select(grid[idx], res[idx], p)
+                raise self._fail(protocol, f"LSODA failed between t = {seg.start:g} and {seg.end:g} min: {err}",
+                                 err.t) from None
+            if seg.take.size:
+                out[seg.rows] = select(seg.grid[seg.take], res[seg.take], p)
             x = res[-1].copy()
         if out_t[-1] in events and out_t[-1] > protocol.t_start:
             # an event at the last output time: record the value just after it
