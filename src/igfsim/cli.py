@@ -1,4 +1,4 @@
-"""Command line: ``igfsim run | validate | compare | sweep | export | docs | list``.
+"""Command line: ``igfsim run | validate | compare | sweep | report | export | docs | list``.
 
 Exit codes: 0 every expectation holds, 1 an expectation failed, 2 bad input, 3 simulation
 failure. With several scenarios the largest code wins; every scenario is still attempted and
@@ -204,6 +204,25 @@ def _cmd_sweep(args) -> int:
     return EXIT_SIMULATION if failed else EXIT_OK
 
 
+def _cmd_report(args) -> int:
+    """Write one self-contained HTML report (and a PDF with --pdf); exit 0 written, 2 bad input."""
+    from .html_report import load_inputs, run_bundled, write_report
+
+    if args.inputs:
+        # ReportInputError / SweepStoreError -> exit 2 in main()
+        sections = load_inputs(args.inputs, args.scenarios or ())
+    else:
+        print(f"no input folders: running the bundled scenarios (engines: {args.engines})")
+        sections = run_bundled(model=args.model, engines=args.engines)
+    try:
+        written = write_report(sections, args.out, pdf=args.pdf)
+    except OSError as err:
+        _err(f"{args.out}: cannot write the report ({err.strerror or err})")
+        return EXIT_INPUT
+    print("wrote " + ", ".join(map(str, written)))
+    return EXIT_OK
+
+
 def _cmd_docs(args) -> int:
     import difflib
 
@@ -339,6 +358,19 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
     swp.add_argument("--no-progress", action="store_true", help="no progress bar")
     swp.set_defaults(handler=_cmd_sweep)
+    rep = sub.add_parser("report", help="one self-contained HTML report of run, validate --out and sweep folders "
+                                        "(default: runs the bundled scenarios)")
+    rep.add_argument("inputs", nargs="*", metavar="INPUT",
+                     help="run output folders (<dir>/<scenario>/summary.json) or sweep folders (manifest.json)")
+    rep.add_argument("--out", default="report.html", help="the HTML file (default: report.html)")
+    rep.add_argument("--pdf", action="store_true", help="also write the figures and tables as <out>.pdf")
+    rep.add_argument("--engines", default="roadrunner", choices=["roadrunner", "all"],
+                     help="without INPUT: roadrunner only (default) or all three engines with the agreement table")
+    rep.add_argument("--scenarios", action="append", default=None, metavar="DIR|FILE",
+                     help="where to find the scenario files of run folders (question, overrides); repeatable; "
+                          "the bundled scenarios are always searched")
+    rep.add_argument("--model", default=None, help="without INPUT: Antimony or SBML model (default: the bundled model)")
+    rep.set_defaults(handler=_cmd_report)
     exp = sub.add_parser("export", help="write the model as SBML, or the logical model as bnet or SBML-qual")
     exp.add_argument("--format", required=True, choices=["sbml", "bnet", "sbml-qual"])
     exp.add_argument("--out", default=None, help="output file (default: igf1r.xml / igf1r.bnet / igf1r.qual.xml)")

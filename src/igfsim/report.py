@@ -50,3 +50,32 @@ def plot_scenario(result: ScenarioResult, readouts: Sequence[str] | None = None,
     fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), fontsize=8)
     fig.suptitle(title or f"{result.scenario} ({result.engine})", fontsize=11)
     return fig
+
+
+def plot_agreement(nodes, *, ax=None):
+    """Draw the Boolean/ODE agreement grid (arms x readouts) of
+    :class:`~igfsim.consistency.NodeComparison` rows onto ``ax`` (a new Axes if none): green where the
+    discretised ODE end state equals the Boolean attractor, red where they differ; each cell is labelled
+    ``ODE value / Boolean value``."""
+    import numpy as np
+
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(6, 3)).add_subplot()
+    nodes = list(nodes)
+    arms = list(dict.fromkeys(n.arm for n in nodes))
+    readouts = list(dict.fromkeys(n.readout for n in nodes))
+    grid = np.full((len(arms), len(readouts)), np.nan)
+    for n in nodes:
+        i, j = arms.index(n.arm), readouts.index(n.readout)
+        grid[i, j] = 1.0 if n.agree else 0.0
+        ax.text(j, i, f"{n.ode_value:.2f}\n{n.boolean_value:.2f}", ha="center", va="center", fontsize=6)
+    from matplotlib.colors import ListedColormap
+
+    ax.imshow(np.ma.masked_invalid(grid), cmap=ListedColormap(["#f4a6a6", "#a8d8a8"]), vmin=0, vmax=1,
+              aspect="auto")
+    ax.set_xticks(range(len(readouts)), readouts, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(arms)), arms, fontsize=7)
+    ax.set_title("ODE end value / Boolean attractor (green agree, red differ)", fontsize=8)
+    return ax
