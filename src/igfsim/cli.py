@@ -266,6 +266,24 @@ def _cmd_export(args) -> int:
     from .model import load_model
 
     default_names = {"sbml": "igf1r.xml", "bnet": "igf1r.bnet", "sbml-qual": "igf1r.qual.xml"}
+    if args.format in ("sedml", "petab"):  # a scenario as an OMEX archive (SED-ML) or a PEtab v2 folder
+        from .export_petab import write_petab
+        from .export_sedml import write_omex
+        from .scenario import load_scenario
+
+        if not args.scenario:
+            _err(f"--format {args.format} needs --scenario FILE")
+            return EXIT_INPUT
+        scenario = load_scenario(args.scenario)  # ScenarioError -> exit 2 in main()
+        model = load_model(args.model)
+        out = Path(args.out or (f"{scenario.name}.omex" if args.format == "sedml" else f"{scenario.name}_petab"))
+        try:
+            written = write_omex(scenario, model, out) if args.format == "sedml" else write_petab(scenario, model, out)
+        except OSError as err:
+            _err(f"{out}: cannot write ({err.strerror or err})")
+            return EXIT_INPUT
+        print(f"wrote {written} ({args.format}, scenario {scenario.name})")
+        return EXIT_OK
     out = Path(args.out or default_names[args.format])
     try:
         if args.format == "sbml":
@@ -371,9 +389,12 @@ def _parser() -> argparse.ArgumentParser:
                           "the bundled scenarios are always searched")
     rep.add_argument("--model", default=None, help="without INPUT: Antimony or SBML model (default: the bundled model)")
     rep.set_defaults(handler=_cmd_report)
-    exp = sub.add_parser("export", help="write the model as SBML, or the logical model as bnet or SBML-qual")
-    exp.add_argument("--format", required=True, choices=["sbml", "bnet", "sbml-qual"])
-    exp.add_argument("--out", default=None, help="output file (default: igf1r.xml / igf1r.bnet / igf1r.qual.xml)")
+    exp = sub.add_parser("export", help="write the model as SBML, the logical model as bnet or SBML-qual, or a "
+                                        "scenario as SED-ML (OMEX archive) or PEtab v2")
+    exp.add_argument("--format", required=True, choices=["sbml", "bnet", "sbml-qual", "sedml", "petab"])
+    exp.add_argument("--out", default=None, help="output file (default: igf1r.xml / igf1r.bnet / igf1r.qual.xml / "
+                                                 "<scenario>.omex) or, for petab, folder (<scenario>_petab)")
+    exp.add_argument("--scenario", default=None, metavar="FILE", help="the scenario to export (sedml, petab)")
     exp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
     exp.add_argument("--bnet", default=None, help="logical model (default: the bundled models/igf1r.bnet)")
     exp.set_defaults(handler=_cmd_export)
