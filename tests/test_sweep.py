@@ -308,3 +308,16 @@ def test_points_design_runs_explicit_rows():
     issues = sweep_mod.check_sweep(small(axes=[axes[0], Axis(name="igf1", target="stimulus:IGF1", values=[5])],
                                          design="points"), igfsim.load_model())
     assert [i.where for i in issues] == ["axes[1]"]
+
+
+def test_grid_of_a_one_axis_sweep_is_indexed_by_that_axis():
+    sc = igfsim.parse_scenario({"name": "g1", "title": "one axis", "simulation": {"duration_min": 30, "points": 4},
+                                "stimulus": {"IGF1": 1}, "readouts": ["pIGF1R"],
+                                "arms": [{"name": "cix", "treatments": [{"drug": "cixutumumab", "dose_nM": 1}]}]}, "g1")
+    res = run_sweep(Sweep(scenario=sc, axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[0.1, 1, 10])]),
+                    executor="serial", progress=False)
+    g = res.grid()
+    assert g.dims[0] == "dose" and list(g["dose"].values) == [0.1, 1, 10]
+    auc = g.sel(arm="cix", readout="pIGF1R", metric="auc").values
+    assert auc[0] > auc[1] > auc[2]
+    assert list(res.grid("status").values) == ["ok", "ok", "ok"]

@@ -262,4 +262,6 @@ class SweepResult:
                               coords={"run": ds["run"].values, **{c: ("run", ds[c].values) for c in dims}})
         else:
             da = ds[var].drop_vars(["status", "message"])
+        if len(dims) == 1:  # a plain index cannot be unstacked: relabel the run dim instead
+            return da.swap_dims(run=dims[0]).drop_vars("run").transpose(dims[0], ...)
         return da.set_index(run=dims).unstack("run").transpose(*dims, ...)
