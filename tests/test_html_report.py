@@ -9,7 +9,8 @@ import re
 import pytest
 
 from igfsim.cli import main
-from igfsim.html_report import load_inputs, write_report
+from igfsim.html_report import write_report
+from igfsim.report_inputs import load_inputs
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def test_cli_bad_input_exit_2(tmp_path, capsys):
 
 def test_default_runs_bundled_scenario(tmp_path, monkeypatch):
     """No INPUT: the report simulates scenarios itself (here one bundled file, all engines)."""
-    from igfsim.html_report import run_bundled
+    from igfsim.report_inputs import run_bundled
     from igfsim.resources import bundled_scenarios_dir
 
     sections = run_bundled([bundled_scenarios_dir() / "c01_mab_vs_dual_tki.yaml"], engines="all")

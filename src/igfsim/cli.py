@@ -206,7 +206,8 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_report(args) -> int:
     """Write one self-contained HTML report (and a PDF with --pdf); exit 0 written, 2 bad input."""
-    from .html_report import load_inputs, run_bundled, write_report
+    from .html_report import write_report
+    from .report_inputs import load_inputs, run_bundled
 
     if args.inputs:
         # ReportInputError / SweepStoreError -> exit 2 in main()
