@@ -2,7 +2,8 @@
 ``sweep``.
 
 Inputs are run output folders (``<dir>/<scenario>/summary.json`` + ``timecourse.csv``, or one such
-scenario folder) and sweep folders (``manifest.json``); :func:`run_bundled` simulates the bundled
+scenario folder) and sweep folders (``manifest.json``), read by :mod:`igfsim.report_inputs`, whose
+:func:`~igfsim.report_inputs.run_bundled` simulates the bundled
 scenarios instead. Every image is an embedded PNG (``data:`` URI), CSS is inline, and the page needs no
 network. Each section carries a provenance block: model file and sha256, engine and tolerances,
 parameter overrides, seed (sweeps), igfsim and dependency versions, generation date.
