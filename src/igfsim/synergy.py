@@ -130,6 +130,12 @@ def _edge_fit(doses, effects, **kw) -> HillFit:
     return fit_hill(doses, effects, direction="up", **kw)
 
 
+def _edge_fits(grid, doses_a, doses_b, fix_bottom) -> tuple[HillFit, HillFit]:
+    """Hill fits of each single agent: the grid's first column (drug a alone) and first row (drug b)."""
+    return (_edge_fit(doses_a[1:], grid[1:, 0], fix_bottom=fix_bottom),
+            _edge_fit(doses_b[1:], grid[0, 1:], fix_bottom=fix_bottom))
+
+
 def _loewe_solve(fa: HillFit, fb: HillFit, x: float, z: float, beyond_emax: str) -> float:
     """The Loewe-additive effect of doses ``x`` (drug a) and ``z`` (drug b)."""
     from scipy.optimize import brentq
@@ -178,8 +184,7 @@ def loewe_expected(effect, *, dims=None, beyond_emax: str = "nan", fix_bottom: f
         raise ValueError("beyond_emax must be 'nan' or 'partial'")
 
     def one(grid, doses_a, doses_b):
-        fa = _edge_fit(doses_a[1:], grid[1:, 0], fix_bottom=fix_bottom)
-        fb = _edge_fit(doses_b[1:], grid[0, 1:], fix_bottom=fix_bottom)
+        fa, fb = _edge_fits(grid, doses_a, doses_b, fix_bottom)
         out = np.full(grid.shape, np.nan)
         if not (fa.converged and fb.converged):
             return out
@@ -213,8 +218,7 @@ def combination_index(effect, *, dims=None, fix_bottom: float | None = 0.0):
     a, b = _grid_dims(effect, dims)
 
     def one(grid, doses_a, doses_b):
-        fa = _edge_fit(doses_a[1:], grid[1:, 0], fix_bottom=fix_bottom)
-        fb = _edge_fit(doses_b[1:], grid[0, 1:], fix_bottom=fix_bottom)
+        fa, fb = _edge_fits(grid, doses_a, doses_b, fix_bottom)
         out = np.full(grid.shape, np.nan)
         if not (fa.converged and fb.converged):
             return out
