@@ -266,7 +266,6 @@ def _cmd_export(args) -> int:
     from .export import write_bnet, write_sbml, write_sbml_qual
     from .model import load_model
 
-    default_names = {"sbml": "igf1r.xml", "bnet": "igf1r.bnet", "sbml-qual": "igf1r.qual.xml"}
     if args.format in ("sedml", "petab"):  # a scenario as an OMEX archive (SED-ML) or a PEtab v2 folder
         from .export_petab import write_petab
         from .export_sedml import write_omex
@@ -278,28 +277,34 @@ def _cmd_export(args) -> int:
         scenario = load_scenario(args.scenario)  # ScenarioError -> exit 2 in main()
         model = load_model(args.model)
         out = Path(args.out or (f"{scenario.name}.omex" if args.format == "sedml" else f"{scenario.name}_petab"))
-        try:
-            written = write_omex(scenario, model, out) if args.format == "sedml" else write_petab(scenario, model, out)
-        except OSError as err:
-            _err(f"{out}: cannot write ({err.strerror or err})")
-            return EXIT_INPUT
-        print(f"wrote {written} ({args.format}, scenario {scenario.name})")
-        return EXIT_OK
-    out = Path(args.out or default_names[args.format])
-    try:
+        write = write_omex if args.format == "sedml" else write_petab
+        what = f"{args.format}, scenario {scenario.name}"
+
+        def writer(path):
+            return write(scenario, model, path)
+    else:
+        defaults = {"sbml": "igf1r.xml", "bnet": "igf1r.bnet", "sbml-qual": "igf1r.qual.xml"}
+        out = Path(args.out or defaults[args.format])
+        what = args.format
         if args.format == "sbml":
-            write_sbml(load_model(args.model), out)
+            model = load_model(args.model)
+
+            def writer(path):
+                return write_sbml(model, path)
         else:
             net = load_bnet(args.bnet or bundled_bnet_path())
             rules = {n: net.rule_text(n) for n in net.nodes}
-            if args.format == "bnet":
-                write_bnet(rules, out, header=f"igfsim logical model, exported from {net.source}")
-            else:
-                write_sbml_qual(rules, out)
+
+            def writer(path):
+                if args.format == "bnet":
+                    return write_bnet(rules, path, header=f"igfsim logical model, exported from {net.source}")
+                return write_sbml_qual(rules, path)
+    try:
+        written = writer(out)
     except OSError as err:
         _err(f"{out}: cannot write ({err.strerror or err})")
         return EXIT_INPUT
-    print(f"wrote {out} ({args.format})")
+    print(f"wrote {written or out} ({what})")
     return EXIT_OK
 
 
