@@ -72,3 +72,18 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
         if str(name).lower() in lowered:
             match = [lowered[str(name).lower()]]
     return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def read_text_file(path) -> tuple[str | None, str]:
+    """Read a UTF-8 text file: ``(text, "")``, or ``(None, what went wrong in words)``.
+
+    Callers turn the problem into their own error (scenario, model, logical model, sweep file).
+    """
+    from pathlib import Path
+
+    try:
+        return Path(path).read_text(encoding="utf-8"), ""
+    except OSError as err:
+        return None, f"cannot read file ({err.strerror or err})"
+    except UnicodeDecodeError as err:
+        return None, f"not UTF-8 text (byte {err.start}); save the file as UTF-8"

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from .errors import Issue, ModelError, did_you_mean
+from .errors import Issue, ModelError, did_you_mean, read_text_file
 from .resources import bundled_model_path
 
 Kind = Literal["species", "parameter", "assigned", "compartment"]
@@ -150,12 +150,9 @@ def load_model(path: str | Path | None = None) -> Model:
     content, so calling this repeatedly is cheap.
     """
     p = Path(path) if path is not None else bundled_model_path()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ModelError(f"{p}: cannot read model file ({err.strerror})") from None
-    except UnicodeDecodeError as err:
-        raise ModelError(f"{p}: model file is not UTF-8 text (byte {err.start})") from None
+    text, problem = read_text_file(p)
+    if text is None:
+        raise ModelError(f"{p}: model file: {problem}")
     return _load_cached(str(p), text)
 
 

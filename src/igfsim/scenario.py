@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .contexts import CONTEXTS, EXPRESSION_PARAMETERS, context_hint
 from .drugs import OPTION_PARAMETERS, drug_hint, find_drug
-from .errors import Issue, ScenarioError, did_you_mean
+from .errors import Issue, ScenarioError, did_you_mean, read_text_file
 from .model import Model
 from .readouts import READOUTS
 
@@ -271,13 +271,9 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and shape-check one YAML scenario file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ScenarioError(str(p), [Issue("(file)", f"cannot read file ({err.strerror})")]) from None
-    except UnicodeDecodeError as err:
-        raise ScenarioError(str(p), [Issue("(file)", f"not UTF-8 text (byte {err.start}); save the file "
-                                                     "as UTF-8")]) from None
+    text, problem = read_text_file(p)
+    if text is None:
+        raise ScenarioError(str(p), [Issue("(file)", problem)])
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:

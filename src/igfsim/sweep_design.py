@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import scenario as _scenario
 from .contexts import EXPRESSION_PARAMETERS
 from .drugs import find_drug
-from .errors import Issue, ScenarioError, did_you_mean
+from .errors import Issue, ScenarioError, did_you_mean, read_text_file
 from .model import Model, load_model
 from .scenario import METRIC_RE, METRICS_HELP, Cell, Finite, Scenario, load_scenario, parse_scenario
 
@@ -290,11 +290,12 @@ def _pydantic_issues(err: ValidationError, prefix: str = "") -> list[Issue]:
 def load_sweep(path: str | Path, model: Model | None = None) -> Sweep:
     """Read a sweep file and check it against its scenario and model (bundled unless ``model:``)."""
     p = Path(path)
+    text, problem = read_text_file(p)
+    if text is None:
+        raise ScenarioError(str(p), [Issue("(file)", problem)])
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ScenarioError(str(p), [Issue("(file)", f"cannot read file ({err.strerror})")]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
         raise ScenarioError(str(p), [Issue("(file)", f"malformed YAML: {getattr(err, 'problem', None) or err}")]) \
             from None
     if not isinstance(data, dict):

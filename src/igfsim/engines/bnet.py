@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..errors import Issue, ModelError, did_you_mean
+from ..errors import Issue, ModelError, did_you_mean, read_text_file
 
 #: a rule's syntax tree: ("var", name) | ("const", bool) | ("not", node) | ("and"|"or", (node, ...))
 Expr = tuple
@@ -343,12 +343,9 @@ def parse_bnet(text: str, source: str = "<string>") -> BooleanNetwork:
 def load_bnet(path: str | Path) -> BooleanNetwork:
     """Read and check a ``.bnet`` file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise BnetError(str(p), [Issue("(file)", f"cannot read file ({err.strerror})")]) from None
-    except UnicodeDecodeError as err:
-        raise BnetError(str(p), [Issue("(file)", f"not UTF-8 text (byte {err.start})")]) from None
+    text, problem = read_text_file(p)
+    if text is None:
+        raise BnetError(str(p), [Issue("(file)", problem)])
     return parse_bnet(text, str(p))
 
 
