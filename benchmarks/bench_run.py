@@ -29,6 +29,16 @@ def bare_roadrunner(sbml: str, overrides: dict, stimulus: dict, drug: dict, time
     rr.simulate(times=times)
 
 
+def _median_s(fn, n: int) -> float:
+    """Median wall time of ``n`` calls of ``fn`` (seconds)."""
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
 def main() -> None:
     import roadrunner
 
@@ -41,31 +51,20 @@ def main() -> None:
         "arms": [{"name": "tki", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}]})
     run_scenario(sc, model)  # compile once
     n = 20
-    t_igf = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        run_scenario(sc, model)
-        t_igf.append(time.perf_counter() - t0)
-    bare_roadrunner.rr = roadrunner.RoadRunner(model.sbml)
+    med_i = _median_s(lambda: run_scenario(sc, model), n)
     times = np.linspace(0, 240, 241)
     sel = list(sc.selected_readouts())
-    t_rr = []
-    for _ in range(n):
-        t0 = time.perf_counter()
+
+    def bare():
         bare_roadrunner(model.sbml, {"expr_InsR_A": 20.0, "expr_InsR_B": 0.0, "expr_integrin": 0.0},
                         {"IGF2": 10}, {"TKI_dual": 1000.0}, times, sel)
-        t_rr.append(time.perf_counter() - t0)
-    med_i, med_r = statistics.median(t_igf), statistics.median(t_rr)
+
+    bare_roadrunner.rr = roadrunner.RoadRunner(model.sbml)
+    med_r = _median_s(bare, n)
     # libRoadRunner's conserved-moiety reduction on the same bare loop
     bare_roadrunner.rr = roadrunner.RoadRunner(model.sbml)
     bare_roadrunner.rr.conservedMoietyAnalysis = True
-    t_cm = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        bare_roadrunner(model.sbml, {"expr_InsR_A": 20.0, "expr_InsR_B": 0.0, "expr_integrin": 0.0},
-                        {"IGF2": 10}, {"TKI_dual": 1000.0}, times, sel)
-        t_cm.append(time.perf_counter() - t0)
-    med_c = statistics.median(t_cm)
+    med_c = _median_s(bare, n)
     print(f"model: {len(model.species)} species, {len(model.parameters)} parameters")
     print(f"igfsim run_scenario (1 arm, pre-equilibrated, 241 points): median {med_i * 1e3:.1f} ms over {n}")
     print(f"bare libRoadRunner loop, same work:                         median {med_r * 1e3:.1f} ms over {n}")
