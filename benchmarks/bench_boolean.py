@@ -26,8 +26,9 @@ def _median_s(fn, repeats: int = 20) -> float:
 def main(n_states: int = 100_000) -> None:
     from igfsim import load_model, parse_scenario, run_scenario
     from igfsim.engines import _INSTANCES
-    from igfsim.engines.bnet import bundled_bnet_path, evaluate, load_bnet, pack_states
     from igfsim.engines.boolean import BooleanEngine, _Ensemble
+    from igfsim.model.bnet import evaluate, load_bnet, pack_states
+    from igfsim.resources import bundled_bnet_path
 
     net = load_bnet(bundled_bnet_path())
     n = len(net.nodes)
@@ -38,10 +39,14 @@ def main(n_states: int = 100_000) -> None:
 
     t_bool = _median_s(lambda: net.update(states))
     t_packed = _median_s(lambda: net.update(packed))
-    print(f"synchronous update, bool rows:        {n * n_states / t_bool / 1e3:12.3g} node-updates/ms "
-          f"({t_bool * 1e3:.2f} ms per update of all states)")
-    print(f"synchronous update, bit-packed uint64: {n * n_states / t_packed / 1e3:11.3g} node-updates/ms "
-          f"({t_packed * 1e3:.2f} ms per update of all states)")
+    print(
+        f"synchronous update, bool rows:        {n * n_states / t_bool / 1e3:12.3g} node-updates/ms "
+        f"({t_bool * 1e3:.2f} ms per update of all states)"
+    )
+    print(
+        f"synchronous update, bit-packed uint64: {n * n_states / t_packed / 1e3:11.3g} node-updates/ms "
+        f"({t_packed * 1e3:.2f} ms per update of all states)"
+    )
 
     few = 300
     dicts = [dict(zip(net.nodes, states[:, s], strict=True)) for s in range(few)]
@@ -53,13 +58,21 @@ def main(n_states: int = 100_000) -> None:
         ens.x[:, :n] = states[:, :n_traj].T
         t_step = _median_s(ens.step, repeats=10)
         updates = ens.free.size * n_traj
-        print(f"asynchronous step, {n_traj:5d} trajectories: {updates / t_step / 1e3:10.3g} node-updates/ms "
-              f"({t_step * 1e3:.2f} ms per step of {ens.free.size} elementary updates)")
+        print(
+            f"asynchronous step, {n_traj:5d} trajectories: {updates / t_step / 1e3:10.3g} node-updates/ms "
+            f"({t_step * 1e3:.2f} ms per step of {ens.free.size} elementary updates)"
+        )
 
     model = load_model()
-    sc = parse_scenario({"name": "bench", "title": "benchmark", "stimulus": {"IGF2": 10},
-                         "cell": {"context": "InsR-A-high"},
-                         "arms": [{"name": "mab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]}]})
+    sc = parse_scenario(
+        {
+            "name": "bench",
+            "title": "benchmark",
+            "stimulus": {"IGF2": 10},
+            "cell": {"context": "InsR-A-high"},
+            "arms": [{"name": "mab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]}],
+        }
+    )
     for mode in ("async", "sync"):
         _INSTANCES["boolean"] = BooleanEngine(mode=mode)
         t_arm = _median_s(lambda: run_scenario(sc, model, engine="boolean"), repeats=5)

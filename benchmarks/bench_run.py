@@ -45,10 +45,15 @@ def main() -> None:
     from igfsim import load_model, parse_scenario, run_scenario
 
     model = load_model()
-    sc = parse_scenario({
-        "name": "bench", "title": "benchmark", "stimulus": {"IGF2": 10},
-        "cell": {"context": "InsR-A-high"},
-        "arms": [{"name": "tki", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}]})
+    sc = parse_scenario(
+        {
+            "name": "bench",
+            "title": "benchmark",
+            "stimulus": {"IGF2": 10},
+            "cell": {"context": "InsR-A-high"},
+            "arms": [{"name": "tki", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}],
+        }
+    )
     run_scenario(sc, model)  # compile once
     n = 20
     med_i = _median_s(lambda: run_scenario(sc, model), n)
@@ -56,8 +61,14 @@ def main() -> None:
     sel = list(sc.selected_readouts())
 
     def bare():
-        bare_roadrunner(model.sbml, {"expr_InsR_A": 20.0, "expr_InsR_B": 0.0, "expr_integrin": 0.0},
-                        {"IGF2": 10}, {"TKI_dual": 1000.0}, times, sel)
+        bare_roadrunner(
+            model.sbml,
+            {"expr_InsR_A": 20.0, "expr_InsR_B": 0.0, "expr_integrin": 0.0},
+            {"IGF2": 10},
+            {"TKI_dual": 1000.0},
+            times,
+            sel,
+        )
 
     bare_roadrunner.rr = roadrunner.RoadRunner(model.sbml)
     med_r = _median_s(bare, n)
@@ -69,10 +80,12 @@ def main() -> None:
     print(f"igfsim run_scenario (1 arm, pre-equilibrated, 241 points): median {med_i * 1e3:.1f} ms over {n}")
     print(f"bare libRoadRunner loop, same work:                         median {med_r * 1e3:.1f} ms over {n}")
     print(f"ratio igfsim / bare roadrunner: {med_i / med_r:.2f}x (goal <= 1.15x)")
-    print(f"bare loop with conserved-moiety reduction: median {med_c * 1e3:.1f} ms = {med_c / med_r:.2f}x of the "
-          "plain loop (not used by igfsim: with the reduction, setting species amounts - stimulus, initial "
-          "amounts, antibody washout - changes the conserved totals and pre-equilibration reads only the "
-          "independent species; 11 tests failed when it was switched on)")
+    print(
+        f"bare loop with conserved-moiety reduction: median {med_c * 1e3:.1f} ms = {med_c / med_r:.2f}x of the "
+        "plain loop (not used by igfsim: with the reduction, setting species amounts - stimulus, initial "
+        "amounts, antibody washout - changes the conserved totals and pre-equilibration reads only the "
+        "independent species; 11 tests failed when it was switched on)"
+    )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,15 @@ def main(n: int = 30) -> None:
     from igfsim.engines import get_engine
 
     model = load_model()
-    sc = parse_scenario({
-        "name": "bench", "title": "benchmark", "stimulus": {"IGF2": 10},
-        "cell": {"context": "InsR-A-high"},
-        "arms": [{"name": "tki", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}]})
+    sc = parse_scenario(
+        {
+            "name": "bench",
+            "title": "benchmark",
+            "stimulus": {"IGF2": 10},
+            "cell": {"context": "InsR-A-high"},
+            "arms": [{"name": "tki", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}],
+        }
+    )
     t0 = time.perf_counter()
     get_engine("scipy").system(model)
     t_build = time.perf_counter() - t0

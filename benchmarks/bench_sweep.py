@@ -21,12 +21,17 @@ import numpy as np
 def _scenario():
     from igfsim import parse_scenario
 
-    return parse_scenario({
-        "name": "bench_sweep", "title": "cixutumumab dose x InsR-A expression",
-        "simulation": {"duration_min": 240, "points": 25},
-        "stimulus": {"IGF2": 1.0}, "cell": {"context": "IGF1R-dominant"},
-        "readouts": ["pIGF1R", "pInsR", "pAkt", "pERK"],
-        "arms": [{"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 10.0}]}]})
+    return parse_scenario(
+        {
+            "name": "bench_sweep",
+            "title": "cixutumumab dose x InsR-A expression",
+            "simulation": {"duration_min": 240, "points": 25},
+            "stimulus": {"IGF2": 1.0},
+            "cell": {"context": "IGF1R-dominant"},
+            "readouts": ["pIGF1R", "pInsR", "pAkt", "pERK"],
+            "arms": [{"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 10.0}]}],
+        }
+    )
 
 
 def bare_rate(model, n: int) -> float:
@@ -56,14 +61,22 @@ def sweep_rate(n: int, workers: int) -> float:
     """Runs per second of run_sweep over a 1-D dose grid on a process pool."""
     from igfsim.sweep import Axis, Sweep, run_sweep
 
-    sweep = Sweep(scenario=_scenario(), axes=[Axis(name="dose", target="dose:cixutumumab/cixutumumab",
-                                                   range=(0.01, 1000.0), n=n, scale="log")],
-                  metrics=["auc", "final"])
+    sweep = Sweep(
+        scenario=_scenario(),
+        axes=[Axis(name="dose", target="dose:cixutumumab/cixutumumab", range=(0.01, 1000.0), n=n, scale="log")],
+        metrics=["auc", "final"],
+    )
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(workers) as pool:
-        run_sweep(Sweep(scenario=_scenario(), axes=[Axis(name="dose", target="dose:cixutumumab/cixutumumab",
-                                                         values=[1.0] * workers)]), executor=pool, progress=False)
+        run_sweep(
+            Sweep(
+                scenario=_scenario(),
+                axes=[Axis(name="dose", target="dose:cixutumumab/cixutumumab", values=[1.0] * workers)],
+            ),
+            executor=pool,
+            progress=False,
+        )
         t0 = time.perf_counter()
         res = run_sweep(sweep, executor=pool, progress=False)
         rate = n / (time.perf_counter() - t0)
@@ -76,9 +89,17 @@ def streamed_peak_mb(n: int, workers: int) -> tuple[float, float, float]:
     from igfsim.sweep import Axis, Sweep, run_sweep
 
     idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    sweep = Sweep(scenario=_scenario(), design="lhs", n=n, seed=1, metrics=["auc", "final"],
-                  axes=[Axis(name="dose", target="dose:cixutumumab/cixutumumab", range=(0.01, 1000.0), scale="log"),
-                        Axis(name="InsR_A", target="expression:InsR_A", range=(0.1, 20.0), scale="log")])
+    sweep = Sweep(
+        scenario=_scenario(),
+        design="lhs",
+        n=n,
+        seed=1,
+        metrics=["auc", "final"],
+        axes=[
+            Axis(name="dose", target="dose:cixutumumab/cixutumumab", range=(0.01, 1000.0), scale="log"),
+            Axis(name="InsR_A", target="expression:InsR_A", range=(0.1, 20.0), scale="log"),
+        ],
+    )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         run_sweep(sweep, n_workers=workers, out=out, progress=True)
@@ -100,11 +121,15 @@ def main() -> None:
     swept = sweep_rate(args.throughput_runs, args.workers)
     print(f"bare libRoadRunner loop: {bare:.1f} runs/s (serial)")
     print(f"run_sweep on {args.workers} workers: {swept:.1f} runs/s")
-    print(f"throughput ratio run_sweep / ({args.workers} x bare serial): {swept / (args.workers * bare):.2f} "
-          "(goal >= 0.9)")
+    print(
+        f"throughput ratio run_sweep / ({args.workers} x bare serial): {swept / (args.workers * bare):.2f} "
+        "(goal >= 0.9)"
+    )
     idle, peak, wall = streamed_peak_mb(args.runs, args.workers)
-    print(f"streamed sweep of {args.runs} runs on {args.workers} workers: {wall:.0f} s, main-process peak RSS "
-          f"{peak:.0f} MB, idle {idle:.0f} MB: {peak - idle:.0f} MB above idle (goal <= 300 MB)")
+    print(
+        f"streamed sweep of {args.runs} runs on {args.workers} workers: {wall:.0f} s, main-process peak RSS "
+        f"{peak:.0f} MB, idle {idle:.0f} MB: {peak - idle:.0f} MB above idle (goal <= 300 MB)"
+    )
 
 
 if __name__ == "__main__":

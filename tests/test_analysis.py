@@ -12,14 +12,16 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 import igfsim
-from igfsim.analysis import check_expectation, compute_metrics, describe, metric
-from igfsim.result import ArmRecord, ScenarioResult
-from igfsim.scenario import Expectation
+from igfsim.analysis.expectations import check_expectation, describe
+from igfsim.result.metrics import compute_metrics, metric
+from igfsim.result.scenario_result import ArmRecord, ScenarioResult
+from igfsim.scenario.schema import Expectation
 
 T = np.linspace(0.0, 10.0, 11)
 
 
 # ------------------------------------------------------------------------------------ metrics
+
 
 def test_auc_of_constant():
     assert metric(T, np.full_like(T, 3.0), "auc") == pytest.approx(30.0)
@@ -82,9 +84,16 @@ def _result(**curves) -> ScenarioResult:
     """A one-readout ("x") result with the given constant or array curve per arm."""
     arms = tuple(curves)
     values = np.stack([np.broadcast_to(np.asarray(v, dtype=float), T.shape) for v in curves.values()])[:, :, None]
-    return ScenarioResult(scenario="synthetic", engine="none", arms=arms, times=T, readouts=("x",),
-                          values=values.copy(), records=tuple(ArmRecord(a, "ok") for a in arms),
-                          units={"x": "u"})
+    return ScenarioResult(
+        scenario="synthetic",
+        engine="none",
+        arms=arms,
+        times=T,
+        readouts=("x",),
+        values=values.copy(),
+        records=tuple(ArmRecord(a, "ok") for a in arms),
+        units={"x": "u"},
+    )
 
 
 def _exp(**kw) -> Expectation:
@@ -105,9 +114,17 @@ def test_plain_value_without_vs():
     assert check_expectation(res, _exp(arm="a", op=">", value=0.5)).observed == pytest.approx(0.7)
 
 
-@pytest.mark.parametrize(("op", "value", "passes"), [(">", 2.0, False), (">=", 2.0, True), ("<", 2.0, False),
-                                                     ("<=", 2.0, True), ("between", (2.0, 2.0), True),
-                                                     ("between", (2.1, 3.0), False)])
+@pytest.mark.parametrize(
+    ("op", "value", "passes"),
+    [
+        (">", 2.0, False),
+        (">=", 2.0, True),
+        ("<", 2.0, False),
+        ("<=", 2.0, True),
+        ("between", (2.0, 2.0), True),
+        ("between", (2.1, 3.0), False),
+    ],
+)
 def test_operators_at_the_boundary(op, value, passes):
     res = _result(a=2.0, b=1.0)
     out = check_expectation(res, _exp(arm="a", vs="b", op=op, value=value))
@@ -116,11 +133,13 @@ def test_operators_at_the_boundary(op, value, passes):
 
 def test_difference_with_normalize():
     res = _result(a=2.0, b=1.0, c=4.0)  # normalised to c: 0.5 - 0.25
-    out = check_expectation(res, _exp(arm="a", vs="b", normalize="c", compare="difference",
-                                      op="between", value=(0.2, 0.3)))
+    out = check_expectation(
+        res, _exp(arm="a", vs="b", normalize="c", compare="difference", op="between", value=(0.2, 0.3))
+    )
     assert out.observed == pytest.approx(0.25) and out.verdict == "pass"
-    out = check_expectation(res, _exp(arm="b", vs="a", normalize="c", compare="difference",
-                                      op="between", value=(0.2, 0.3)))
+    out = check_expectation(
+        res, _exp(arm="b", vs="a", normalize="c", compare="difference", op="between", value=(0.2, 0.3))
+    )
     assert out.observed == pytest.approx(-0.25) and out.verdict == "fail"
 
 
@@ -135,10 +154,16 @@ def test_between_needs_two_values():
         _exp(arm="a", op="between", value=1.0)
 
 
-@pytest.mark.parametrize(("trend", "values", "rho"), [
-    ("increasing", [1, 2, 3, 4], 1.0), ("decreasing", [4, 3, 2, 1], 1.0),
-    ("increasing", [4, 3, 2, 1], -1.0), ("decreasing", [1, 2, 3, 4], -1.0), ("increasing", [1, 3, 2, 4], 0.8),
-])
+@pytest.mark.parametrize(
+    ("trend", "values", "rho"),
+    [
+        ("increasing", [1, 2, 3, 4], 1.0),
+        ("decreasing", [4, 3, 2, 1], 1.0),
+        ("increasing", [4, 3, 2, 1], -1.0),
+        ("decreasing", [1, 2, 3, 4], -1.0),
+        ("increasing", [1, 3, 2, 4], 0.8),
+    ],
+)
 def test_trend_is_signed_spearman_rho(trend, values, rho):
     res = _result(**dict(zip("abcd", values, strict=True)))
     out = check_expectation(res, _exp(trend=trend, arms=list("abcd"), op=">=", value=0.75))
@@ -149,8 +174,9 @@ def test_trend_is_signed_spearman_rho(trend, values, rho):
 def test_trend_with_reference_arms_uses_ratios():
     # raw values decrease, ratios to their references increase
     res = _result(a=4.0, b=3.0, c=2.0, d=40.0, zero1=10.0, zero2=4.0)
-    out = check_expectation(res, _exp(trend="increasing", arms=["a", "b", "c"], vs=["d", "zero1", "zero2"],
-                                      op=">=", value=0.9))
+    out = check_expectation(
+        res, _exp(trend="increasing", arms=["a", "b", "c"], vs=["d", "zero1", "zero2"], op=">=", value=0.9)
+    )
     assert out.observed == pytest.approx(1.0) and out.verdict == "pass"
 
 
@@ -191,9 +217,15 @@ def test_check_expectations_follows_scenario_order(minimal_scenario_dict):
         {"readout": "pAkt", "metric": "final", "arm": "cixutumumab", "vs": "control", "op": "<=", "value": 0.5},
     ]
     sc = igfsim.parse_scenario(minimal_scenario_dict, "order")
-    res = ScenarioResult(scenario="order", engine="none", arms=("control", "cixutumumab"), times=T,
-                         readouts=("pAkt",), values=np.stack([np.full((11, 1), 0.8), np.full((11, 1), 0.2)]),
-                         records=(ArmRecord("control", "ok"), ArmRecord("cixutumumab", "ok")))
+    res = ScenarioResult(
+        scenario="order",
+        engine="none",
+        arms=("control", "cixutumumab"),
+        times=T,
+        readouts=("pAkt",),
+        values=np.stack([np.full((11, 1), 0.8), np.full((11, 1), 0.2)]),
+        records=(ArmRecord("control", "ok"), ArmRecord("cixutumumab", "ok")),
+    )
     outs = igfsim.check_expectations(res, sc)
     assert [o.index for o in outs] == [0, 1]
     assert [o.verdict for o in outs] == ["pass", "pass"]

@@ -12,9 +12,13 @@ import pytest
 
 import igfsim
 from igfsim.cli import main
-from igfsim.engines import bnet as bnet_module
 from igfsim.engines import get_engine
-from igfsim.engines.bnet import (
+from igfsim.engines.boolean import BooleanEngine, _Ensemble, attractors, sync_cycles
+from igfsim.engines.boolean_map import HIGH_AT_OR_ABOVE, MODULE_NODES, event_step, input_schedule, input_values
+from igfsim.engines.protocol import Change, Event, Protocol
+from igfsim.errors import ModelError
+from igfsim.model import bnet as bnet_module
+from igfsim.model.bnet import (
     BnetError,
     evaluate,
     load_bnet,
@@ -24,18 +28,24 @@ from igfsim.engines.bnet import (
     to_text,
     unpack_states,
 )
-from igfsim.engines.boolean import BooleanEngine, _Ensemble, attractors, sync_cycles
-from igfsim.engines.boolean_map import HIGH_AT_OR_ABOVE, MODULE_NODES, event_step, input_schedule, input_values
-from igfsim.errors import ModelError
-from igfsim.protocol import Change, Event, Protocol, build_protocol
-from igfsim.readouts import READOUTS
 from igfsim.resources import bundled_scenarios_dir
+from igfsim.scenario.readouts import READOUTS
+from igfsim.scenario.translate import build_protocol
 
 SCENARIOS = sorted(bundled_scenarios_dir().glob("*.yaml"))
 ODE_ONLY_READOUTS = {"IGF1R_total", "InsR_total"}
 #: every context input ON at its normal level, as in the default cell (integrin not high)
-DEFAULT_CELL = {"IGF1R_present": 1, "IRA_present": 1, "IRB_present": 1, "EGFR_present": 1, "ErbB3_present": 1,
-                "IRS_present": 1, "PI3K_present": 1, "STAT3_present": 1, "mAb_binds_hybrids": 1}
+DEFAULT_CELL = {
+    "IGF1R_present": 1,
+    "IRA_present": 1,
+    "IRB_present": 1,
+    "EGFR_present": 1,
+    "ErbB3_present": 1,
+    "IRS_present": 1,
+    "PI3K_present": 1,
+    "STAT3_present": 1,
+    "mAb_binds_hybrids": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,22 +70,41 @@ def _fixed_points_mpbn(mbn, constraints=None) -> set[frozenset]:
 
 # ----------------------------------------------------------------------------- the bundled model
 
+
 def test_bundled_bnet_has_every_ode_readout_and_the_scenario_inputs(net, igf_model):
     nodes = set(net.nodes)
     assert set(READOUTS) - ODE_ONLY_READOUTS <= nodes
     inputs = set(net.inputs)
     # the scenario supplies IGF1, IGF2 and insulin through <L>_ext: the medium pools IGF1, IGF2, insulin
     # are nodes that modules also feed (autocrine IGF2, hepatic IGF1 and insulin)
-    assert {"IGF1_ext", "IGF2_ext", "insulin_ext", "EGF", "IGFBP7", "mAb_IGF1R", "mAb_IGF", "TKI_dual", "TKI_sel",
-            "SRCi", "EGFRi", "MTORC1i", "PI3Kai", "MEKi", "ERi", "RTKxi", "IRA_high", "IRB_high", "ITG_high",
-            *MODULE_NODES.values()} <= inputs
+    assert {
+        "IGF1_ext",
+        "IGF2_ext",
+        "insulin_ext",
+        "EGF",
+        "IGFBP7",
+        "mAb_IGF1R",
+        "mAb_IGF",
+        "TKI_dual",
+        "TKI_sel",
+        "SRCi",
+        "EGFRi",
+        "MTORC1i",
+        "PI3Kai",
+        "MEKi",
+        "ERi",
+        "RTKxi",
+        "IRA_high",
+        "IRB_high",
+        "ITG_high",
+        *MODULE_NODES.values(),
+    } <= inputs
     assert not {"IGF1", "IGF2", "insulin"} & inputs
     # names shared with the ODE model are readouts, ligands/drug slots/switches, ODE ids of *active* forms,
     # or the ODE ids of the module quantities the logic mirrors
     shared = nodes & set(igf_model.all_ids())
     active_forms = {"SOS_a", "Ras_GTP", "Raf_P", "MEK_P", "PI3K_a", "PIP3", "mTORC1_a", "ErbB3_P"}
-    modules = {"IGF1", "IGF2", "insulin", "RTKx_act", "ER_act", "IGF1R_blocked", "A_adapt", "occ_pituitary",
-               "GH_drive"}
+    modules = {"IGF1", "IGF2", "insulin", "RTKx_act", "ER_act", "IGF1R_blocked", "A_adapt", "occ_pituitary", "GH_drive"}
     assert shared - set(READOUTS) - inputs <= {"pHybrid", *active_forms, *modules}
     assert modules <= shared
     # the two required feedbacks
@@ -99,11 +128,15 @@ def test_rule_text_round_trips():
 
 # --------------------------------------------------------------------------------- parse errors
 
+
 def test_syntax_error_names_file_line_and_column(tmp_path):
     path = tmp_path / "broken.bnet"
     path.write_text("targets, factors\n# comment\na, a\nb, (a & !c\nc, a\n", encoding="utf-8")
-    with pytest.raises(BnetError, match=r"broken\.bnet: line 4: syntax error in the rule of 'b': expected "
-                                        r"'\)' but the rule ends \(column 11\)") as info:
+    with pytest.raises(
+        BnetError,
+        match=r"broken\.bnet: line 4: syntax error in the rule of 'b': expected "
+        r"'\)' but the rule ends \(column 11\)",
+    ) as info:
         load_bnet(path)
     assert isinstance(info.value, ModelError)
     assert [i.where for i in info.value.issues] == ["line 4"]
@@ -112,8 +145,11 @@ def test_syntax_error_names_file_line_and_column(tmp_path):
 def test_unknown_node_names_file_line_and_suggests(tmp_path):
     path = tmp_path / "unknown.bnet"
     path.write_text("pAkt, PIP3\nPIP3, PI3K_a\nPI3K_a, PI3Ka\n", encoding="utf-8")
-    with pytest.raises(ModelError, match=r"unknown\.bnet: line 3: unknown node 'PI3Ka' in the rule of 'PI3K_a'"
-                                         r".*did you mean 'PI3K_a'"):
+    with pytest.raises(
+        ModelError,
+        match=r"unknown\.bnet: line 3: unknown node 'PI3Ka' in the rule of 'PI3K_a'"
+        r".*did you mean 'PI3K_a'",
+    ):
         load_bnet(path)
 
 
@@ -140,6 +176,7 @@ def test_cli_maps_a_broken_bnet_to_exit_code_2(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- vectorised updates
+
 
 def test_vectorised_update_matches_a_per_state_loop(net):
     rng = np.random.default_rng(7)
@@ -180,6 +217,7 @@ def test_async_without_truth_tables_gives_the_same_trajectories(monkeypatch, net
 
 # ------------------------------------------------------------------------------------ attractors
 
+
 def test_two_node_oscillator_has_a_four_cycle():
     osc = parse_bnet("x, !y\ny, x\n")
     (att,) = attractors(osc, {"x": 0, "y": 0}, mode="sync")
@@ -196,8 +234,10 @@ def test_toggle_switch_has_two_fixed_points_in_every_method():
     fixed = sorted(tuple(a.fixed_point().values()) for a in found if a.is_fixed_point)
     assert fixed == [(0, 1), (1, 0)]
     assert sorted(len(a.states) for a in found) == [1, 1, 2]  # plus the synchronous 00 <-> 11 cycle
-    assert _fixed_points_mpbn(_quiet_mpbn({"a": "!b", "b": "!a"})) == {frozenset({("a", 0), ("b", 1)}),
-                                                                       frozenset({("a", 1), ("b", 0)})}
+    assert _fixed_points_mpbn(_quiet_mpbn({"a": "!b", "b": "!a"})) == {
+        frozenset({("a", 0), ("b", 1)}),
+        frozenset({("a", 1), ("b", 0)}),
+    }
     mp = attractors(toggle, every_state, mode="async")
     assert sorted(tuple(a.fixed_point().values()) for a in mp) == [(0, 1), (1, 0)]
 
@@ -206,25 +246,39 @@ def test_fixed_points_agree_with_mpbn_on_every_state_of_a_small_network():
     text = "i, i\na, i & !c\nb, a | b & !i\nc, b\nd, !a & c\n"
     small = parse_bnet(text)
     every_state = np.array(list(itertools.product([0, 1], repeat=5)), dtype=bool)
-    ours = {frozenset(zip(small.nodes, s.astype(int).tolist(), strict=True)) for s in every_state
-            if np.array_equal(small.update(s[:, None])[:, 0], s)}
+    ours = {
+        frozenset(zip(small.nodes, s.astype(int).tolist(), strict=True))
+        for s in every_state
+        if np.array_equal(small.update(s[:, None])[:, 0], s)
+    }
     assert len(ours) == 2
     assert ours == _fixed_points_mpbn(small.to_mpbn())
 
 
-@pytest.mark.parametrize("inputs", [
-    {}, {"IGF1_ext": 1}, {"IGF1_ext": 1, "MTORC1i": 1, "MEKi": 1}, {"IGF1_ext": 1, "ITG_high": 1, "mAb_IGF1R": 1},
-    {"IGF2_ext": 1, "IRA_high": 1, "mAb_IGF1R": 1, "MTORC1i": 1, "MEKi": 1},
-    {"insulin_ext": 1, "IRB_high": 1, "TKI_dual": 1}, {"EGF": 1, "IGF1_ext": 1, "ITG_high": 1, "MEKi": 1},
-    # mechanism modules
-    {"IGF1_ext": 1, "RTKx_present": 1, "TKI_dual": 1, "MEKi": 1, "MTORC1i": 1},
-    {"PIK3CA_mut": 1, "MEKi": 1}, {"PIK3CA_mut": 1, "PI3Kai": 1, "IGF1_ext": 1, "TKI_dual": 1},
-    {"ER_present": 1, "TKI_dual": 1, "IGF1_ext": 1},
-    {"IGF2_ext": 1, "IGFBP7": 1, "IRA_high": 1, "MEKi": 1, "MTORC1i": 1},
-    {"IGF1_ext": 1, "adapt_on": 1, "mAb_IGF1R": 1, "MEKi": 1, "MTORC1i": 1},
-    {"adapt_on": 1, "TKI_dual": 1}, {"systemic": 1, "TKI_dual": 1}, {"systemic": 1},
-    {"SFK_coupled": 1, "IGF1_ext": 1, "mAb_IGF1R": 1},
-], ids=lambda d: "+".join(d) or "no-ligand")
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {},
+        {"IGF1_ext": 1},
+        {"IGF1_ext": 1, "MTORC1i": 1, "MEKi": 1},
+        {"IGF1_ext": 1, "ITG_high": 1, "mAb_IGF1R": 1},
+        {"IGF2_ext": 1, "IRA_high": 1, "mAb_IGF1R": 1, "MTORC1i": 1, "MEKi": 1},
+        {"insulin_ext": 1, "IRB_high": 1, "TKI_dual": 1},
+        {"EGF": 1, "IGF1_ext": 1, "ITG_high": 1, "MEKi": 1},
+        # mechanism modules
+        {"IGF1_ext": 1, "RTKx_present": 1, "TKI_dual": 1, "MEKi": 1, "MTORC1i": 1},
+        {"PIK3CA_mut": 1, "MEKi": 1},
+        {"PIK3CA_mut": 1, "PI3Kai": 1, "IGF1_ext": 1, "TKI_dual": 1},
+        {"ER_present": 1, "TKI_dual": 1, "IGF1_ext": 1},
+        {"IGF2_ext": 1, "IGFBP7": 1, "IRA_high": 1, "MEKi": 1, "MTORC1i": 1},
+        {"IGF1_ext": 1, "adapt_on": 1, "mAb_IGF1R": 1, "MEKi": 1, "MTORC1i": 1},
+        {"adapt_on": 1, "TKI_dual": 1},
+        {"systemic": 1, "TKI_dual": 1},
+        {"systemic": 1},
+        {"SFK_coupled": 1, "IGF1_ext": 1, "mAb_IGF1R": 1},
+    ],
+    ids=lambda d: "+".join(d) or "no-ligand",
+)
 def test_sync_attractors_agree_with_mpbn_on_the_bundled_model(net, inputs):
     start = {**DEFAULT_CELL, **inputs}
     (sync,) = attractors(net, start, mode="sync")
@@ -237,8 +291,13 @@ def test_sync_attractors_agree_with_mpbn_on_the_bundled_model(net, inputs):
         assert _fixed_points_mpbn(_quiet_mpbn(net), constraints) == {frozenset(fp.items())}
     else:
         # every state of the synchronous cycle lies in one most-permissive trap space
-        assert any(all(space.trap_space[n] == "*" or all(int(s[k]) == space.trap_space[n] for s in sync.states)
-                       for k, n in enumerate(net.nodes)) for space in mp)
+        assert any(
+            all(
+                space.trap_space[n] == "*" or all(int(s[k]) == space.trap_space[n] for s in sync.states)
+                for k, n in enumerate(net.nodes)
+            )
+            for space in mp
+        )
 
 
 def test_sync_cycles_run_many_states_at_once(net):
@@ -252,6 +311,7 @@ def test_sync_cycles_run_many_states_at_once(net):
 
 # ------------------------------------------------------------------------------------ the engine
 
+
 def _arm_final(scenario: dict, engine: str = "boolean") -> dict[str, dict[str, float]]:
     """{arm: {readout: attractor mean}} of a scenario dict run with the Boolean engine."""
     sc = igfsim.parse_scenario({"title": "t", "simulation": {"duration_min": 30, "points": 31}, **scenario})
@@ -264,13 +324,28 @@ def _treat(*drugs, **kw):
 
 
 def test_antibody_blocks_igf1r_but_irahigh_igf2_keeps_insr_and_akt_on():
-    out = _arm_final({"name": "mab", "readouts": ["pIGF1R", "pInsR", "pAkt", "pIRA"], "arms": [
-        {"name": "IGF1_mab", "stimulus": {"IGF1": 10}, "treatments": _treat("cixutumumab")},
-        {"name": "IGF1_control", "stimulus": {"IGF1": 10}},
-        {"name": "IRA_IGF2_mab", "stimulus": {"IGF2": 10}, "cell": {"context": "InsR-A-high"},
-         "treatments": _treat("cixutumumab")},
-        {"name": "parental_IGF2_mab", "stimulus": {"IGF2": 10}, "cell": {"context": "IGF1R-dominant"},
-         "treatments": _treat("cixutumumab")}]})
+    out = _arm_final(
+        {
+            "name": "mab",
+            "readouts": ["pIGF1R", "pInsR", "pAkt", "pIRA"],
+            "arms": [
+                {"name": "IGF1_mab", "stimulus": {"IGF1": 10}, "treatments": _treat("cixutumumab")},
+                {"name": "IGF1_control", "stimulus": {"IGF1": 10}},
+                {
+                    "name": "IRA_IGF2_mab",
+                    "stimulus": {"IGF2": 10},
+                    "cell": {"context": "InsR-A-high"},
+                    "treatments": _treat("cixutumumab"),
+                },
+                {
+                    "name": "parental_IGF2_mab",
+                    "stimulus": {"IGF2": 10},
+                    "cell": {"context": "IGF1R-dominant"},
+                    "treatments": _treat("cixutumumab"),
+                },
+            ],
+        }
+    )
     assert out["IGF1_control"]["pIGF1R"] == 1 and out["IGF1_mab"]["pIGF1R"] == 0
     assert out["IGF1_mab"]["pAkt"] == 0
     assert out["IRA_IGF2_mab"]["pIGF1R"] == 0 and out["IRA_IGF2_mab"]["pInsR"] == 1
@@ -279,11 +354,19 @@ def test_antibody_blocks_igf1r_but_irahigh_igf2_keeps_insr_and_akt_on():
 
 
 def test_dual_tki_switches_off_igf1r_insr_and_akt_selective_tki_spares_insr():
-    out = _arm_final({"name": "tki", "readouts": ["pIGF1R", "pInsR", "pIRA", "pHybrid", "pAkt"],
-                      "cell": {"context": "InsR-A-high"}, "stimulus": {"IGF2": 10}, "arms": [
-                          {"name": "dual", "treatments": _treat("linsitinib")},
-                          {"name": "dual_IGF1", "stimulus": {"IGF1": 10}, "treatments": _treat("BMS-754807")},
-                          {"name": "selective", "treatments": _treat("NVP-AEW541")}]})
+    out = _arm_final(
+        {
+            "name": "tki",
+            "readouts": ["pIGF1R", "pInsR", "pIRA", "pHybrid", "pAkt"],
+            "cell": {"context": "InsR-A-high"},
+            "stimulus": {"IGF2": 10},
+            "arms": [
+                {"name": "dual", "treatments": _treat("linsitinib")},
+                {"name": "dual_IGF1", "stimulus": {"IGF1": 10}, "treatments": _treat("BMS-754807")},
+                {"name": "selective", "treatments": _treat("NVP-AEW541")},
+            ],
+        }
+    )
     for arm in ("dual", "dual_IGF1"):
         assert (out[arm]["pIGF1R"], out[arm]["pInsR"], out[arm]["pAkt"]) == (0, 0, 0)
     assert out["selective"]["pIGF1R"] == 0 and out["selective"]["pHybrid"] == 0
@@ -291,25 +374,46 @@ def test_dual_tki_switches_off_igf1r_insr_and_akt_selective_tki_spares_insr():
 
 
 def test_xentuzumab_removes_igfs_but_leaves_insulin_signalling_on():
-    out = _arm_final({"name": "xen", "readouts": ["pIGF1R", "pInsR", "pIRB", "pAkt"],
-                      "arms": [
-                          {"name": "insulin", "stimulus": {"insulin": 1}, "cell": {"context": "InsR-B-high"},
-                           "treatments": _treat("xentuzumab")},
-                          {"name": "IGF1", "stimulus": {"IGF1": 10}, "treatments": _treat("xentuzumab")},
-                          {"name": "IGF1_IGF2", "stimulus": {"IGF1": 10, "IGF2": 10},
-                           "cell": {"context": "InsR-A-high"}, "treatments": _treat("xentuzumab")}]})
+    out = _arm_final(
+        {
+            "name": "xen",
+            "readouts": ["pIGF1R", "pInsR", "pIRB", "pAkt"],
+            "arms": [
+                {
+                    "name": "insulin",
+                    "stimulus": {"insulin": 1},
+                    "cell": {"context": "InsR-B-high"},
+                    "treatments": _treat("xentuzumab"),
+                },
+                {"name": "IGF1", "stimulus": {"IGF1": 10}, "treatments": _treat("xentuzumab")},
+                {
+                    "name": "IGF1_IGF2",
+                    "stimulus": {"IGF1": 10, "IGF2": 10},
+                    "cell": {"context": "InsR-A-high"},
+                    "treatments": _treat("xentuzumab"),
+                },
+            ],
+        }
+    )
     assert out["insulin"]["pInsR"] == 1 and out["insulin"]["pIRB"] == 1 and out["insulin"]["pAkt"] > 0.3
     assert out["IGF1"]["pIGF1R"] == 0 and out["IGF1"]["pAkt"] == 0
     assert out["IGF1_IGF2"]["pInsR"] == 0 and out["IGF1_IGF2"]["pAkt"] == 0
 
 
 def test_integrin_bypass_keeps_src_and_akt_on_under_the_antibody_and_dasatinib_removes_it():
-    out = _arm_final({"name": "itg", "readouts": ["pIGF1R", "pSrc", "pFAK", "pAkt", "pERK"],
-                      "stimulus": {"IGF1": 10}, "cell": {"context": "integrin-high"}, "arms": [
-                          {"name": "mab", "treatments": _treat("cixutumumab")},
-                          {"name": "mab_das", "treatments": _treat("cixutumumab", "dasatinib")},
-                          {"name": "null_mab", "cell": {"context": "IGF1R-dominant"},
-                           "treatments": _treat("cixutumumab")}]})
+    out = _arm_final(
+        {
+            "name": "itg",
+            "readouts": ["pIGF1R", "pSrc", "pFAK", "pAkt", "pERK"],
+            "stimulus": {"IGF1": 10},
+            "cell": {"context": "integrin-high"},
+            "arms": [
+                {"name": "mab", "treatments": _treat("cixutumumab")},
+                {"name": "mab_das", "treatments": _treat("cixutumumab", "dasatinib")},
+                {"name": "null_mab", "cell": {"context": "IGF1R-dominant"}, "treatments": _treat("cixutumumab")},
+            ],
+        }
+    )
     assert out["mab"]["pIGF1R"] == 0 and out["mab"]["pSrc"] == 1 and out["mab"]["pFAK"] == 1
     assert out["mab"]["pAkt"] == 1 and out["mab"]["pERK"] == 0
     assert out["mab_das"]["pSrc"] == 0 and out["mab_das"]["pAkt"] == 0
@@ -317,25 +421,50 @@ def test_integrin_bypass_keeps_src_and_akt_on_under_the_antibody_and_dasatinib_r
 
 
 def test_antibody_option_binds_hybrids_false_leaves_hybrids_signalling():
-    out = _arm_final({"name": "hyb", "readouts": ["pIGF1R", "pHybrid"], "stimulus": {"IGF1": 10}, "arms": [
-        {"name": "binds", "treatments": _treat("dalotuzumab")},
-        {"name": "spares", "treatments": _treat("ganitumab", binds_hybrids=False)}]})
+    out = _arm_final(
+        {
+            "name": "hyb",
+            "readouts": ["pIGF1R", "pHybrid"],
+            "stimulus": {"IGF1": 10},
+            "arms": [
+                {"name": "binds", "treatments": _treat("dalotuzumab")},
+                {"name": "spares", "treatments": _treat("ganitumab", binds_hybrids=False)},
+            ],
+        }
+    )
     assert out["binds"] == {"pIGF1R": 0, "pHybrid": 0}
     assert out["spares"] == {"pIGF1R": 1, "pHybrid": 1}
 
 
 def test_everolimus_relieves_s6k_feedback_and_raises_akt():
-    out = _arm_final({"name": "eve", "readouts": ["pS6K", "pIRS1", "pAkt"], "stimulus": {"IGF1": 10},
-                      "cell": {"context": "IGF1R-dominant"},
-                      "arms": [{"name": "control"}, {"name": "everolimus", "treatments": _treat("everolimus")}]})
+    out = _arm_final(
+        {
+            "name": "eve",
+            "readouts": ["pS6K", "pIRS1", "pAkt"],
+            "stimulus": {"IGF1": 10},
+            "cell": {"context": "IGF1R-dominant"},
+            "arms": [{"name": "control"}, {"name": "everolimus", "treatments": _treat("everolimus")}],
+        }
+    )
     assert out["everolimus"]["pS6K"] == 0 and out["everolimus"]["pAkt"] == 1 > out["control"]["pAkt"] + 0.3
 
 
 def test_drug_start_and_washout_map_to_steps(igf_model):
-    sc = igfsim.parse_scenario({"name": "wash", "title": "t", "simulation": {"duration_min": 60, "points": 61},
-                                "stimulus": {"IGF1": 10}, "readouts": ["pIGF1R"],
-                                "arms": [{"name": "a", "treatments": [{"drug": "linsitinib", "dose_nM": 1000,
-                                                                       "start_min": 20, "stop_min": 40.5}]}]})
+    sc = igfsim.parse_scenario(
+        {
+            "name": "wash",
+            "title": "t",
+            "simulation": {"duration_min": 60, "points": 61},
+            "stimulus": {"IGF1": 10},
+            "readouts": ["pIGF1R"],
+            "arms": [
+                {
+                    "name": "a",
+                    "treatments": [{"drug": "linsitinib", "dose_nM": 1000, "start_min": 20, "stop_min": 40.5}],
+                }
+            ],
+        }
+    )
     y = BooleanEngine(mode="sync").simulate(igf_model, build_protocol(igf_model, sc, sc.arms[0]))[:, 0]
     # the inhibitor input is ON from step 20; pR11/pHybrid follow one update later, pIGF1R two
     assert y[5:22].min() == 1 and y[22:43].max() == 0
@@ -345,8 +474,16 @@ def test_drug_start_and_washout_map_to_steps(igf_model):
 
 def test_expression_thresholds_and_ligand_rules():
     assert event_step(-60, np.arange(5.0)) == 0 and event_step(2.5, np.arange(5.0)) == 3
-    v = input_values({"expr_InsR_A": HIGH_AT_OR_ABOVE, "expr_InsR_B": 4.99, "expr_IGF1R": 0.0, "IGF1": 0.1,
-                      "IGFBP": 5.0, "IGF2": 0.4})
+    v = input_values(
+        {
+            "expr_InsR_A": HIGH_AT_OR_ABOVE,
+            "expr_InsR_B": 4.99,
+            "expr_IGF1R": 0.0,
+            "IGF1": 0.1,
+            "IGFBP": 5.0,
+            "IGF2": 0.4,
+        }
+    )
     assert v["IRA_present"] and v["IRA_high"] and v["IRB_present"] and not v["IRB_high"]
     assert not v["IGF1R_present"] and v["IGF1"] and not v["insulin"]
     assert v["IGFBP"] is True  # 5 nM IGFBP is 10x the 0.5 nM of IGF
@@ -355,9 +492,16 @@ def test_expression_thresholds_and_ligand_rules():
 
 
 def _protocol(selections, seed_events=()):
-    return Protocol(overrides=MappingProxyType({"expr_InsR_A": 20.0}), initial=MappingProxyType({}),
-                    preequilibrate=True, events=tuple(seed_events), t_start=0.0, times=np.arange(31.0),
-                    selections=tuple(selections), label="t/a")
+    return Protocol(
+        overrides=MappingProxyType({"expr_InsR_A": 20.0}),
+        initial=MappingProxyType({}),
+        preequilibrate=True,
+        events=tuple(seed_events),
+        t_start=0.0,
+        times=np.arange(31.0),
+        selections=tuple(selections),
+        label="t/a",
+    )
 
 
 def test_async_runs_are_reproducible_and_depend_on_the_seed(igf_model):
@@ -404,11 +548,22 @@ def test_every_bundled_scenario_runs_with_values_in_unit_interval(net, path):
 
 # ------------------------------------------------------------------------- mechanism modules (issue 4)
 
+
 def test_module_inputs_follow_context_parameters_and_igfbp7_its_kd():
     off = input_values({})
     assert not any(off[node] for node in MODULE_NODES.values()) and not off["IGFBP7"]
-    on = input_values({"RTKx_level": 1.0, "ER_level": 0.3, "PIK3CA_mut": 1.0, "k_Src_Akt": 0.005, "adapt_on": 1.0,
-                       "systemic": 1.0, "IGFBP7": 5.0, "IGF2": 1.0})
+    on = input_values(
+        {
+            "RTKx_level": 1.0,
+            "ER_level": 0.3,
+            "PIK3CA_mut": 1.0,
+            "k_Src_Akt": 0.005,
+            "adapt_on": 1.0,
+            "systemic": 1.0,
+            "IGFBP7": 5.0,
+            "IGF2": 1.0,
+        }
+    )
     assert all(on[node] for node in MODULE_NODES.values())
     assert on["IGFBP7"] and not input_values({"IGFBP7": 4.9})["IGFBP7"]
     assert input_values({"IGFBP7": 20.0, "Kd_IGFBP7_IGF1R": 50.0})["IGFBP7"] is False  # threshold follows the K_D
@@ -417,12 +572,23 @@ def test_module_inputs_follow_context_parameters_and_igfbp7_its_kd():
 
 
 def test_contexts_reach_the_module_inputs_through_the_protocol(igf_model, net):
-    sc = igfsim.parse_scenario({"name": "ctx", "title": "t", "simulation": {"duration_min": 30, "points": 31},
-                                "stimulus": {"IGF1": 1}, "readouts": ["pAkt"], "arms": [
-                                    {"name": name, "cell": {"context": name}} for name in
-                                    ("bypass-RTK", "estrogen-deprived", "PIK3CA-mutant", "SFK-coupled", "default")]})
-    flags = {arm.name: input_schedule(build_protocol(igf_model, sc, arm), dict(igf_model.parameters), net.inputs)
-             for arm in sc.arms}
+    sc = igfsim.parse_scenario(
+        {
+            "name": "ctx",
+            "title": "t",
+            "simulation": {"duration_min": 30, "points": 31},
+            "stimulus": {"IGF1": 1},
+            "readouts": ["pAkt"],
+            "arms": [
+                {"name": name, "cell": {"context": name}}
+                for name in ("bypass-RTK", "estrogen-deprived", "PIK3CA-mutant", "SFK-coupled", "default")
+            ],
+        }
+    )
+    flags = {
+        arm.name: input_schedule(build_protocol(igf_model, sc, arm), dict(igf_model.parameters), net.inputs)
+        for arm in sc.arms
+    }
     assert flags["bypass-RTK"].initial["RTKx_present"] and flags["PIK3CA-mutant"].initial["PIK3CA_mut"]
     assert flags["estrogen-deprived"].initial["ER_present"] and flags["SFK-coupled"].initial["SFK_coupled"]
     assert not any(flags["default"].initial[n] for n in MODULE_NODES.values())
@@ -438,13 +604,23 @@ def test_ligand_mapping_still_sets_old_style_ligand_inputs(igf_model):
 
 
 def test_igfbp7_blocks_igf1r_and_hybrids_but_not_ira():
-    out = _arm_final({"name": "bp7", "readouts": ["pIGF1R", "pHybrid", "pIRA", "pInsR", "pAkt"],
-                      "cell": {"context": "InsR-A-high"}, "arms": [
-                          {"name": "control", "stimulus": {"IGF2": 1}},
-                          {"name": "IGFBP7", "stimulus": {"IGF2": 1, "IGFBP7": 50}},
-                          {"name": "IGFBP7_below_kd", "stimulus": {"IGF2": 1, "IGFBP7": 1}},
-                          {"name": "IGFBP7_IGF1_parental", "stimulus": {"IGF1": 10, "IGFBP7": 50},
-                           "cell": {"context": "IGF1R-dominant"}}]})
+    out = _arm_final(
+        {
+            "name": "bp7",
+            "readouts": ["pIGF1R", "pHybrid", "pIRA", "pInsR", "pAkt"],
+            "cell": {"context": "InsR-A-high"},
+            "arms": [
+                {"name": "control", "stimulus": {"IGF2": 1}},
+                {"name": "IGFBP7", "stimulus": {"IGF2": 1, "IGFBP7": 50}},
+                {"name": "IGFBP7_below_kd", "stimulus": {"IGF2": 1, "IGFBP7": 1}},
+                {
+                    "name": "IGFBP7_IGF1_parental",
+                    "stimulus": {"IGF1": 10, "IGFBP7": 50},
+                    "cell": {"context": "IGF1R-dominant"},
+                },
+            ],
+        }
+    )
     assert out["control"]["pIGF1R"] == 1 and out["control"]["pHybrid"] == 1
     assert out["IGFBP7"]["pIGF1R"] == 0 and out["IGFBP7"]["pHybrid"] == 0
     assert out["IGFBP7"]["pIRA"] == 1 and out["IGFBP7"]["pInsR"] == 1 and out["IGFBP7"]["pAkt"] > 0.3
@@ -453,12 +629,19 @@ def test_igfbp7_blocks_igf1r_and_hybrids_but_not_ira():
 
 
 def test_bypass_rtk_keeps_akt_and_erk_on_under_linsitinib_and_imatinib_removes_it():
-    out = _arm_final({"name": "rtk", "readouts": ["pIGF1R", "RTKx_act", "pShc", "pAkt", "pERK"],
-                      "stimulus": {"IGF1": 10}, "cell": {"context": "bypass-RTK"}, "arms": [
-                          {"name": "linsitinib", "treatments": _treat("linsitinib")},
-                          {"name": "linsitinib+imatinib", "treatments": _treat("linsitinib", "imatinib")},
-                          {"name": "parental_linsitinib", "cell": {"context": "default"},
-                           "treatments": _treat("linsitinib")}]})
+    out = _arm_final(
+        {
+            "name": "rtk",
+            "readouts": ["pIGF1R", "RTKx_act", "pShc", "pAkt", "pERK"],
+            "stimulus": {"IGF1": 10},
+            "cell": {"context": "bypass-RTK"},
+            "arms": [
+                {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                {"name": "linsitinib+imatinib", "treatments": _treat("linsitinib", "imatinib")},
+                {"name": "parental_linsitinib", "cell": {"context": "default"}, "treatments": _treat("linsitinib")},
+            ],
+        }
+    )
     lins = out["linsitinib"]
     assert lins["pIGF1R"] == 0 and lins["RTKx_act"] == 1 and lins["pShc"] == 1
     assert lins["pAkt"] == 1 and lins["pERK"] > 0.3  # RTK -> PI3K needs no IRS1; ERK cycles with ERK -| SOS
@@ -467,15 +650,21 @@ def test_bypass_rtk_keeps_akt_and_erk_on_under_linsitinib_and_imatinib_removes_i
 
 
 def test_er_input_keeps_prolif_on_under_linsitinib_until_fulvestrant():
-    out = _arm_final({"name": "er", "readouts": ["ER_act", "pERK", "PROLIF"],
-                      "stimulus": {"IGF1": 1, "IGF2": 1, "insulin": 0.1}, "cell": {"context": "estrogen-deprived"},
-                      "arms": [
-                          {"name": "control"},
-                          {"name": "linsitinib", "treatments": _treat("linsitinib")},
-                          {"name": "fulvestrant", "treatments": _treat("fulvestrant")},
-                          {"name": "linsitinib+fulvestrant", "treatments": _treat("linsitinib", "fulvestrant")},
-                          {"name": "ER-negative_linsitinib", "cell": {"context": "default"},
-                           "treatments": _treat("linsitinib")}]})
+    out = _arm_final(
+        {
+            "name": "er",
+            "readouts": ["ER_act", "pERK", "PROLIF"],
+            "stimulus": {"IGF1": 1, "IGF2": 1, "insulin": 0.1},
+            "cell": {"context": "estrogen-deprived"},
+            "arms": [
+                {"name": "control"},
+                {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                {"name": "fulvestrant", "treatments": _treat("fulvestrant")},
+                {"name": "linsitinib+fulvestrant", "treatments": _treat("linsitinib", "fulvestrant")},
+                {"name": "ER-negative_linsitinib", "cell": {"context": "default"}, "treatments": _treat("linsitinib")},
+            ],
+        }
+    )
     assert out["control"]["ER_act"] == 1 and out["control"]["PROLIF"] == 1
     assert out["linsitinib"]["pERK"] == 0 and out["linsitinib"]["PROLIF"] == 1  # residual ER input alone
     assert out["fulvestrant"]["ER_act"] == 0 and 0.3 < out["fulvestrant"]["PROLIF"] < 1  # ERK, cycling
@@ -483,13 +672,23 @@ def test_er_input_keeps_prolif_on_under_linsitinib_until_fulvestrant():
 
 
 def test_mutant_pik3ca_drives_akt_without_ligand_and_alpelisib_blocks_it():
-    out = _arm_final({"name": "pik3ca", "readouts": ["PIP3", "pAkt", "pS6K", "FOXO", "pIRS1"],
-                      "cell": {"context": "PIK3CA-mutant"}, "arms": [
-                          {"name": "no_ligand"},
-                          {"name": "IGF1", "stimulus": {"IGF1": 0.3}},
-                          {"name": "alpelisib", "stimulus": {"IGF1": 0.3}, "treatments": _treat("alpelisib")},
-                          {"name": "alpelisib+linsitinib", "stimulus": {"IGF1": 0.3},
-                           "treatments": _treat("alpelisib", "linsitinib")}]})
+    out = _arm_final(
+        {
+            "name": "pik3ca",
+            "readouts": ["PIP3", "pAkt", "pS6K", "FOXO", "pIRS1"],
+            "cell": {"context": "PIK3CA-mutant"},
+            "arms": [
+                {"name": "no_ligand"},
+                {"name": "IGF1", "stimulus": {"IGF1": 0.3}},
+                {"name": "alpelisib", "stimulus": {"IGF1": 0.3}, "treatments": _treat("alpelisib")},
+                {
+                    "name": "alpelisib+linsitinib",
+                    "stimulus": {"IGF1": 0.3},
+                    "treatments": _treat("alpelisib", "linsitinib"),
+                },
+            ],
+        }
+    )
     assert out["no_ligand"]["pAkt"] == 1 and out["no_ligand"]["FOXO"] == 0
     # constitutive PIP3 holds S6K on, so S6K -| IRS1 keeps IGF-IR's IRS1 off (no cycling)
     assert out["IGF1"]["pAkt"] == 1 and out["IGF1"]["pS6K"] == 1 and out["IGF1"]["pIRS1"] == 0
@@ -499,14 +698,25 @@ def test_mutant_pik3ca_drives_akt_without_ligand_and_alpelisib_blocks_it():
 
 
 def test_sfk_coupling_releases_src_under_igf1r_blockade_and_dasatinib_removes_the_route():
-    out = _arm_final({"name": "sfk", "readouts": ["pIGF1R", "pSrc", "pFAK", "pAkt", "pSTAT3", "SURV"],
-                      "stimulus": {"IGF1": 10}, "cell": {"context": "SFK-coupled"}, "arms": [
-                          {"name": "control"},
-                          {"name": "ganitumab", "treatments": _treat("ganitumab")},
-                          {"name": "BMS-754807", "treatments": _treat("BMS-754807")},
-                          {"name": "ganitumab+dasatinib", "treatments": _treat("ganitumab", "dasatinib")},
-                          {"name": "uncoupled_ganitumab", "cell": {"context": "IGF1R-dominant"},
-                           "treatments": _treat("ganitumab")}]})
+    out = _arm_final(
+        {
+            "name": "sfk",
+            "readouts": ["pIGF1R", "pSrc", "pFAK", "pAkt", "pSTAT3", "SURV"],
+            "stimulus": {"IGF1": 10},
+            "cell": {"context": "SFK-coupled"},
+            "arms": [
+                {"name": "control"},
+                {"name": "ganitumab", "treatments": _treat("ganitumab")},
+                {"name": "BMS-754807", "treatments": _treat("BMS-754807")},
+                {"name": "ganitumab+dasatinib", "treatments": _treat("ganitumab", "dasatinib")},
+                {
+                    "name": "uncoupled_ganitumab",
+                    "cell": {"context": "IGF1R-dominant"},
+                    "treatments": _treat("ganitumab"),
+                },
+            ],
+        }
+    )
     # Akt restrains Src: in control it is on only part of the time; blockade removes IGF-IR-driven Akt
     assert 0 < out["control"]["pSrc"] < out["ganitumab"]["pSrc"]
     assert out["BMS-754807"]["pSrc"] == pytest.approx(out["ganitumab"]["pSrc"])
@@ -520,13 +730,21 @@ def test_sfk_coupling_releases_src_under_igf1r_blockade_and_dasatinib_removes_th
 def test_adaptation_node_turns_on_ira_and_autocrine_igf2_under_sustained_blockade():
     common = {"stimulus": {"IGF1": 1}, "cell": {"context": "default", "parameters": {"adapt_on": 1}}}
     readouts = ["IGF1R_blocked", "A_adapt", "IGF2", "pIRA", "pIRS1", "pAkt", "pERK"]
-    out = _arm_final({"name": "adapt", "readouts": readouts, **common, "arms": [
-        {"name": "control"},
-        {"name": "cixutumumab", "treatments": _treat("cixutumumab")},
-        {"name": "cixutumumab+xentuzumab", "treatments": _treat("cixutumumab", "xentuzumab")},
-        {"name": "linsitinib", "treatments": _treat("linsitinib")},
-        {"name": "InsR-KO_cixutumumab", "cell": {"context": "InsR-KO"}, "treatments": _treat("cixutumumab")},
-        {"name": "no_module", "cell": {"parameters": {"adapt_on": 0}}, "treatments": _treat("cixutumumab")}]})
+    out = _arm_final(
+        {
+            "name": "adapt",
+            "readouts": readouts,
+            **common,
+            "arms": [
+                {"name": "control"},
+                {"name": "cixutumumab", "treatments": _treat("cixutumumab")},
+                {"name": "cixutumumab+xentuzumab", "treatments": _treat("cixutumumab", "xentuzumab")},
+                {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                {"name": "InsR-KO_cixutumumab", "cell": {"context": "InsR-KO"}, "treatments": _treat("cixutumumab")},
+                {"name": "no_module", "cell": {"parameters": {"adapt_on": 0}}, "treatments": _treat("cixutumumab")},
+            ],
+        }
+    )
     assert out["control"]["A_adapt"] == 0 and out["control"]["IGF2"] == 0
     cix = out["cixutumumab"]
     assert cix["IGF1R_blocked"] == cix["A_adapt"] == cix["IGF2"] == cix["pIRA"] == 1
@@ -538,12 +756,25 @@ def test_adaptation_node_turns_on_ira_and_autocrine_igf2_under_sustained_blockad
 
 
 def test_adaptation_with_a_late_dual_tki_maps_the_day_5_start_to_its_step(igf_model):
-    sc = igfsim.parse_scenario({
-        "name": "late", "title": "t", "simulation": {"duration_min": 10080, "points": 169},
-        "stimulus": {"IGF1": 1, "IGF2": 0.3}, "cell": {"context": "IGF1R-dominant", "parameters": {"adapt_on": 1}},
-        "readouts": ["A_adapt", "pInsR", "pAkt"],
-        "arms": [{"name": "a", "treatments": [{"drug": "cixutumumab", "dose_nM": 100, "start_min": 0},
-                                              {"drug": "linsitinib", "dose_nM": 1000, "start_min": 7200}]}]})
+    sc = igfsim.parse_scenario(
+        {
+            "name": "late",
+            "title": "t",
+            "simulation": {"duration_min": 10080, "points": 169},
+            "stimulus": {"IGF1": 1, "IGF2": 0.3},
+            "cell": {"context": "IGF1R-dominant", "parameters": {"adapt_on": 1}},
+            "readouts": ["A_adapt", "pInsR", "pAkt"],
+            "arms": [
+                {
+                    "name": "a",
+                    "treatments": [
+                        {"drug": "cixutumumab", "dose_nM": 100, "start_min": 0},
+                        {"drug": "linsitinib", "dose_nM": 1000, "start_min": 7200},
+                    ],
+                }
+            ],
+        }
+    )
     y = BooleanEngine(mode="sync").simulate(igf_model, build_protocol(igf_model, sc, sc.arms[0]))
     assert event_step(7200, np.linspace(0, 10080, 169)) == 120
     assert y[5:120, 0].min() == 1 and y[5:121, 1].min() == 1  # adapted, IR-A on until the TKI starts at step 120
@@ -552,14 +783,25 @@ def test_adaptation_with_a_late_dual_tki_maps_the_day_5_start_to_its_step(igf_mo
 
 def test_systemic_module_gh_loop_cycles_at_baseline_and_igf1r_blockade_raises_igf1_and_insulin():
     common = {"cell": {"context": "default", "parameters": {"systemic": 1}}}
-    out = _arm_final({"name": "gh", "readouts": ["occ_pituitary", "GH_drive", "IGF1", "insulin", "pIRA", "pInsR"],
-                      **common, "arms": [
-                          {"name": "in_vivo"},
-                          {"name": "figitumumab", "treatments": _treat("figitumumab")},
-                          {"name": "linsitinib", "treatments": _treat("linsitinib")},
-                          {"name": "xentuzumab", "treatments": _treat("xentuzumab")},
-                          {"name": "in_vitro", "cell": {"parameters": {"systemic": 0}},
-                           "stimulus": {"IGF1": 0.3, "insulin": 0.05}, "treatments": _treat("figitumumab")}]})
+    out = _arm_final(
+        {
+            "name": "gh",
+            "readouts": ["occ_pituitary", "GH_drive", "IGF1", "insulin", "pIRA", "pInsR"],
+            **common,
+            "arms": [
+                {"name": "in_vivo"},
+                {"name": "figitumumab", "treatments": _treat("figitumumab")},
+                {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                {"name": "xentuzumab", "treatments": _treat("xentuzumab")},
+                {
+                    "name": "in_vitro",
+                    "cell": {"parameters": {"systemic": 0}},
+                    "stimulus": {"IGF1": 0.3, "insulin": 0.05},
+                    "treatments": _treat("figitumumab"),
+                },
+            ],
+        }
+    )
     base = out["in_vivo"]
     for node in ("GH_drive", "IGF1", "insulin", "occ_pituitary"):
         assert 0.3 < base[node] < 0.7, node  # GH -> IGF1 -> pituitary IGF-IR -| GH: a negative loop
@@ -570,12 +812,19 @@ def test_systemic_module_gh_loop_cycles_at_baseline_and_igf1r_blockade_raises_ig
 
 
 def test_egfr_igf1r_mirror_image_in_the_logic():
-    out = _arm_final({"name": "mirror", "readouts": ["pEGFR", "pIGF1R", "pAkt", "pERK"],
-                      "stimulus": {"IGF1": 1, "EGF": 1}, "arms": [
-                          {"name": "control"},
-                          {"name": "linsitinib", "treatments": _treat("linsitinib")},
-                          {"name": "erlotinib", "treatments": _treat("erlotinib")},
-                          {"name": "both", "treatments": _treat("linsitinib", "erlotinib")}]})
+    out = _arm_final(
+        {
+            "name": "mirror",
+            "readouts": ["pEGFR", "pIGF1R", "pAkt", "pERK"],
+            "stimulus": {"IGF1": 1, "EGF": 1},
+            "arms": [
+                {"name": "control"},
+                {"name": "linsitinib", "treatments": _treat("linsitinib")},
+                {"name": "erlotinib", "treatments": _treat("erlotinib")},
+                {"name": "both", "treatments": _treat("linsitinib", "erlotinib")},
+            ],
+        }
+    )
     assert out["control"]["pAkt"] == 1  # ErbB3 -> PI3K, which S6K does not inhibit
     assert out["linsitinib"]["pERK"] > 0.3 and out["linsitinib"]["pAkt"] == 1  # EGFR -> Shc, ErbB3 -> PI3K
     assert out["erlotinib"]["pAkt"] > 0.3 and out["erlotinib"]["pERK"] > 0.3  # IGF-IR -> IRS1/Shc, cycling

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import igfsim
-from igfsim.analysis import describe
+from igfsim.analysis.expectations import describe
 from igfsim.resources import bundled_scenarios_dir
 
 SCENARIOS = sorted(bundled_scenarios_dir().glob("*.yaml"))
@@ -22,6 +22,10 @@ def test_bundled_scenario_expectations_hold(igf_model, path):
     assert result.ok, [r.message for r in result.records if r.status != "ok"]
     outcomes = igfsim.check_expectations(result, scenario)
     assert len(outcomes) == len(scenario.expect) > 0
-    bad = [f"[{o.index}] {o.verdict.upper()}: {describe(o.expectation)}; observed {o.observed:.4g}"
-           + (f" ({o.detail})" if o.detail else "") for o in outcomes if not o.ok]
+    bad = [
+        f"[{o.index}] {o.verdict.upper()}: {describe(o.expectation)}; observed {o.observed:.4g}"
+        + (f" ({o.detail})" if o.detail else "")
+        for o in outcomes
+        if not o.ok
+    ]
     assert not bad, f"{path.name}:\n" + "\n".join(bad)

@@ -16,18 +16,26 @@ import igfsim
 from igfsim.cli import main
 from igfsim.resources import bundled_scenarios_dir
 
-TRUE_EXPECTATION = {"readout": "pIGF1R", "metric": "at_15", "arm": "cixutumumab", "vs": "control",
-                    "op": "<=", "value": 0.5}
+TRUE_EXPECTATION = {
+    "readout": "pIGF1R",
+    "metric": "at_15",
+    "arm": "cixutumumab",
+    "vs": "control",
+    "op": "<=",
+    "value": 0.5,
+}
 FALSE_EXPECTATION = {**TRUE_EXPECTATION, "op": ">=", "value": 0.5}
 
 
 @pytest.fixture
 def scenario_file(tmp_path, write_yaml, minimal_scenario_dict):
     """Write a variant of the minimal scenario: ``scenario_file(name, expect=[...], **top_level)``."""
+
     def write(name="good", expect=(TRUE_EXPECTATION,), **changes):
         d = copy.deepcopy(minimal_scenario_dict)
         d.update(name=name, expect=[dict(e) for e in expect], **changes)
         return write_yaml(tmp_path, yaml.safe_dump(d, sort_keys=False), f"{name}.yaml")
+
     return write
 
 
@@ -49,9 +57,10 @@ def test_validate_failing_expectation_exits_1(scenario_file, capsys):
 
 
 def test_bad_input_exits_2_with_one_error_line(scenario_file, capsys):
-    path = scenario_file("typo", arms=[{"name": "control"},
-                                        {"name": "cixutumumab",
-                                         "treatments": [{"drug": "cixutumumb", "dose_nM": 100}]}])
+    path = scenario_file(
+        "typo",
+        arms=[{"name": "control"}, {"name": "cixutumumab", "treatments": [{"drug": "cixutumumb", "dose_nM": 100}]}],
+    )
     assert main(["run", str(path), "--out", str(path.parent / "out")]) == 2
     out, err = capsys.readouterr()
     lines = _errors(err)
@@ -60,8 +69,11 @@ def test_bad_input_exits_2_with_one_error_line(scenario_file, capsys):
     assert "Traceback" not in err + out
 
 
-@pytest.mark.parametrize("content", [b"name: x\ntitle: [y\n", b"", b"name: x\ntitle: caf\xe9\narms: [{name: a}]\n"],
-                         ids=["malformed", "empty", "latin-1"])
+@pytest.mark.parametrize(
+    "content",
+    [b"name: x\ntitle: [y\n", b"", b"name: x\ntitle: caf\xe9\narms: [{name: a}]\n"],
+    ids=["malformed", "empty", "latin-1"],
+)
 def test_unreadable_file_exits_2(tmp_path, capsys, content):
     path = tmp_path / "weird.yaml"
     path.write_bytes(content)
@@ -113,8 +125,7 @@ def test_simulation_failure_exits_3(scenario_file, tmp_path, capsys):
 
 def test_run_writes_outputs(scenario_file, tmp_path, capsys):
     out_dir = tmp_path / "out"
-    path = scenario_file("outputs", readouts=["pIGF1R", "pAkt", "IGF1"],
-                         expect=[TRUE_EXPECTATION, FALSE_EXPECTATION])
+    path = scenario_file("outputs", readouts=["pIGF1R", "pAkt", "IGF1"], expect=[TRUE_EXPECTATION, FALSE_EXPECTATION])
     assert main(["run", str(path), "--out", str(out_dir)]) == 1
     folder = out_dir / "outputs"
 

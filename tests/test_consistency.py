@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import igfsim
+from igfsim.analysis.consistency import BOOLEAN_ON, compare_scenario, format_consistency
 from igfsim.cli import main
-from igfsim.consistency import BOOLEAN_ON, compare_scenario, format_consistency
 from igfsim.resources import bundled_scenarios_dir
 
 

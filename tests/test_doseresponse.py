@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from igfsim.doseresponse import HillFit, fit_dose_response, fit_hill, ic50_shift
+from igfsim.analysis.doseresponse import HillFit, fit_dose_response, fit_hill, ic50_shift
 
 DOSES = np.r_[0.0, np.logspace(-1, 4, 11)]  # nM, with the untreated reference
 
@@ -90,10 +90,14 @@ def test_flat_short_and_nan_data_do_not_raise():
 
 def test_fit_dose_response_over_extra_dims():
     ec50s = [3.0, 30.0, 300.0]
-    data = np.stack([[hill(DOSES, 0.1, 1.0, e, 1.0) for e in ec50s],
-                     [np.full(DOSES.size, 0.5)] * 3])  # (metric, context, dose)
-    da = xr.DataArray(data, dims=("metric", "context", "dose"),
-                      coords={"metric": ["final", "flat"], "context": ["a", "b", "c"], "dose": DOSES})
+    data = np.stack(
+        [[hill(DOSES, 0.1, 1.0, e, 1.0) for e in ec50s], [np.full(DOSES.size, 0.5)] * 3]
+    )  # (metric, context, dose)
+    da = xr.DataArray(
+        data,
+        dims=("metric", "context", "dose"),
+        coords={"metric": ["final", "flat"], "context": ["a", "b", "c"], "dose": DOSES},
+    )
     ds = fit_dose_response(da, "dose", direction="down")
     assert set(ds.dims) == {"metric", "context"}
     np.testing.assert_allclose(ds["ec50"].sel(metric="final").values, ec50s, rtol=1e-6)
@@ -123,7 +127,7 @@ def test_ic50_shift_with_ci():
 def test_fit_quality_figures():
     import matplotlib.pyplot as plt
 
-    from igfsim.sweep_plots import plot_hill, plot_residuals
+    from igfsim.report.sweep_plots import plot_hill, plot_residuals
 
     rng = np.random.default_rng(0)
     y = hill(DOSES, 0.1, 1.0, 37.0, 1.3) + rng.normal(0, 0.02, DOSES.size)

@@ -9,17 +9,32 @@ import pytest
 
 import igfsim
 from igfsim.engines import ENGINES, get_engine
-from igfsim.protocol import Change, Event, Protocol
+from igfsim.engines.protocol import Change, Event, Protocol
 
 K, A0 = 0.1, 10.0
 
 
-def protocol(times, selections=("A", "B"), *, events=(), overrides=None, initial=None, preequilibrate=False,
-             t_start=0.0, label="test/arm"):
-    return Protocol(overrides=MappingProxyType(dict(overrides or {})),
-                    initial=MappingProxyType(dict(initial or {})), preequilibrate=preequilibrate,
-                    events=tuple(events), t_start=t_start, times=np.asarray(times, dtype=float),
-                    selections=tuple(selections), label=label)
+def protocol(
+    times,
+    selections=("A", "B"),
+    *,
+    events=(),
+    overrides=None,
+    initial=None,
+    preequilibrate=False,
+    t_start=0.0,
+    label="test/arm",
+):
+    return Protocol(
+        overrides=MappingProxyType(dict(overrides or {})),
+        initial=MappingProxyType(dict(initial or {})),
+        preequilibrate=preequilibrate,
+        events=tuple(events),
+        t_start=t_start,
+        times=np.asarray(times, dtype=float),
+        selections=tuple(selections),
+        label=label,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +92,32 @@ def test_event_at_last_output_time_is_recorded(engine, tiny_model):
 
 
 def _dose_scenario(start_min):
-    return igfsim.parse_scenario({
-        "name": "dose0", "title": "zero doses", "simulation": {"duration_min": 60, "points": 61},
-        "stimulus": {"IGF1": 10},
-        "arms": [{"name": "control"},
-                 {"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 0, "start_min": start_min}]},
-                 {"name": "linsitinib", "treatments": [{"drug": "linsitinib", "dose_nM": 0, "start_min": start_min}]},
-                 {"name": "ganitumab", "treatments": [{"drug": "ganitumab", "dose_nM": 0, "start_min": start_min,
-                                                       "binds_hybrids": False, "downregulates": True}]}],
-    }, "dose0")
+    return igfsim.parse_scenario(
+        {
+            "name": "dose0",
+            "title": "zero doses",
+            "simulation": {"duration_min": 60, "points": 61},
+            "stimulus": {"IGF1": 10},
+            "arms": [
+                {"name": "control"},
+                {"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 0, "start_min": start_min}]},
+                {"name": "linsitinib", "treatments": [{"drug": "linsitinib", "dose_nM": 0, "start_min": start_min}]},
+                {
+                    "name": "ganitumab",
+                    "treatments": [
+                        {
+                            "drug": "ganitumab",
+                            "dose_nM": 0,
+                            "start_min": start_min,
+                            "binds_hybrids": False,
+                            "downregulates": True,
+                        }
+                    ],
+                },
+            ],
+        },
+        "dose0",
+    )
 
 
 def test_dose_zero_equals_untreated(igf_model):

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from igfsim.cli import main
-from igfsim.engines.bnet import bundled_bnet_path, load_bnet, parse_bnet
 from igfsim.engines.boolean import attractors
-from igfsim.export import read_sbml_qual_rules, rule_to_l3_formula
+from igfsim.export.models import read_sbml_qual_rules, rule_to_l3_formula
+from igfsim.model.bnet import load_bnet, parse_bnet
+from igfsim.resources import bundled_bnet_path
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +21,11 @@ def network():
 
 
 def _errors(doc) -> list[str]:
-    return [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
-            if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    return [
+        doc.getError(i).getMessage()
+        for i in range(doc.getNumErrors())
+        if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
 
 
 def test_sbml_export_passes_libsbml_consistency(tmp_path, capsys):
@@ -57,8 +61,13 @@ def test_bnet_export_loads_in_mpbn_and_its_attractors_are_traps_of_igfsim_dynami
         warnings.simplefilter("ignore", ResourceWarning)
         mbn = mpbn.MPBooleanNetwork(str(out))
     assert set(mbn) == set(network.nodes)
-    configs = [{"IGF1_ext": 1}, {"IGF2_ext": 1, "insulin_ext": 1}, {"IGF1_ext": 1, "mAb_IGF1R": 1},
-               {"IGF1_ext": 1, "TKI_dual": 1}, {}]
+    configs = [
+        {"IGF1_ext": 1},
+        {"IGF2_ext": 1, "insulin_ext": 1},
+        {"IGF1_ext": 1, "mAb_IGF1R": 1},
+        {"IGF1_ext": 1, "TKI_dual": 1},
+        {},
+    ]
     rng = np.random.default_rng(0)
     seen = 0
     for inputs in configs:
@@ -70,8 +79,10 @@ def test_bnet_export_loads_in_mpbn_and_its_attractors_are_traps_of_igfsim_dynami
         assert spaces, inputs
         for space in spaces:
             fixed = [n for n in network.nodes if space[n] != "*"]
-            states = np.array([[space[n] if space[n] != "*" else rng.integers(0, 2) for _ in range(64)]
-                               for n in network.nodes], dtype=bool)
+            states = np.array(
+                [[space[n] if space[n] != "*" else rng.integers(0, 2) for _ in range(64)] for n in network.nodes],
+                dtype=bool,
+            )
             after = network.update(states)
             idx = [network.index[n] for n in fixed]
             np.testing.assert_array_equal(after[idx], states[idx])
@@ -80,7 +91,8 @@ def test_bnet_export_loads_in_mpbn_and_its_attractors_are_traps_of_igfsim_dynami
         for a in own:
             if a.is_fixed_point:
                 assert {n: int(v) for n, v in a.fixed_point().items()} in [
-                    {n: int(v) for n, v in sp.items()} for sp in spaces], inputs
+                    {n: int(v) for n, v in sp.items()} for sp in spaces
+                ], inputs
     assert seen >= len(configs)
 
 
@@ -89,10 +101,13 @@ def test_rule_translation_keeps_precedence():
     assert rule_to_l3_formula("A & B | C & D") == "(((A == 1) && (B == 1)) || ((C == 1) && (D == 1)))"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("targets, factors\nA, A\nB, A & (C\nC, A\n", "line 3: syntax error"),
-    ("targets, factors\nA, A\nB, A & Z\n", "line 3: unknown node 'Z'"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("targets, factors\nA, A\nB, A & (C\nC, A\n", "line 3: syntax error"),
+        ("targets, factors\nA, A\nB, A & Z\n", "line 3: unknown node 'Z'"),
+    ],
+)
 def test_broken_bnet_gives_file_line_message_and_exit_2(tmp_path, capsys, text, expected):
     bad = tmp_path / "bad.bnet"
     bad.write_text(text)

@@ -19,8 +19,20 @@ pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame
 
 def _export(name: str, tmp_path):
     out = tmp_path / name
-    assert main(["export", "--format", "petab", "--scenario", str(bundled_scenarios_dir() / f"{name}.yaml"),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--format",
+                "petab",
+                "--scenario",
+                str(bundled_scenarios_dir() / f"{name}.yaml"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out / "problem.yaml"
 
 

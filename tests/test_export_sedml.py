@@ -24,7 +24,7 @@ CHILD = textwrap.dedent("""
     import libcombine, libsbml
     from igfsim import load_scenario, run_scenario
     from igfsim.cli import main
-    from igfsim.export_sedml import FORMAT_SBML, FORMAT_SEDML, read_omex_sedml, report_array, sedml_errors
+    from igfsim.export.sedml import FORMAT_SBML, FORMAT_SEDML, read_omex_sedml, report_array, sedml_errors
     from tellurium.sedml.tesedml import executeCombineArchive
 
     scenarios, tmp = Path(sys.argv[1]), Path(sys.argv[2])
@@ -78,16 +78,20 @@ CHILD = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def child(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sedml")
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(bundled_scenarios_dir()), str(tmp)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(bundled_scenarios_dir()), str(tmp)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT"):]), proc.stderr
+    return json.loads(lines[-1][len("RESULT") :]), proc.stderr
 
 
 @pytest.mark.parametrize("name", ["c16_ligand_specificity", "c01_mab_vs_dual_tki"])
 def test_archive_has_manifest_models_and_a_consistent_sedml_master(child, name):
-    from igfsim.export_sedml import FORMAT_SBML, FORMAT_SEDML
+    from igfsim.export.sedml import FORMAT_SBML, FORMAT_SEDML
 
     rec = child[0][name]
     assert rec["rc"] == 0

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from igfsim.cli import main
-from igfsim.html_report import write_report
-from igfsim.report_inputs import load_inputs
+from igfsim.report.html import write_report
+from igfsim.report.inputs import load_inputs
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,8 @@ def run_dir(tmp_path_factory):
     """Run outputs of a two-arm scenario with one passing and one deliberately failing expectation."""
     folder = tmp_path_factory.mktemp("report")
     scen = folder / "failing.yaml"
-    scen.write_text("""
+    scen.write_text(
+        """
 name: failing_demo
 title: Cixutumumab on IGF1-stimulated default cells
 description: A demo scenario with an expectation that cannot hold.
@@ -33,7 +34,9 @@ arms:
 expect:
   - {readout: pIGF1R, metric: final, arm: cixutumumab, vs: control, op: "<=", value: 0.5}
   - {readout: pIGF1R, metric: final, arm: cixutumumab, vs: control, op: ">=", value: 5}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     out = folder / "out"
     assert main(["run", str(scen), "--out", str(out), "--quiet", "--no-png"]) in (0, 1)
     return out
@@ -43,7 +46,8 @@ expect:
 def sweep_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
     spec = folder / "sw.yaml"
-    spec.write_text("""
+    spec.write_text(
+        """
 scenario:
   name: cix_dose
   title: IGF1-stimulated cells, cixutumumab dose
@@ -58,7 +62,9 @@ axes:
   - {name: dose_nM, target: "dose:cixutumumab/cixutumumab", range: [0.01, 1000], n: 7, scale: log}
 design: grid
 metrics: [auc, final]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     out = folder / "out"
     assert main(["sweep", str(spec), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
     return out
@@ -112,7 +118,7 @@ def test_cli_bad_input_exit_2(tmp_path, capsys):
 
 def test_default_runs_bundled_scenario(tmp_path, monkeypatch):
     """No INPUT: the report simulates scenarios itself (here one bundled file, all engines)."""
-    from igfsim.report_inputs import run_bundled
+    from igfsim.report.inputs import run_bundled
     from igfsim.resources import bundled_scenarios_dir
 
     sections = run_bundled([bundled_scenarios_dir() / "c01_mab_vs_dual_tki.yaml"], engines="all")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import igfsim
 from igfsim.engines import get_engine
-from igfsim.protocol import build_protocol
 from igfsim.resources import bundled_scenarios_dir
+from igfsim.scenario.translate import build_protocol
 
 #: receptor and IRS turnover switched off: receptor pools become closed
 NO_TURNOVER = {"kdeg_R": 0, "kdeg_Ract": 0, "k_mAb_downreg": 0, "kdeg_IRS": 0, "kdeg_IRS_S": 0}
@@ -27,11 +27,23 @@ RECEPTOR_POOLS = {
 }
 
 DOWNSTREAM_POOLS = {
-    "ErbB3": "ErbB3 + ErbB3_P", "Shc": "Shc + Shc_P", "SOS": "SOS + SOS_a", "Ras": "Ras + Ras_GTP",
-    "Raf": "Raf + Raf_P", "MEK": "MEK + MEK_p1 + MEK_P", "ERK": "ERK + ERK_p1 + ERK_P",
-    "PI3K": "PI3K + PI3K_a", "PIP": "PIP2 + PIP3", "Akt": "Akt + Akt_p1 + Akt_P",
-    "mTORC1": "mTORC1 + mTORC1_a", "S6K": "S6K + S6K_P", "FOXO": "FOXO_n + FOXO_c", "Src": "Src + Src_P",
-    "FAK": "FAK + FAK_P", "STAT3": "STAT3 + STAT3_P", "IGF-IIR": "IGF2R + IGF2R_IGF2",
+    "ErbB3": "ErbB3 + ErbB3_P",
+    "Shc": "Shc + Shc_P",
+    "SOS": "SOS + SOS_a",
+    "Ras": "Ras + Ras_GTP",
+    "Raf": "Raf + Raf_P",
+    "MEK": "MEK + MEK_p1 + MEK_P",
+    "ERK": "ERK + ERK_p1 + ERK_P",
+    "PI3K": "PI3K + PI3K_a",
+    "PIP": "PIP2 + PIP3",
+    "Akt": "Akt + Akt_p1 + Akt_P",
+    "mTORC1": "mTORC1 + mTORC1_a",
+    "S6K": "S6K + S6K_P",
+    "FOXO": "FOXO_n + FOXO_c",
+    "Src": "Src + Src_P",
+    "FAK": "FAK + FAK_P",
+    "STAT3": "STAT3 + STAT3_P",
+    "IGF-IIR": "IGF2R + IGF2R_IGF2",
     "integrin avb3": "ITG + ITG_IGF1",
 }
 
@@ -43,15 +55,25 @@ FRACTIONS = [r for r in igfsim.READOUTS if r not in ("IGF1R_total", "InsR_total"
 
 def _treated_scenario(cell: dict) -> igfsim.Scenario:
     """Every ligand, an antibody pre-treatment washed out, and a TKI given and washed out."""
-    return igfsim.parse_scenario({
-        "name": "invariants", "title": "stimulated, treated, washed out",
-        "simulation": {"duration_min": 240, "points": 241},
-        "stimulus": {"IGF1": 10, "IGF2": 5, "insulin": 1},
-        "cell": cell,
-        "arms": [{"name": "treated", "treatments": [
-            {"drug": "cixutumumab", "dose_nM": 100, "start_min": -30, "stop_min": 60},
-            {"drug": "linsitinib", "dose_nM": 1000, "start_min": 20, "stop_min": 120}]}],
-    }, "invariants")
+    return igfsim.parse_scenario(
+        {
+            "name": "invariants",
+            "title": "stimulated, treated, washed out",
+            "simulation": {"duration_min": 240, "points": 241},
+            "stimulus": {"IGF1": 10, "IGF2": 5, "insulin": 1},
+            "cell": cell,
+            "arms": [
+                {
+                    "name": "treated",
+                    "treatments": [
+                        {"drug": "cixutumumab", "dose_nM": 100, "start_min": -30, "stop_min": 60},
+                        {"drug": "linsitinib", "dose_nM": 1000, "start_min": 20, "stop_min": 120},
+                    ],
+                }
+            ],
+        },
+        "invariants",
+    )
 
 
 def _trajectories(model, scenario) -> dict[str, np.ndarray]:
@@ -73,20 +95,28 @@ def _assert_constant(traj, pools, rtol=1e-8):
 
 def test_turnover_off_keeps_nominal_receptor_amounts(igf_model):
     """Receptor initial amounts follow expression, not turnover: kdeg_R = 0 must not make them NaN."""
+
     def scenario(cell):
-        return igfsim.parse_scenario({
-            "name": "nominal", "title": "receptor amounts", "cell": cell,
-            "simulation": {"duration_min": 1, "points": 2, "preequilibrate": False},
-            "readouts": ["IGF1R_total", "InsR_total", "R11", "RAA", "RBB", "H1A", "H1B"],
-            "arms": [{"name": "a"}]}, "nominal")
+        return igfsim.parse_scenario(
+            {
+                "name": "nominal",
+                "title": "receptor amounts",
+                "cell": cell,
+                "simulation": {"duration_min": 1, "points": 2, "preequilibrate": False},
+                "readouts": ["IGF1R_total", "InsR_total", "R11", "RAA", "RBB", "H1A", "H1B"],
+                "arms": [{"name": "a"}],
+            },
+            "nominal",
+        )
 
     default = igfsim.run_scenario(scenario({}), igf_model).values[0, 0]
     res = igfsim.run_scenario(scenario({"parameters": dict(NO_TURNOVER)}), igf_model, on_error="record")
     assert res.ok, f"kdeg_R = 0 without pre-equilibration fails: {res.records[0].message}"
     off = res.values[0, 0]
     assert np.all(np.isfinite(default)) and default[0] > 0
-    np.testing.assert_allclose(off, default, rtol=1e-9,
-                               err_msg="readouts " + ", ".join(scenario({}).readouts) + " with kdeg_R = 0")
+    np.testing.assert_allclose(
+        off, default, rtol=1e-9, err_msg="readouts " + ", ".join(scenario({}).readouts) + " with kdeg_R = 0"
+    )
 
 
 def test_receptor_pools_conserved_without_turnover(igf_model):
@@ -105,8 +135,9 @@ def test_ligand_mass_conserved_without_turnover(igf_model):
     traj = _trajectories(igf_model, _treated_scenario(cell))
     vol = igf_model.compartments
     for ligand in ("IGF1", "insulin"):
-        amount = sum(vol[c] * traj[s] for s, c in igf_model.species.items()
-                     if ligand in s.split("_"))  # free, receptor-, integrin-, IGFBP- or antibody-bound
+        amount = sum(
+            vol[c] * traj[s] for s, c in igf_model.species.items() if ligand in s.split("_")
+        )  # free, receptor-, integrin-, IGFBP- or antibody-bound
         assert np.max(np.abs(amount - amount[0])) <= 1e-7 * amount[0], ligand
         assert np.max(traj[f"R11_{ligand}_p"]) > 0  # some of it did bind
 
@@ -149,19 +180,29 @@ def test_fraction_readouts_stay_in_unit_interval(igf_model, path):
 
 
 def _mab_fraction(model, doses) -> np.ndarray:
-    sc = igfsim.parse_scenario({
-        "name": "mab_dose", "title": "antibody dose", "simulation": {"duration_min": 120, "points": 25},
-        "stimulus": {"IGF1": 10}, "readouts": ["R11_mAb", "R11_tot"],
-        "arms": [{"name": f"d{i}", "treatments": [{"drug": "cixutumumab", "dose_nM": d, "start_min": -60}]}
-                 for i, d in enumerate(doses)],
-    }, "mab_dose")
+    sc = igfsim.parse_scenario(
+        {
+            "name": "mab_dose",
+            "title": "antibody dose",
+            "simulation": {"duration_min": 120, "points": 25},
+            "stimulus": {"IGF1": 10},
+            "readouts": ["R11_mAb", "R11_tot"],
+            "arms": [
+                {"name": f"d{i}", "treatments": [{"drug": "cixutumumab", "dose_nM": d, "start_min": -60}]}
+                for i, d in enumerate(doses)
+            ],
+        },
+        "mab_dose",
+    )
     res = igfsim.run_scenario(sc, model)
     return res.values[:, :, 0] / res.values[:, :, 1]
 
 
 @settings(max_examples=15, deadline=None, database=None, derandomize=True)
-@given(low=st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=300.0)),  # 1 fM .. 300 nM
-       factor=st.floats(min_value=1.0, max_value=100.0))
+@given(
+    low=st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=300.0)),  # 1 fM .. 300 nM
+    factor=st.floats(min_value=1.0, max_value=100.0),
+)
 def test_antibody_bound_fraction_non_decreasing_in_dose(igf_model, low, factor):
     frac = _mab_fraction(igf_model, [low, low * factor])
     assert np.all((frac >= -1e-12) & (frac <= 1 + 1e-12))

@@ -14,23 +14,29 @@ import pytest
 import yaml
 
 import igfsim
-import igfsim.consistency
-from igfsim.analysis import check_expectation, describe
+import igfsim.analysis.consistency
+from igfsim.analysis.consistency import ScenarioConsistency, format_consistency
+from igfsim.analysis.expectations import check_expectation, describe
 from igfsim.cli import main
-from igfsim.consistency import ScenarioConsistency, format_consistency
 from igfsim.engines import ENGINES
-from igfsim.mechanisms import render_mechanisms_md
-from igfsim.outputs import summary_dict
+from igfsim.report.mechanisms_doc import render_mechanisms_md
+from igfsim.report.outputs import summary_dict
 from igfsim.resources import bundled_scenarios_dir
-from igfsim.result import ArmRecord, ScenarioResult
-from igfsim.scenario import Expectation
+from igfsim.result.scenario_result import ArmRecord, ScenarioResult
+from igfsim.scenario.schema import Expectation
 
 T = np.linspace(0.0, 10.0, 11)
 DOCS_FILE = Path(__file__).resolve().parents[1] / "docs" / "mechanisms.md"
 
 #: the antibody leaves part of pAkt on in the ODE (graded, ~0.4 of control) but switches it OFF in the logic
-PARTIAL_RETENTION = {"readout": "pAkt", "metric": "final", "arm": "cixutumumab", "vs": "control",
-                     "op": ">=", "value": 0.1}
+PARTIAL_RETENTION = {
+    "readout": "pAkt",
+    "metric": "final",
+    "arm": "cixutumumab",
+    "vs": "control",
+    "op": ">=",
+    "value": 0.1,
+}
 GRADED_REASON = "graded claim: partial retention; in the logic Akt is ON or OFF"
 
 
@@ -38,8 +44,16 @@ def _result(engine: str = "none", **curves) -> ScenarioResult:
     """A one-readout ("x") result with a constant or array curve per arm."""
     arms = tuple(curves)
     values = np.stack([np.broadcast_to(np.asarray(v, dtype=float), T.shape) for v in curves.values()])[:, :, None]
-    return ScenarioResult(scenario="synthetic", engine=engine, arms=arms, times=T, readouts=("x",),
-                          values=values.copy(), records=tuple(ArmRecord(a, "ok") for a in arms), units={"x": "u"})
+    return ScenarioResult(
+        scenario="synthetic",
+        engine=engine,
+        arms=arms,
+        times=T,
+        readouts=("x",),
+        values=values.copy(),
+        records=tuple(ArmRecord(a, "ok") for a in arms),
+        units={"x": "u"},
+    )
 
 
 def _exp(**kw) -> Expectation:
@@ -53,6 +67,7 @@ def _scenario(minimal: dict, expect: list[dict], **top) -> igfsim.Scenario:
 
 
 # ------------------------------------------------------------------------------ not_expressible
+
 
 def test_not_expressible_is_na_with_the_reason_and_does_not_fail():
     e = _exp(arm="a", vs="b", op=">=", value=0.5, not_expressible={"boolean": "graded: no logical form"})
@@ -81,8 +96,12 @@ def test_not_expressible_wins_over_a_known_failure_for_every_engine():
 
 
 def test_not_expressible_and_known_failure_for_the_same_engine_is_rejected(minimal_scenario_dict):
-    bad = {**PARTIAL_RETENTION, "known_failure": "x", "known_failure_engines": ["boolean"],
-           "not_expressible": {"boolean": "y"}}
+    bad = {
+        **PARTIAL_RETENTION,
+        "known_failure": "x",
+        "known_failure_engines": ["boolean"],
+        "not_expressible": {"boolean": "y"},
+    }
     with pytest.raises(igfsim.ScenarioError, match="both in 'not_expressible' and in 'known_failure_engines'"):
         _scenario(minimal_scenario_dict, [bad])
 
@@ -94,8 +113,9 @@ def test_not_expressible_needs_engine_reason_pairs(minimal_scenario_dict, value)
     assert any(i.where.startswith("expect[0]") for i in info.value.issues), info.value.issues
 
 
-@pytest.mark.parametrize(("key", "value"), [("not_expressible", {"bolean": "graded"}),
-                                            ("known_failure_engines", ["bolean"])])
+@pytest.mark.parametrize(
+    ("key", "value"), [("not_expressible", {"bolean": "graded"}), ("known_failure_engines", ["bolean"])]
+)
 def test_unknown_engine_names_are_rejected_with_a_hint(igf_model, minimal_scenario_dict, key, value):
     extra = {key: value, **({"known_failure": "reason"} if key == "known_failure_engines" else {})}
     sc = _scenario(minimal_scenario_dict, [{**PARTIAL_RETENTION, **extra}])
@@ -113,6 +133,7 @@ def test_every_registered_engine_name_is_accepted(igf_model, minimal_scenario_di
 
 # --------------------------------------------------------------------------------- vs_normalize
 
+
 def test_vs_normalize_gives_a_ratio_of_ratios():
     # (a / n) / (v / m) = (6 / 2) / (4 / 8) = 6
     res = _result(a=6.0, n=2.0, v=4.0, m=8.0)
@@ -124,10 +145,13 @@ def test_vs_normalize_gives_a_ratio_of_ratios():
 
 def test_vs_normalize_without_normalize_and_with_difference():
     res = _result(a=6.0, n=2.0, v=4.0, m=8.0)
-    assert check_expectation(res, _exp(arm="a", vs="v", vs_normalize="m", op=">", value=0)).observed \
-        == pytest.approx(12.0)  # 6 / (4 / 8)
-    out = check_expectation(res, _exp(arm="a", normalize="n", vs="v", vs_normalize="m", compare="difference",
-                                      op="between", value=(2.4, 2.6)))
+    assert check_expectation(res, _exp(arm="a", vs="v", vs_normalize="m", op=">", value=0)).observed == pytest.approx(
+        12.0
+    )  # 6 / (4 / 8)
+    out = check_expectation(
+        res,
+        _exp(arm="a", normalize="n", vs="v", vs_normalize="m", compare="difference", op="between", value=(2.4, 2.6)),
+    )
     assert out.observed == pytest.approx(2.5) and out.verdict == "pass"  # 6/2 - 4/8
 
 
@@ -140,8 +164,10 @@ def test_vs_normalize_in_a_trend_divides_the_reference_arms():
 
 def test_vs_normalize_needs_vs(minimal_scenario_dict):
     with pytest.raises(igfsim.ScenarioError, match="'vs_normalize' needs 'vs'"):
-        _scenario(minimal_scenario_dict, [{"readout": "pAkt", "metric": "auc", "arm": "control",
-                                           "vs_normalize": "control", "op": ">=", "value": 0}])
+        _scenario(
+            minimal_scenario_dict,
+            [{"readout": "pAkt", "metric": "auc", "arm": "control", "vs_normalize": "control", "op": ">=", "value": 0}],
+        )
 
 
 def test_vs_normalize_arm_name_is_checked(igf_model, minimal_scenario_dict):
@@ -153,22 +179,36 @@ def test_vs_normalize_arm_name_is_checked(igf_model, minimal_scenario_dict):
 
 
 def test_describe_writes_a_ratio_of_ratios_out():
-    text = describe(_exp(arm="lins_adapted", normalize="control_adapted", vs="lins_default",
-                         vs_normalize="control_default", op=">=", value=1.5))
+    text = describe(
+        _exp(
+            arm="lins_adapted",
+            normalize="control_adapted",
+            vs="lins_default",
+            vs_normalize="control_default",
+            op=">=",
+            value=1.5,
+        )
+    )
     assert text == "x final (lins_adapted / control_adapted) / (lins_default / control_default) >= 1.5"
-    text = describe(_exp(arm="a", normalize="n", vs="v", vs_normalize="m", compare="difference",
-                         op="between", value=(0, 1)))
+    text = describe(
+        _exp(arm="a", normalize="n", vs="v", vs_normalize="m", compare="difference", op="between", value=(0, 1))
+    )
     assert text == "x final (a / n) - (v / m) between [0, 1]"
     assert describe(_exp(arm="a", vs="v", vs_normalize="m", op="<", value=2)) == "x final a / (v / m) < 2"
-    text = describe(_exp(trend="increasing", arms=["a", "b", "c"], vs=["r", "r", "r"], vs_normalize="m",
-                         op=">=", value=0.8))
+    text = describe(
+        _exp(trend="increasing", arms=["a", "b", "c"], vs=["r", "r", "r"], vs_normalize="m", op=">=", value=0.8)
+    )
     assert "references normalised to m" in text
 
 
 # ------------------------------------------------------------------------------ mechanism block
 
-MECHANISM = {"id": "C01", "summary": "The antibody spares InsR.",
-             "model_parts": ["antibody slot (Ab_IGF1R)", "IR-A homodimer binding"], "by_construction": None}
+MECHANISM = {
+    "id": "C01",
+    "summary": "The antibody spares InsR.",
+    "model_parts": ["antibody slot (Ab_IGF1R)", "IR-A homodimer binding"],
+    "by_construction": None,
+}
 
 
 def test_mechanism_block_is_optional_and_parsed(igf_model, minimal_scenario_dict):
@@ -223,6 +263,7 @@ def test_rendering_contains_each_scenarios_title_and_references(path):
 def test_rendering_runs_no_simulation(monkeypatch):
     def forbidden(*a, **k):
         raise AssertionError("the docs generator must not simulate")
+
     monkeypatch.setattr(igfsim.engines, "get_engine", forbidden)
     monkeypatch.setattr(igfsim.runner, "run_scenario", forbidden)
     assert render_mechanisms_md(bundled_scenarios_dir()).startswith("# Mechanisms\n")
@@ -236,13 +277,21 @@ def test_rendering_sorts_by_claim_id_and_shows_the_mechanism(tmp_path, minimal_s
     base = {**copy.deepcopy(minimal_scenario_dict), "expect": [PARTIAL_RETENTION]}
     _write(tmp_path, {**base, "name": "a_last", "title": "No claim at all"})
     _write(tmp_path, {**base, "name": "b_c10", "title": "Claim ten", "claims": ["C10"]})
-    _write(tmp_path, {**base, "name": "z_c2", "title": "Claim two", "claims": ["C2"],
-                      "references": ["Hua 2020 [99]"],
-                      "mechanism": {**MECHANISM, "id": "C2", "by_construction": "the rise is built in"},
-                      "expect": [{**PARTIAL_RETENTION, "note": "partial",
-                                  "not_expressible": {"boolean": GRADED_REASON}},
-                                 {**PARTIAL_RETENTION, "known_failure": "too weak",
-                                  "known_failure_engines": ["roadrunner", "scipy"]}]})
+    _write(
+        tmp_path,
+        {
+            **base,
+            "name": "z_c2",
+            "title": "Claim two",
+            "claims": ["C2"],
+            "references": ["Hua 2020 [99]"],
+            "mechanism": {**MECHANISM, "id": "C2", "by_construction": "the rise is built in"},
+            "expect": [
+                {**PARTIAL_RETENTION, "note": "partial", "not_expressible": {"boolean": GRADED_REASON}},
+                {**PARTIAL_RETENTION, "known_failure": "too weak", "known_failure_engines": ["roadrunner", "scipy"]},
+            ],
+        },
+    )
     text = render_mechanisms_md(tmp_path)
     assert text.index("Claim two") < text.index("Claim ten") < text.index("No claim at all")  # C2 < C10 < none
     assert "The antibody spares InsR." in text and "- antibody slot (Ab_IGF1R)" in text
@@ -267,10 +316,12 @@ def test_committed_mechanisms_page_is_up_to_date():
         pytest.skip("no docs/ folder next to tests/ (not a source checkout)")
     assert DOCS_FILE.is_file(), f"{DOCS_FILE} is missing: run `igfsim docs`"
     assert DOCS_FILE.read_text(encoding="utf-8") == render_mechanisms_md(bundled_scenarios_dir()), (
-        f"{DOCS_FILE} is stale: run `igfsim docs` after editing a scenario")
+        f"{DOCS_FILE} is stale: run `igfsim docs` after editing a scenario"
+    )
 
 
 # ------------------------------------------------------------------------------------ igfsim docs
+
 
 def test_docs_writes_then_check_passes_then_fails_when_stale(tmp_path, capsys):
     out = tmp_path / "sub" / "mechanisms.md"
@@ -307,6 +358,7 @@ def test_docs_from_another_folder(tmp_path, minimal_scenario_dict):
 
 # -------------------------------------------------------------------- validate: output and exit code
 
+
 @pytest.fixture
 def scenario_file(tmp_path, minimal_scenario_dict):
     def write(expect, name="mech", **top):
@@ -315,12 +367,16 @@ def scenario_file(tmp_path, minimal_scenario_dict):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
         return path
+
     return write
 
 
 def test_validate_single_engine_prints_na_with_reason(scenario_file, capsys):
-    path = scenario_file([{**PARTIAL_RETENTION, "not_expressible": {"boolean": GRADED_REASON}}],
-                         claims=["C01"], references=["Hua 2020 [1]"])
+    path = scenario_file(
+        [{**PARTIAL_RETENTION, "not_expressible": {"boolean": GRADED_REASON}}],
+        claims=["C01"],
+        references=["Hua 2020 [1]"],
+    )
     assert main(["validate", "--engine", "boolean", str(path)]) == 0
     out = capsys.readouterr().out
     assert "C01  mech: " in out and "references: Hua 2020 [1]" in out
@@ -339,8 +395,11 @@ def test_validate_all_fails_when_only_the_boolean_engine_fails(scenario_file, ca
 
 
 def test_validate_all_passes_once_the_claim_is_not_expressible_in_boolean(scenario_file, capsys):
-    path = scenario_file([{**PARTIAL_RETENTION, "not_expressible": {"boolean": GRADED_REASON}}],
-                         claims=["C01"], references=["Hua 2020 [1]"])
+    path = scenario_file(
+        [{**PARTIAL_RETENTION, "not_expressible": {"boolean": GRADED_REASON}}],
+        claims=["C01"],
+        references=["Hua 2020 [1]"],
+    )
     code = main(["validate", "--engine", "all", str(path)])
     out, err = capsys.readouterr()
     assert code == 0, out + err
@@ -360,35 +419,53 @@ def test_validate_all_with_a_name_error_exits_2(scenario_file, capsys):
 
 # ----------------------------------------------- exit-code rules on hand-made reports (no simulation)
 
+
 def _outcome(verdict: str, index: int = 0):
     e = Expectation(**PARTIAL_RETENTION)
     return igfsim.ExpectationOutcome(index, e, 0.5, verdict, "why" if verdict != "pass" else "")
 
 
 def _fake_report(verdicts: dict[str, str], *, diff: float = 1e-8, errors: dict | None = None):
-    rep = ScenarioConsistency("mech", "t", ("roadrunner", "scipy", "boolean"), 0.2,
-                              claims=("C01",), references=("Hua 2020 [1]",))
+    rep = ScenarioConsistency(
+        "mech", "t", ("roadrunner", "scipy", "boolean"), 0.2, claims=("C01",), references=("Hua 2020 [1]",)
+    )
     rep.outcomes = {e: [_outcome(v)] for e, v in verdicts.items() if e not in (errors or {})}
     rep.errors = dict(errors or {})
     rep.ode_max_abs_diff = diff
     return rep
 
 
-@pytest.mark.parametrize(("verdicts", "kwargs", "code"), [
-    ({"roadrunner": "pass", "scipy": "pass", "boolean": "pass"}, {}, 0),
-    ({"roadrunner": "pass", "scipy": "pass", "boolean": "n/a"}, {}, 0),
-    ({"roadrunner": "xfail", "scipy": "xfail", "boolean": "pass"}, {}, 0),
-    ({"roadrunner": "pass", "scipy": "pass", "boolean": "fail"}, {}, 1),
-    ({"roadrunner": "pass", "scipy": "pass", "boolean": "xpass"}, {}, 1),
-    ({"roadrunner": "fail", "scipy": "fail", "boolean": "n/a"}, {}, 1),
-    ({"roadrunner": "pass", "scipy": "xfail", "boolean": "pass"}, {}, 1),  # ODE verdicts differ
-    ({"roadrunner": "pass", "scipy": "pass", "boolean": "pass"}, {"diff": 2e-3}, 1),  # ODE values differ
-    ({"roadrunner": "pass", "scipy": "pass", "boolean": "pass"}, {"errors": {"boolean": "boom"}}, 3),
-    ({"roadrunner": "pass", "scipy": "pass", "boolean": "fail"}, {"errors": {"scipy": "boom"}}, 3),
-], ids=["all pass", "n/a", "xfail", "boolean fail", "boolean xpass", "ode fail", "ode verdicts differ",
-        "ode values differ", "boolean engine failed", "scipy engine failed"])
+@pytest.mark.parametrize(
+    ("verdicts", "kwargs", "code"),
+    [
+        ({"roadrunner": "pass", "scipy": "pass", "boolean": "pass"}, {}, 0),
+        ({"roadrunner": "pass", "scipy": "pass", "boolean": "n/a"}, {}, 0),
+        ({"roadrunner": "xfail", "scipy": "xfail", "boolean": "pass"}, {}, 0),
+        ({"roadrunner": "pass", "scipy": "pass", "boolean": "fail"}, {}, 1),
+        ({"roadrunner": "pass", "scipy": "pass", "boolean": "xpass"}, {}, 1),
+        ({"roadrunner": "fail", "scipy": "fail", "boolean": "n/a"}, {}, 1),
+        ({"roadrunner": "pass", "scipy": "xfail", "boolean": "pass"}, {}, 1),  # ODE verdicts differ
+        ({"roadrunner": "pass", "scipy": "pass", "boolean": "pass"}, {"diff": 2e-3}, 1),  # ODE values differ
+        ({"roadrunner": "pass", "scipy": "pass", "boolean": "pass"}, {"errors": {"boolean": "boom"}}, 3),
+        ({"roadrunner": "pass", "scipy": "pass", "boolean": "fail"}, {"errors": {"scipy": "boom"}}, 3),
+    ],
+    ids=[
+        "all pass",
+        "n/a",
+        "xfail",
+        "boolean fail",
+        "boolean xpass",
+        "ode fail",
+        "ode verdicts differ",
+        "ode values differ",
+        "boolean engine failed",
+        "scipy engine failed",
+    ],
+)
 def test_validate_all_exit_code_rule(monkeypatch, scenario_file, capsys, verdicts, kwargs, code):
-    monkeypatch.setattr(igfsim.consistency, "compare_scenario", lambda *a, **k: _fake_report(verdicts, **kwargs))
+    monkeypatch.setattr(
+        igfsim.analysis.consistency, "compare_scenario", lambda *a, **k: _fake_report(verdicts, **kwargs)
+    )
     assert main(["validate", "--engine", "all", str(scenario_file([PARTIAL_RETENTION]))]) == code
     out = capsys.readouterr().out
     assert ("NOT OK" in out) == (code != 0) and ("\nOK:" in out) == (code == 0)
@@ -403,11 +480,21 @@ def test_format_consistency_lists_reasons_once_per_group_of_engines():
 
 
 def test_summary_json_counts_not_expressible(minimal_scenario_dict):
-    sc = _scenario(minimal_scenario_dict, [{**PARTIAL_RETENTION, "not_expressible": {"none": "x"}}],
-                   claims=["C01"], mechanism=MECHANISM)
-    res = ScenarioResult(scenario="minimal", engine="none", arms=("control", "cixutumumab"), times=T,
-                         readouts=("pAkt",), values=np.stack([np.full((11, 1), 0.8), np.full((11, 1), 0.2)]),
-                         records=(ArmRecord("control", "ok"), ArmRecord("cixutumumab", "ok")))
+    sc = _scenario(
+        minimal_scenario_dict,
+        [{**PARTIAL_RETENTION, "not_expressible": {"none": "x"}}],
+        claims=["C01"],
+        mechanism=MECHANISM,
+    )
+    res = ScenarioResult(
+        scenario="minimal",
+        engine="none",
+        arms=("control", "cixutumumab"),
+        times=T,
+        readouts=("pAkt",),
+        values=np.stack([np.full((11, 1), 0.8), np.full((11, 1), 0.2)]),
+        records=(ArmRecord("control", "ok"), ArmRecord("cixutumumab", "ok")),
+    )
     outcomes = igfsim.check_expectations(res, sc)
     summary = summary_dict(res, sc, outcomes)
     assert summary["not_expressible"] == 1 and summary["failed"] == 0 and summary["passed"] == 0

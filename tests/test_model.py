@@ -10,7 +10,7 @@ import pytest
 import roadrunner
 
 import igfsim
-from igfsim.model import PROVENANCE_COLUMNS, provenance_path
+from igfsim.model.provenance import PROVENANCE_COLUMNS, provenance_path
 from igfsim.resources import bundled_model_path
 
 
@@ -31,8 +31,11 @@ def test_sbml_is_consistent(igf_model):
     doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, False)
     doc.checkConsistency()
     errors = [doc.getError(i) for i in range(doc.getNumErrors())]
-    serious = [f"{e.getSeverityAsString()} {e.getErrorId()}: {e.getMessage().strip()}" for e in errors
-               if e.getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    serious = [
+        f"{e.getSeverityAsString()} {e.getErrorId()}: {e.getMessage().strip()}"
+        for e in errors
+        if e.getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
     assert not serious, "\n".join(serious)
 
 
@@ -54,6 +57,7 @@ def test_non_utf8_model_file_gives_model_error(tmp_path):
 
 
 # ----------------------------------------------------------------------------------- provenance
+
 
 def test_bundled_provenance_matches_model(igf_model):
     issues = igfsim.check_provenance(igf_model)
@@ -77,9 +81,10 @@ def model_copy(tmp_path, igf_model):
     src = bundled_model_path()
     model_file = tmp_path / src.name
     shutil.copyfile(src, model_file)
-    rows = [{"id": pid, "value": repr(float(v)), "unit": "1", "meaning": "m", "source": "assumed",
-             "review_refs": ""}
-            for pid, v in {**igf_model.parameters, **igf_model.compartments}.items()]
+    rows = [
+        {"id": pid, "value": repr(float(v)), "unit": "1", "meaning": "m", "source": "assumed", "review_refs": ""}
+        for pid, v in {**igf_model.parameters, **igf_model.compartments}.items()
+    ]
 
     def write(extra_model_text: str = "", edit_rows=None):
         text = src.read_text(encoding="utf-8")
@@ -114,8 +119,9 @@ def test_parameter_without_row_is_reported(model_copy):
 
 def test_row_naming_no_parameter_is_reported(model_copy):
     def add_row(table):
-        return table + [{"id": "kon_ligg", "value": "1", "unit": "1", "meaning": "m", "source": "assumed",
-                         "review_refs": ""}]
+        return table + [
+            {"id": "kon_ligg", "value": "1", "unit": "1", "meaning": "m", "source": "assumed", "review_refs": ""}
+        ]
 
     issues = igfsim.check_provenance(model_copy(edit_rows=add_row))
     hits = [str(i) for i in issues if "kon_ligg" in str(i)]
@@ -149,6 +155,7 @@ def test_empty_source_or_unit_is_reported(model_copy, column):
 
 # ---------------------------------------------------------------------------- ligand specificity
 
+
 @pytest.fixture(scope="module")
 def kd(igf_model):
     """Effective K_D values (nM) evaluated from the model's assignment rules."""
@@ -176,10 +183,16 @@ def test_hybrids_prefer_igf1_over_insulin(kd):
 
 def test_default_cell_at_rest_has_its_nominal_receptor_amounts():
     """FOXO_ref is calibrated so that the ligand-free default cell holds the nominal copy numbers."""
-    sc = igfsim.parse_scenario({"name": "rest", "title": "ligand-free default cell",
-                                "simulation": {"duration_min": 1, "points": 2},
-                                "readouts": ["IGF1R_total", "InsR_total", "FOXO"], "arms": [{"name": "rest"}]},
-                               "rest")
+    sc = igfsim.parse_scenario(
+        {
+            "name": "rest",
+            "title": "ligand-free default cell",
+            "simulation": {"duration_min": 1, "points": 2},
+            "readouts": ["IGF1R_total", "InsR_total", "FOXO"],
+            "arms": [{"name": "rest"}],
+        },
+        "rest",
+    )
     res = igfsim.run_scenario(sc)
     assert res.get("rest", "IGF1R_total")[0] == pytest.approx(1.0, abs=1e-3)
     assert res.get("rest", "InsR_total")[0] == pytest.approx(1.0, abs=1e-3)

@@ -12,18 +12,27 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import igfsim  # noqa: E402
-from igfsim.readouts import unit_of  # noqa: E402
-from igfsim.report import plot_scenario, plot_timecourse  # noqa: E402
+from igfsim.report.plots import plot_scenario, plot_timecourse  # noqa: E402
+from igfsim.scenario.readouts import unit_of  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def result(igf_model):
-    sc = igfsim.parse_scenario({
-        "name": "plots", "title": "plots", "simulation": {"duration_min": 30, "points": 31},
-        "stimulus": {"IGF1": 10}, "readouts": ["pIGF1R", "pAkt", "IGF1R_total", "PROLIF", "IGF1"],
-        "arms": [{"name": "control"}, {"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]},
-                 {"name": "linsitinib", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}],
-    }, "plots")
+    sc = igfsim.parse_scenario(
+        {
+            "name": "plots",
+            "title": "plots",
+            "simulation": {"duration_min": 30, "points": 31},
+            "stimulus": {"IGF1": 10},
+            "readouts": ["pIGF1R", "pAkt", "IGF1R_total", "PROLIF", "IGF1"],
+            "arms": [
+                {"name": "control"},
+                {"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]},
+                {"name": "linsitinib", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]},
+            ],
+        },
+        "plots",
+    )
     return igfsim.run_scenario(sc, igf_model)
 
 

@@ -14,18 +14,33 @@ import pytest
 from igfsim.cli import main
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="/usr/bin/chromium is missing (.ci/run installs Debian's chromium)")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--virtual-time-budget=5000"]
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (.ci/run installs Debian's chromium)"
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=5000",
+]
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
-    return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _png_pixels(path: Path) -> np.ndarray:
@@ -41,8 +56,16 @@ def report(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("browser")
     from igfsim.resources import bundled_scenarios_dir
 
-    assert main(["run", str(bundled_scenarios_dir() / "c16_ligand_specificity.yaml"), "--out", str(folder / "run"),
-                 "--quiet", "--no-png"]) in (0, 1)
+    assert main(
+        [
+            "run",
+            str(bundled_scenarios_dir() / "c16_ligand_specificity.yaml"),
+            "--out",
+            str(folder / "run"),
+            "--quiet",
+            "--no-png",
+        ]
+    ) in (0, 1)
     out = folder / "report.html"
     assert main(["report", str(folder / "run"), "--out", str(out)]) == 0
     return out

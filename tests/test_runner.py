@@ -10,12 +10,20 @@ import igfsim
 
 @pytest.fixture(scope="module")
 def run(igf_model):
-    sc = igfsim.parse_scenario({
-        "name": "minimal", "title": "t", "simulation": {"duration_min": 60, "points": 61},
-        "stimulus": {"IGF1": 10}, "readouts": ["pIGF1R", "pAkt", "IGF1", "R11_tot"],
-        "arms": [{"name": "control"},
-                 {"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]}],
-    }, "minimal")
+    sc = igfsim.parse_scenario(
+        {
+            "name": "minimal",
+            "title": "t",
+            "simulation": {"duration_min": 60, "points": 61},
+            "stimulus": {"IGF1": 10},
+            "readouts": ["pIGF1R", "pAkt", "IGF1", "R11_tot"],
+            "arms": [
+                {"name": "control"},
+                {"name": "cixutumumab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]},
+            ],
+        },
+        "minimal",
+    )
     return sc, igfsim.run_scenario(sc, igf_model)
 
 
@@ -63,18 +71,27 @@ def test_to_dataframe(run):
 
 
 def test_run_from_path_matches_run_from_object(igf_model, tmp_path, write_yaml):
-    path = write_yaml(tmp_path, "name: p\ntitle: t\nsimulation: {duration_min: 10, points: 11}\n"
-                                "stimulus: {IGF1: 1}\nreadouts: [pAkt]\narms: [{name: a}]\n")
+    path = write_yaml(
+        tmp_path,
+        "name: p\ntitle: t\nsimulation: {duration_min: 10, points: 11}\n"
+        "stimulus: {IGF1: 1}\nreadouts: [pAkt]\narms: [{name: a}]\n",
+    )
     a = igfsim.run_scenario(path, igf_model)
     b = igfsim.run_scenario(igfsim.load_scenario(path), igf_model)
     np.testing.assert_array_equal(a.values, b.values)
 
 
 def test_failing_arm_is_recorded_or_raised(igf_model):
-    sc = igfsim.parse_scenario({
-        "name": "mixed", "title": "t", "simulation": {"duration_min": 10, "points": 11}, "readouts": ["pAkt"],
-        "arms": [{"name": "ok"}, {"name": "broken", "cell": {"parameters": {"k_dp_fast": -1}}}],
-    }, "mixed")
+    sc = igfsim.parse_scenario(
+        {
+            "name": "mixed",
+            "title": "t",
+            "simulation": {"duration_min": 10, "points": 11},
+            "readouts": ["pAkt"],
+            "arms": [{"name": "ok"}, {"name": "broken", "cell": {"parameters": {"k_dp_fast": -1}}}],
+        },
+        "mixed",
+    )
     res = igfsim.run_scenario(sc, igf_model, on_error="record")
     assert not res.ok
     assert [r.status for r in res.records] == ["ok", "failed"]
@@ -85,13 +102,22 @@ def test_failing_arm_is_recorded_or_raised(igf_model):
 
 
 def test_arm_cell_and_stimulus_override_the_scenario(igf_model):
-    sc = igfsim.parse_scenario({
-        "name": "merge", "title": "t", "simulation": {"duration_min": 5, "points": 6, "preequilibrate": False},
-        "stimulus": {"IGF1": 10}, "cell": {"context": "InsR-A-high", "expression": {"IGF1R": 2}},
-        "readouts": ["IGF1R_total", "InsR_total", "IGF1", "IGF2"],
-        "arms": [{"name": "base"}, {"name": "ko", "cell": {"context": "InsR-KO"}, "stimulus": {"IGF2": 3}},
-                 {"name": "expr", "cell": {"expression": {"InsR_A": 0.5}}}],
-    }, "merge")
+    sc = igfsim.parse_scenario(
+        {
+            "name": "merge",
+            "title": "t",
+            "simulation": {"duration_min": 5, "points": 6, "preequilibrate": False},
+            "stimulus": {"IGF1": 10},
+            "cell": {"context": "InsR-A-high", "expression": {"IGF1R": 2}},
+            "readouts": ["IGF1R_total", "InsR_total", "IGF1", "IGF2"],
+            "arms": [
+                {"name": "base"},
+                {"name": "ko", "cell": {"context": "InsR-KO"}, "stimulus": {"IGF2": 3}},
+                {"name": "expr", "cell": {"expression": {"InsR_A": 0.5}}},
+            ],
+        },
+        "merge",
+    )
     res = igfsim.run_scenario(sc, igf_model)
     at0 = {a: dict(zip(res.readouts, res.values[i, 0], strict=True)) for i, a in enumerate(res.arms)}
     # the context and expression multiply nominal amounts; an arm's context replaces the scenario's
@@ -112,28 +138,52 @@ def test_arm_cell_and_stimulus_override_the_scenario(igf_model):
 
 def test_cell_parameters_win_over_drug_potency(minimal_scenario_dict):
     """A scenario can try another kinase Ki for a drug: cell.parameters override the catalogue."""
-    base = {**minimal_scenario_dict, "stimulus": {"IGF1": 10},
-            "readouts": ["pIGF1R"], "expect": [],
-            "arms": [{"name": "control"},
-                     {"name": "linsitinib", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}]}
+    base = {
+        **minimal_scenario_dict,
+        "stimulus": {"IGF1": 10},
+        "readouts": ["pIGF1R"],
+        "expect": [],
+        "arms": [{"name": "control"}, {"name": "linsitinib", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}],
+    }
     default = igfsim.run_scenario(igfsim.parse_scenario(base, "default"))
-    potent = igfsim.run_scenario(igfsim.parse_scenario({**base, "cell": {"parameters": {"Ki_dual_IGF1R": 0.5}}},
-                                                       "potent"))
+    potent = igfsim.run_scenario(
+        igfsim.parse_scenario({**base, "cell": {"parameters": {"Ki_dual_IGF1R": 0.5}}}, "potent")
+    )
     assert potent.get("linsitinib", "pIGF1R")[15] < 0.5 * default.get("linsitinib", "pIGF1R")[15]
 
 
 def test_empty_pool_reads_zero_not_nan(minimal_scenario_dict):
-    sc = igfsim.parse_scenario({**minimal_scenario_dict, "readouts": ["pIRS1", "pSTAT3", "pAkt"], "expect": [],
-                                "cell": {"expression": {"IRS": 0, "STAT3": 0}}}, "empty")
+    sc = igfsim.parse_scenario(
+        {
+            **minimal_scenario_dict,
+            "readouts": ["pIRS1", "pSTAT3", "pAkt"],
+            "expect": [],
+            "cell": {"expression": {"IRS": 0, "STAT3": 0}},
+        },
+        "empty",
+    )
     res = igfsim.run_scenario(sc)
     assert np.all(res.get("control", "pIRS1") == 0) and np.all(res.get("control", "pSTAT3") == 0)
     assert np.all(np.isfinite(res.values))
 
 
 def test_conflicting_antibody_options_in_one_arm_are_rejected(igf_model, minimal_scenario_dict):
-    sc = igfsim.parse_scenario({**minimal_scenario_dict, "expect": [], "arms": [
-        {"name": "control"},
-        {"name": "two", "treatments": [{"drug": "cixutumumab", "dose_nM": 10, "binds_hybrids": False},
-                                       {"drug": "cixutumumab", "dose_nM": 10, "start_min": 30}]}]}, "conflict")
+    sc = igfsim.parse_scenario(
+        {
+            **minimal_scenario_dict,
+            "expect": [],
+            "arms": [
+                {"name": "control"},
+                {
+                    "name": "two",
+                    "treatments": [
+                        {"drug": "cixutumumab", "dose_nM": 10, "binds_hybrids": False},
+                        {"drug": "cixutumumab", "dose_nM": 10, "start_min": 30},
+                    ],
+                },
+            ],
+        },
+        "conflict",
+    )
     issues = igfsim.check_scenario(sc, igf_model)
     assert any("arms[1].treatments[1].binds_hybrids" in i.where for i in issues)

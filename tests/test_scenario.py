@@ -34,6 +34,7 @@ def test_minimal_scenario_is_valid(igf_model, minimal_scenario_dict):
 
 def _mutations():
     """(id, mutate(dict), dotted key expected in the message, text expected in the message)."""
+
     def arm1_tr(d):
         return d["arms"][1]["treatments"][0]
 
@@ -41,44 +42,101 @@ def _mutations():
         d[new] = d.pop(old)
 
     return [
-        ("unknown top-level key", lambda d: rename(d, "stimulus", "stimulis"), "stimulis",
-         "did you mean 'stimulus'"),
-        ("unknown arm key", lambda d: d["arms"][1].update(treatment=[]), "arms[1].treatment",
-         "did you mean 'treatments'"),
+        ("unknown top-level key", lambda d: rename(d, "stimulus", "stimulis"), "stimulis", "did you mean 'stimulus'"),
+        (
+            "unknown arm key",
+            lambda d: d["arms"][1].update(treatment=[]),
+            "arms[1].treatment",
+            "did you mean 'treatments'",
+        ),
         ("unknown treatment key", lambda d: arm1_tr(d).update(dose=1), "arms[1].treatments[0].dose", "unknown key"),
-        ("unknown simulation key", lambda d: d["simulation"].update(duration=5), "simulation.duration",
-         "did you mean 'duration_min'"),
-        ("unknown drug", lambda d: arm1_tr(d).update(drug="cixutumumb"), "arms[1].treatments[0].drug",
-         "did you mean 'cixutumumab'"),
-        ("unknown readout in expect", lambda d: d["expect"][0].update(readout="pIGFR1"), "expect[0].readout",
-         "did you mean 'pIGF1R'"),
-        ("unknown readout in readouts", lambda d: d.update(readouts=["pAkt", "pAKT1"]), "readouts[1]",
-         "unknown readout"),
-        ("unknown context", lambda d: d.update(cell={"context": "InsR-A-hgh"}), "cell.context",
-         "did you mean 'InsR-A-high'"),
-        ("unknown arm context", lambda d: d["arms"][0].update(cell={"context": "integrin-hi"}),
-         "arms[0].cell.context", "did you mean 'integrin-high'"),
-        ("unknown expression key", lambda d: d.update(cell={"expression": {"IGF1r": 2}}), "cell.expression.IGF1r",
-         "did you mean 'IGF1R'"),
-        ("unknown species in initial", lambda d: d.update(cell={"initial": {"Akt_PP": 1}}), "cell.initial.Akt_PP",
-         "unknown species"),
-        ("unknown parameter", lambda d: d.update(cell={"parameters": {"kdeg_Rx": 1}}), "cell.parameters.kdeg_Rx",
-         "did you mean 'kdeg_R'"),
-        ("rule id as parameter", lambda d: d.update(cell={"parameters": {"pAkt": 1}}), "cell.parameters.pAkt",
-         "computed by a rule"),
-        ("unknown stimulus species", lambda d: d.update(stimulus={"IGF3": 1}), "stimulus.IGF3",
-         "did you mean 'IGF2'"),
+        (
+            "unknown simulation key",
+            lambda d: d["simulation"].update(duration=5),
+            "simulation.duration",
+            "did you mean 'duration_min'",
+        ),
+        (
+            "unknown drug",
+            lambda d: arm1_tr(d).update(drug="cixutumumb"),
+            "arms[1].treatments[0].drug",
+            "did you mean 'cixutumumab'",
+        ),
+        (
+            "unknown readout in expect",
+            lambda d: d["expect"][0].update(readout="pIGFR1"),
+            "expect[0].readout",
+            "did you mean 'pIGF1R'",
+        ),
+        (
+            "unknown readout in readouts",
+            lambda d: d.update(readouts=["pAkt", "pAKT1"]),
+            "readouts[1]",
+            "unknown readout",
+        ),
+        (
+            "unknown context",
+            lambda d: d.update(cell={"context": "InsR-A-hgh"}),
+            "cell.context",
+            "did you mean 'InsR-A-high'",
+        ),
+        (
+            "unknown arm context",
+            lambda d: d["arms"][0].update(cell={"context": "integrin-hi"}),
+            "arms[0].cell.context",
+            "did you mean 'integrin-high'",
+        ),
+        (
+            "unknown expression key",
+            lambda d: d.update(cell={"expression": {"IGF1r": 2}}),
+            "cell.expression.IGF1r",
+            "did you mean 'IGF1R'",
+        ),
+        (
+            "unknown species in initial",
+            lambda d: d.update(cell={"initial": {"Akt_PP": 1}}),
+            "cell.initial.Akt_PP",
+            "unknown species",
+        ),
+        (
+            "unknown parameter",
+            lambda d: d.update(cell={"parameters": {"kdeg_Rx": 1}}),
+            "cell.parameters.kdeg_Rx",
+            "did you mean 'kdeg_R'",
+        ),
+        (
+            "rule id as parameter",
+            lambda d: d.update(cell={"parameters": {"pAkt": 1}}),
+            "cell.parameters.pAkt",
+            "computed by a rule",
+        ),
+        ("unknown stimulus species", lambda d: d.update(stimulus={"IGF3": 1}), "stimulus.IGF3", "did you mean 'IGF2'"),
         ("negative dose", lambda d: arm1_tr(d).update(dose_nM=-1), "arms[1].treatments[0].dose_nM", ">= 0"),
-        ("non-numeric dose", lambda d: arm1_tr(d).update(dose_nM="lots"), "arms[1].treatments[0].dose_nM",
-         "'lots'"),
-        ("vs names a missing arm", lambda d: d["expect"][0].update(vs="contrl"), "expect[0].vs",
-         "did you mean 'control'"),
-        ("stop before start", lambda d: arm1_tr(d).update(start_min=10, stop_min=5), "arms[1].treatments[0]",
-         "stop_min"),
-        ("option for the wrong drug", lambda d: arm1_tr(d).update(drug="linsitinib", binds_hybrids=True),
-         "arms[1].treatments[0].binds_hybrids", "does not apply"),
-        ("two drugs in one slot", lambda d: d["arms"][1]["treatments"].append({"drug": "ganitumab", "dose_nM": 1}),
-         "arms[1].treatments[1].drug", "same model slot"),
+        ("non-numeric dose", lambda d: arm1_tr(d).update(dose_nM="lots"), "arms[1].treatments[0].dose_nM", "'lots'"),
+        (
+            "vs names a missing arm",
+            lambda d: d["expect"][0].update(vs="contrl"),
+            "expect[0].vs",
+            "did you mean 'control'",
+        ),
+        (
+            "stop before start",
+            lambda d: arm1_tr(d).update(start_min=10, stop_min=5),
+            "arms[1].treatments[0]",
+            "stop_min",
+        ),
+        (
+            "option for the wrong drug",
+            lambda d: arm1_tr(d).update(drug="linsitinib", binds_hybrids=True),
+            "arms[1].treatments[0].binds_hybrids",
+            "does not apply",
+        ),
+        (
+            "two drugs in one slot",
+            lambda d: d["arms"][1]["treatments"].append({"drug": "ganitumab", "dose_nM": 1}),
+            "arms[1].treatments[1].drug",
+            "same model slot",
+        ),
         ("unknown metric", lambda d: d["expect"][0].update(metric="area"), "expect[0].metric", "unknown metric"),
         ("missing title", lambda d: d.pop("title"), "title", "required"),
     ]
@@ -90,8 +148,9 @@ MUTATIONS = _mutations()
 @pytest.fixture
 def scenario_dict(minimal_scenario_dict):
     d = copy.deepcopy(minimal_scenario_dict)
-    d["expect"] = [{"readout": "pIGF1R", "metric": "at_15", "arm": "cixutumumab", "vs": "control",
-                    "op": "<=", "value": 0.5}]
+    d["expect"] = [
+        {"readout": "pIGF1R", "metric": "at_15", "arm": "cixutumumab", "vs": "control", "op": "<=", "value": 0.5}
+    ]
     return d
 
 
@@ -171,8 +230,13 @@ def test_all_name_problems_reported_at_once(igf_model, tmp_path, write_yaml, sce
     with pytest.raises(igfsim.ScenarioError) as info:
         igfsim.run_scenario(path, igf_model)
     wheres = {i.where for i in info.value.issues}
-    assert wheres == {"cell.context", "cell.parameters.kdeg_Rx", "arms[1].treatments[0].drug",
-                      "expect[0].readout", "expect[0].vs"}
+    assert wheres == {
+        "cell.context",
+        "cell.parameters.kdeg_Rx",
+        "arms[1].treatments[0].drug",
+        "expect[0].readout",
+        "expect[0].vs",
+    }
 
 
 def test_parse_scenario_names_the_source():
@@ -192,8 +256,14 @@ def test_expectation_shapes_are_checked(scenario_dict):
     bad = [
         {"readout": "pAkt", "metric": "auc", "arm": "control", "op": "between", "value": 1},
         {"readout": "pAkt", "metric": "auc", "arm": "control", "op": ">=", "value": [0, 1]},
-        {"readout": "pAkt", "metric": "auc", "trend": "increasing", "arms": ["control", "cixutumumab"],
-         "op": ">=", "value": 0.8},
+        {
+            "readout": "pAkt",
+            "metric": "auc",
+            "trend": "increasing",
+            "arms": ["control", "cixutumumab"],
+            "op": ">=",
+            "value": 0.8,
+        },
         {"readout": "pAkt", "metric": "auc", "op": ">=", "value": 0.8},
     ]
     scenario_dict["expect"] = bad

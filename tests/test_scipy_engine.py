@@ -12,15 +12,16 @@ import pytest
 
 import igfsim
 from igfsim.engines import get_engine, scipy_ode
+from igfsim.engines.protocol import Change, Event, Protocol
 from igfsim.engines.scipy_ode import ScipyEngine
-from igfsim.protocol import Change, Event, Protocol
 from igfsim.resources import bundled_scenarios_dir
 
 K, A0 = 0.1, 10.0
 SCENARIOS = sorted(bundled_scenarios_dir().glob("*.yaml"))
 #: the analytic model of conftest.py with one more line
-TINY_WITH = ("model extra\n compartment c = 1\n species A in c, B in c\n J1: A -> B; c*k*A\n k = 0.1\n"
-             " A = 10; B = 0\n {}\nend")
+TINY_WITH = (
+    "model extra\n compartment c = 1\n species A in c, B in c\n J1: A -> B; c*k*A\n k = 0.1\n A = 10; B = 0\n {}\nend"
+)
 
 #: many constructs at once: a function definition, piecewise and time in rules, a rate rule, a
 #: boundary species set by an initial assignment, initial assignments of species and parameters,
@@ -55,9 +56,13 @@ EDGE_CASES = {
     "plain": {},
     "overrides": {"overrides": {"k1": 0.5, "tot": 4.0, "d": 6.0}},
     "initial": {"initial": {"A": 2.0, "L": 1.0}},
-    "events": {"events": (Event(5.0, (Change("L", 2.0, "species", "add"), Change("k2", 0.3, "parameter", "set"))),
-                          Event(12.3, (Change("c", 0.5, "parameter", "set"), Change("A", 0.0, "species", "set"))),
-                          Event(20.0, (Change("d", 1.0, "parameter", "add"),)))},
+    "events": {
+        "events": (
+            Event(5.0, (Change("L", 2.0, "species", "add"), Change("k2", 0.3, "parameter", "set"))),
+            Event(12.3, (Change("c", 0.5, "parameter", "set"), Change("A", 0.0, "species", "set"))),
+            Event(20.0, (Change("d", 1.0, "parameter", "add"),)),
+        )
+    },
     "pretreatment": {"t_start": -4.0, "events": (Event(-4.0, (Change("kf", 1.0, "parameter", "set"),)),)},
 }
 
@@ -76,12 +81,31 @@ end
 """
 
 
-def protocol(times, selections=("A", "B"), *, events=(), overrides=None, initial=None, preequilibrate=False,
-             t_start=0.0, label="test/arm", rtol=1e-8, atol=1e-10):
-    return Protocol(overrides=MappingProxyType(dict(overrides or {})),
-                    initial=MappingProxyType(dict(initial or {})), preequilibrate=preequilibrate,
-                    events=tuple(events), t_start=t_start, times=np.asarray(times, dtype=float),
-                    selections=tuple(selections), label=label, rtol=rtol, atol=atol)
+def protocol(
+    times,
+    selections=("A", "B"),
+    *,
+    events=(),
+    overrides=None,
+    initial=None,
+    preequilibrate=False,
+    t_start=0.0,
+    label="test/arm",
+    rtol=1e-8,
+    atol=1e-10,
+):
+    return Protocol(
+        overrides=MappingProxyType(dict(overrides or {})),
+        initial=MappingProxyType(dict(initial or {})),
+        preequilibrate=preequilibrate,
+        events=tuple(events),
+        t_start=t_start,
+        times=np.asarray(times, dtype=float),
+        selections=tuple(selections),
+        label=label,
+        rtol=rtol,
+        atol=atol,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +179,9 @@ def test_analytic_jacobian_matches_finite_differences(engine, igf_model):
     f, jac = sys_.bind(p)
     analytic = jac(0.0, x).T.copy()  # odeint's column layout: row j holds d f / d x_j
     h = 1e-6 * (np.abs(x) + 1e-3)
-    numeric = np.column_stack([(f(0.0, x + h[j] * e).copy() - f(0.0, x - h[j] * e).copy()) / (2 * h[j])
-                               for j, e in enumerate(np.eye(sys_.n))])
+    numeric = np.column_stack(
+        [(f(0.0, x + h[j] * e).copy() - f(0.0, x - h[j] * e).copy()) / (2 * h[j]) for j, e in enumerate(np.eye(sys_.n))]
+    )
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
 
 
@@ -179,7 +204,9 @@ def _with_algebraic_rule(sbml: str) -> str:
 def test_unsupported_sbml_raises_model_error_naming_the_construct(engine, tiny_model):
     with_event = igfsim.load_model_string(
         "model ev\n compartment c = 1\n species A in c\n J1: A -> ; c*k*A\n k = 0.1\n A = 10\n"
-        " E1: at time > 5: A = 1\nend", "with_event")
+        " E1: at time > 5: A = 1\nend",
+        "with_event",
+    )
     t = np.linspace(0, 10, 11)
     with pytest.raises(igfsim.ModelError, match=r"SBML event 'E1' is not supported by the scipy engine"):
         engine.simulate(with_event, protocol(t, ("A",)))
@@ -191,13 +218,13 @@ def test_unsupported_sbml_raises_model_error_naming_the_construct(engine, tiny_m
         engine.simulate(delayed, protocol(t))
 
 
-
 # ------------------------------------------------------------------------ (d) Python fallback
 @pytest.mark.parametrize("case", ["overrides", "events"])
 def test_python_fallback_equals_the_compiled_path(engine, fallback, edge_model, case):
     pr = protocol(np.linspace(0, 20, 41), EDGE_SELECTIONS, **EDGE_CASES[case])
-    np.testing.assert_allclose(fallback.simulate(edge_model, pr), engine.simulate(edge_model, pr),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        fallback.simulate(edge_model, pr), engine.simulate(edge_model, pr), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_fallback_is_chosen_by_environment_without_warning(monkeypatch, tiny_model):
@@ -289,5 +316,6 @@ def test_jacobian_is_finite_for_a_hill_term_of_an_absent_species(engine):
     assert np.all(np.isfinite(jac(0.0, sys_.initial_state(p))))
     ev = (Event(5.0, (Change("L", 1.0, "species"),)),)
     proto = protocol(np.linspace(0, 50, 11), ("A", "B", "h"), events=ev)
-    np.testing.assert_allclose(engine.simulate(model, proto), get_engine("roadrunner").simulate(model, proto),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        engine.simulate(model, proto), get_engine("roadrunner").simulate(model, proto), rtol=1e-5, atol=1e-7
+    )

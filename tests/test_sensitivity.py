@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 import igfsim
-from igfsim.resources import bundled_scenarios_dir
-from igfsim.sensitivity import (
+from igfsim.analysis.sensitivity import (
     apply_values,
     expectation_robustness,
     lognormal_ensemble,
@@ -16,6 +15,7 @@ from igfsim.sensitivity import (
     scenario_metric_evaluator,
     sobol,
 )
+from igfsim.resources import bundled_scenarios_dir
 
 LINEAR = {"names": ["x1", "x2", "x3"], "bounds": [[0, 1]] * 3}
 
@@ -79,7 +79,7 @@ def test_sobol_ishigami_indices_and_reproducibility():
 def test_sensitivity_figures():
     import matplotlib.pyplot as plt
 
-    from igfsim.sweep_plots import plot_morris, plot_sobol
+    from igfsim.report.sweep_plots import plot_morris, plot_sobol
 
     fig, (a1, a2) = plt.subplots(1, 2)
     assert plot_morris(morris(linear, LINEAR, n_trajectories=4, seed=0), ax=a1) is a1
@@ -88,6 +88,7 @@ def test_sensitivity_figures():
 
 
 # ---------------------------------------------------------------------------- scenario adapters
+
 
 @pytest.fixture(scope="module")
 def c01_short() -> igfsim.Scenario:
@@ -98,15 +99,19 @@ def c01_short() -> igfsim.Scenario:
     d["arms"] = d["arms"][:2]
     d["expect"] = [e for e in d["expect"] if {e.get("arm"), e.get("vs")} <= {"control", "cixutumumab"}]
     # one claim close to its threshold, so that the ensemble can split on it
-    d["expect"].append({"readout": "pAkt", "metric": "at_15", "arm": "cixutumumab", "vs": "control",
-                        "op": ">=", "value": 0.983})
+    d["expect"].append(
+        {"readout": "pAkt", "metric": "at_15", "arm": "cixutumumab", "vs": "control", "op": ">=", "value": 0.983}
+    )
     return igfsim.parse_scenario(d)
 
 
 def test_apply_values(c01_short, igf_model):
-    v = apply_values(c01_short, ["parameter:kp_R", "expression:IRS", "dose:cixutumumab/IMC-A12",
-                                 "stimulus:IGF2", "scale:Kd_mAb_IGF1R"], [2.0, 3.0, 5.0, 1.0, 10.0],
-                     model=igf_model)
+    v = apply_values(
+        c01_short,
+        ["parameter:kp_R", "expression:IRS", "dose:cixutumumab/IMC-A12", "stimulus:IGF2", "scale:Kd_mAb_IGF1R"],
+        [2.0, 3.0, 5.0, 1.0, 10.0],
+        model=igf_model,
+    )
     assert v.cell.parameters["kp_R"] == 2.0 and v.cell.expression["IRS"] == 3.0
     assert v.cell.context == "InsR-A-high" and v.stimulus == {"IGF2": 1.0}
     assert v.arm("cixutumumab").treatments[0].dose_nM == 5.0
@@ -120,28 +125,59 @@ def test_apply_values(c01_short, igf_model):
 
 
 def test_scenario_metric_evaluator(c01_short, igf_model):
-    ev = scenario_metric_evaluator(c01_short, arm="cixutumumab", vs="control", readout="pIGF1R", metric="at_15",
-                                   targets=["dose:cixutumumab/cixutumumab", "scale:kp_R"], model=igf_model)
+    ev = scenario_metric_evaluator(
+        c01_short,
+        arm="cixutumumab",
+        vs="control",
+        readout="pIGF1R",
+        metric="at_15",
+        targets=["dose:cixutumumab/cixutumumab", "scale:kp_R"],
+        model=igf_model,
+    )
     x = np.array([[0.3, 1.0], [3.0, 1.0], [100.0, 1.0], [100.0, 2.0]])
     y = ev(x)
     assert y.shape == (4,) and np.all((y >= 0) & (y <= 1.05))
     assert y[0] > y[1] > y[2]  # more antibody, less pIGF1R relative to control
     np.testing.assert_array_equal(y, ev(x))
-    serial = scenario_metric_evaluator(c01_short, arm="cixutumumab", vs="control", readout="pIGF1R", metric="at_15",
-                                       targets=["dose:cixutumumab/cixutumumab", "scale:kp_R"], model=igf_model,
-                                       executor="serial")
+    serial = scenario_metric_evaluator(
+        c01_short,
+        arm="cixutumumab",
+        vs="control",
+        readout="pIGF1R",
+        metric="at_15",
+        targets=["dose:cixutumumab/cixutumumab", "scale:kp_R"],
+        model=igf_model,
+        executor="serial",
+    )
     np.testing.assert_array_equal(y[:2], serial(x[:2]))
     with pytest.raises(ValueError, match="executor"):
-        scenario_metric_evaluator(c01_short, arm="control", readout="pAkt", metric="auc", targets=["scale:kp_R"],
-                                  model=igf_model, executor="threads")(np.ones((1, 1)))
+        scenario_metric_evaluator(
+            c01_short,
+            arm="control",
+            readout="pAkt",
+            metric="auc",
+            targets=["scale:kp_R"],
+            model=igf_model,
+            executor="threads",
+        )(np.ones((1, 1)))
     with pytest.raises(ValueError, match="columns"):
         ev(np.ones((2, 3)))
     with pytest.raises(igfsim.ScenarioError):
-        scenario_metric_evaluator(c01_short, arm="control", readout="pAkt", metric="auc",
-                                  targets=["parameter:no_such_parameter"], model=igf_model)
+        scenario_metric_evaluator(
+            c01_short,
+            arm="control",
+            readout="pAkt",
+            metric="auc",
+            targets=["parameter:no_such_parameter"],
+            model=igf_model,
+        )
     # plugged into Morris: 2 trajectories x 3 points
-    t = morris(ev, {"names": ["dose", "kp"], "bounds": [[1, 1000], [0.5, 2]], "dists": ["logunif", "unif"]},
-               n_trajectories=2, seed=0)
+    t = morris(
+        ev,
+        {"names": ["dose", "kp"], "bounds": [[1, 1000], [0.5, 2]], "dists": ["logunif", "unif"]},
+        n_trajectories=2,
+        seed=0,
+    )
     assert t.loc["dose", "mu_star"] > 0 and np.isfinite(t.values).all()
 
 

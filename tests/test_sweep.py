@@ -9,10 +9,11 @@ import pytest
 
 import igfsim
 import igfsim.sweep as sweep_mod
+import igfsim.sweep.execute as sweep_execute
 from igfsim.cli import main
 from igfsim.errors import ScenarioError
 from igfsim.sweep import Axis, Sweep, SweepResult, apply_row, design_table, load_sweep, run_sweep
-from igfsim.sweep_store import SweepStore, SweepStoreError
+from igfsim.sweep.store import SweepStore, SweepStoreError
 
 #: short and small: 60 min, 13 points, 2 arms, 2 readouts
 SCENARIO = {
@@ -36,9 +37,13 @@ def small(**kw) -> Sweep:
 @pytest.fixture(scope="module")
 def failing_sweep() -> Sweep:
     """4 runs; the negative dephosphorylation rate makes pre-equilibration diverge in runs 1 and 3."""
-    return small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100]),
-                       Axis(name="kdp", target="parameter:k_dp_fast", values=[0.5, -1])],
-                 keep_trajectories=True)
+    return small(
+        axes=[
+            Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100]),
+            Axis(name="kdp", target="parameter:k_dp_fast", values=[0.5, -1]),
+        ],
+        keep_trajectories=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +52,7 @@ def failing_serial(failing_sweep) -> SweepResult:
 
 
 # ------------------------------------------------------------------------------------- grids
+
 
 def test_1d_log_grid_coords_and_monotone_dose_response():
     res = run_sweep(small(axes=[DOSE]), executor="serial", progress=False)
@@ -72,8 +78,10 @@ def test_2d_grid_and_unstacked_view_and_dataframe():
     assert list(ds["dose"].values) == [0, 0, 50, 50, 100, 100] and list(ds["insr_a"].values) == [0.5, 4] * 3
     g = res.grid()
     assert g.dims == ("dose", "insr_a", "arm", "readout", "metric")
-    assert g.sel(dose=50.0, insr_a=4.0, arm="cix", readout="pAkt", metric="auc").item() == \
-        ds["summary"].isel(run=3).sel(arm="cix", readout="pAkt", metric="auc").item()
+    assert (
+        g.sel(dose=50.0, insr_a=4.0, arm="cix", readout="pAkt", metric="auc").item()
+        == ds["summary"].isel(run=3).sel(arm="cix", readout="pAkt", metric="auc").item()
+    )
     akt = g.sel(arm="cix", readout="pAkt", metric="auc")
     assert np.all(akt.diff("dose") < 0)  # the antibody lowers pAkt
     # InsR-A rich cells keep more pAkt under the antibody (relative to their control)
@@ -87,8 +95,9 @@ def test_2d_grid_and_unstacked_view_and_dataframe():
 
 def test_axis_values_lin_and_log():
     assert list(Axis(name="a", target="stimulus:IGF1", range=(0, 10), n=3).grid_values()) == [0, 5, 10]
-    np.testing.assert_allclose(Axis(name="a", target="stimulus:IGF1", range=(0.1, 10), n=3, scale="log")
-                               .grid_values(), [0.1, 1, 10])
+    np.testing.assert_allclose(
+        Axis(name="a", target="stimulus:IGF1", range=(0.1, 10), n=3, scale="log").grid_values(), [0.1, 1, 10]
+    )
     with pytest.raises(ValueError, match="log"):
         Axis(name="a", target="stimulus:IGF1", range=(0, 10), n=3, scale="log")
     with pytest.raises(ValueError, match="exactly one"):
@@ -101,11 +110,14 @@ def test_axis_values_lin_and_log():
 
 def test_apply_row_reaches_arm_overrides_and_keeps_arm_contexts():
     sc = dict(copy.deepcopy(SCENARIO), cell={"context": "InsR-A-high"})
-    sc["arms"] = [{"name": "a", "stimulus": {"IGF2": 1}, "cell": {"parameters": {"k_dp_fast": 0.4}}},
-                  {"name": "b", "cell": {"context": "default"}}]
+    sc["arms"] = [
+        {"name": "a", "stimulus": {"IGF2": 1}, "cell": {"parameters": {"k_dp_fast": 0.4}}},
+        {"name": "b", "cell": {"context": "default"}},
+    ]
     base = Sweep(scenario=sc).scenario
-    v = apply_row(base, ["stimulus:IGF1", "parameter:k_dp_fast", "initial:IGF2"], [3, 0.7, 0.2],
-                  {"expression": {"IGF1R": 2.0}})
+    v = apply_row(
+        base, ["stimulus:IGF1", "parameter:k_dp_fast", "initial:IGF2"], [3, 0.7, 0.2], {"expression": {"IGF1R": 2.0}}
+    )
     assert v.stimulus["IGF1"] == 3 and v.arms[0].stimulus == {"IGF2": 1, "IGF1": 3}
     assert v.arms[0].cell.parameters["k_dp_fast"] == 0.7 and v.cell.parameters["k_dp_fast"] == 0.7
     assert v.cell.expression["IGF1R"] == 2.0 and v.arms[1].cell.expression["IGF1R"] == 2.0
@@ -116,10 +128,13 @@ def test_apply_row_reaches_arm_overrides_and_keeps_arm_contexts():
 
 # ----------------------------------------------------------------------------- random designs
 
+
 @pytest.mark.parametrize("design", ["lhs", "sobol"])
 def test_random_design_seeded(design):
-    axes = [Axis(name="dose", target="dose:cix/cixutumumab", range=(0.1, 1000), scale="log"),
-            Axis(name="igf1", target="stimulus:IGF1", range=(1, 10))]
+    axes = [
+        Axis(name="dose", target="dose:cix/cixutumumab", range=(0.1, 1000), scale="log"),
+        Axis(name="igf1", target="stimulus:IGF1", range=(1, 10)),
+    ]
     a, b, c = (design_table(small(axes=axes, design=design, n=6, seed=s))[1] for s in (7, 7, 8))
     assert a.shape == (6, 2) and np.array_equal(a, b) and not np.array_equal(a, c)
     assert a[:, 0].min() >= 0.1 and a[:, 0].max() <= 1000 and a[:, 1].min() >= 1 and a[:, 1].max() <= 10
@@ -142,10 +157,15 @@ def test_lognormal_distribution():
 
 
 def test_panel_crossed_with_axes():
-    panel = {"IGF1R_rich": {"expression": {"IGF1R": 2.0, "InsR_A": 0.5}},
-             "InsR_A_rich": {"expression": {"IGF1R": 0.5, "InsR_A": 4.0}}}
-    res = run_sweep(small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])], panel=panel),
-                    executor="serial", progress=False)
+    panel = {
+        "IGF1R_rich": {"expression": {"IGF1R": 2.0, "InsR_A": 0.5}},
+        "InsR_A_rich": {"expression": {"IGF1R": 0.5, "InsR_A": 4.0}},
+    }
+    res = run_sweep(
+        small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])], panel=panel),
+        executor="serial",
+        progress=False,
+    )
     ds = res.dataset
     assert list(ds["panel"].values) == ["IGF1R_rich"] * 2 + ["InsR_A_rich"] * 2
     g = res.grid()
@@ -158,6 +178,7 @@ def test_panel_crossed_with_axes():
 
 # --------------------------------------------------------------------------- failures, executors
 
+
 def test_failed_run_is_recorded_and_the_sweep_finishes(failing_serial):
     ds = failing_serial.dataset
     assert list(ds["status"].values) == ["ok", "failed", "ok", "failed"]
@@ -166,8 +187,9 @@ def test_failed_run_is_recorded_and_the_sweep_finishes(failing_serial):
     assert np.isfinite(ds["summary"].isel(run=[0, 2])).all()
     assert failing_serial.n_failed == 2 and not failing_serial.ok
     # summaries come from the trajectories
-    np.testing.assert_allclose(ds["summary"].sel(metric="final").isel(run=0).values,
-                               ds["trajectory"].isel(run=0, time=-1).values)
+    np.testing.assert_allclose(
+        ds["summary"].sel(metric="final").isel(run=0).values, ds["trajectory"].isel(run=0, time=-1).values
+    )
 
 
 def test_process_pool_equals_serial(failing_sweep, failing_serial):
@@ -177,17 +199,20 @@ def test_process_pool_equals_serial(failing_sweep, failing_serial):
 
 def test_dask_local_cluster_equals_serial(failing_sweep, failing_serial):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cl, \
-            distributed.Client(cl) as client:
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cl,
+        distributed.Client(cl) as client,
+    ):
         res = run_sweep(failing_sweep, executor=client, batch_size=1, progress=False)
     assert res.dataset.identical(failing_serial.dataset)
 
 
 # -------------------------------------------------------------------------- streaming and resume
 
+
 def test_stream_to_disk_interrupt_and_resume(tmp_path, monkeypatch, failing_sweep, failing_serial):
     out = tmp_path / "sw"
-    real, calls = sweep_mod._run_batch, []
+    real, calls = sweep_execute._run_batch, []
 
     def interrupted(task):
         calls.append(1)
@@ -195,10 +220,10 @@ def test_stream_to_disk_interrupt_and_resume(tmp_path, monkeypatch, failing_swee
             raise KeyboardInterrupt
         return real(task)
 
-    monkeypatch.setattr(sweep_mod, "_run_batch", interrupted)
+    monkeypatch.setattr(sweep_execute, "_run_batch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(failing_sweep, executor="serial", batch_size=1, out=out, progress=False)
-    monkeypatch.setattr(sweep_mod, "_run_batch", real)
+    monkeypatch.setattr(sweep_execute, "_run_batch", real)
     assert SweepStore(out).completed_runs() == {0, 1}
     partial = SweepResult.open(out)
     assert list(partial.dataset["run"].values) == [0, 1]
@@ -208,8 +233,11 @@ def test_stream_to_disk_interrupt_and_resume(tmp_path, monkeypatch, failing_swee
     with pytest.raises(SweepStoreError, match="different sweep"):
         run_sweep(other, executor="serial", out=out, resume=True, progress=False)
     res = run_sweep(failing_sweep, executor="serial", batch_size=1, out=out, resume=True, progress=False)
-    runs = [r for f in sorted((out / "parts").glob("*.parquet"))
-            for r in __import__("pyarrow.parquet").parquet.read_table(f).column("run").to_pylist()]
+    runs = [
+        r
+        for f in sorted((out / "parts").glob("*.parquet"))
+        for r in __import__("pyarrow.parquet").parquet.read_table(f).column("run").to_pylist()
+    ]
     assert sorted(runs) == [0, 1, 2, 3]  # every run exactly once
     assert res.dataset.identical(failing_serial.dataset)
     assert SweepResult.open(out, trajectories=False).dataset.data_vars.keys() == {"summary"}
@@ -241,21 +269,25 @@ def test_load_sweep_file_relative_scenario_and_inline(tmp_path, write_yaml):
     write_yaml(tmp_path, SCENARIO_YAML)
     sw = load_sweep(write_yaml(tmp_path, SWEEP_YAML, "sweep.yaml"))
     assert sw.scenario.name == "sweep_small" and sw.axes[0].values == [1, 100] and sw.metrics == ["auc", "final"]
-    inline = SWEEP_YAML.replace("scenario: scenario.yaml", "scenario:\n" + "\n".join(
-        "  " + line for line in SCENARIO_YAML.strip().splitlines()))
+    inline = SWEEP_YAML.replace(
+        "scenario: scenario.yaml", "scenario:\n" + "\n".join("  " + line for line in SCENARIO_YAML.strip().splitlines())
+    )
     assert load_sweep(write_yaml(tmp_path, inline, "inline.yaml")).scenario == sw.scenario
 
 
-@pytest.mark.parametrize(("change", "where", "text"), [
-    (("metrics: [auc, final]", "metrics: [auc]\nbogus: 1"), "bogus", "unknown key"),
-    (('values: [1, 100]}', 'values: [1, 100], step: 2}'), "axes[0].step", "unknown key"),
-    (('"dose:cix/cixutumumab"', '"dosage:cix"'), "axes[0].target", "bad target"),
-    (('"dose:cix/cixutumumab"', '"dose:cixx/cixutumumab"'), "axes[0].target", "no arm named 'cixx'"),
-    (('"dose:cix/cixutumumab"', '"dose:cix/linsitinib"'), "axes[0].target", "linsitinib treatment"),
-    (('"dose:cix/cixutumumab"', '"parameter:k_nope"'), "axes[0].target", "unknown parameter"),
-    (("metrics: [auc, final]", "metrics: [auc]\ndesign: lhs"), "n", "needs 'n'"),
-    (("metrics: [auc, final]", "metrics: [auc]\narms: [cixx]"), "arms[0]", "no arm named"),
-])
+@pytest.mark.parametrize(
+    ("change", "where", "text"),
+    [
+        (("metrics: [auc, final]", "metrics: [auc]\nbogus: 1"), "bogus", "unknown key"),
+        (("values: [1, 100]}", "values: [1, 100], step: 2}"), "axes[0].step", "unknown key"),
+        (('"dose:cix/cixutumumab"', '"dosage:cix"'), "axes[0].target", "bad target"),
+        (('"dose:cix/cixutumumab"', '"dose:cixx/cixutumumab"'), "axes[0].target", "no arm named 'cixx'"),
+        (('"dose:cix/cixutumumab"', '"dose:cix/linsitinib"'), "axes[0].target", "linsitinib treatment"),
+        (('"dose:cix/cixutumumab"', '"parameter:k_nope"'), "axes[0].target", "unknown parameter"),
+        (("metrics: [auc, final]", "metrics: [auc]\ndesign: lhs"), "n", "needs 'n'"),
+        (("metrics: [auc, final]", "metrics: [auc]\narms: [cixx]"), "arms[0]", "no arm named"),
+    ],
+)
 def test_load_sweep_errors_name_the_key(tmp_path, write_yaml, change, where, text):
     write_yaml(tmp_path, SCENARIO_YAML)
     path = write_yaml(tmp_path, SWEEP_YAML.replace(*change), "sweep.yaml")
@@ -278,8 +310,11 @@ def test_cli_exit_codes(tmp_path, write_yaml, capsys):
     assert main(["sweep", str(good), "--out", str(tmp_path / "o1"), "--workers", "1", "--no-progress"]) == 0
     assert "2 run(s) ok, 0 failed" in capsys.readouterr().out
     assert SweepResult.open(tmp_path / "o1").n_ok == 2
-    bad_runs = write_yaml(tmp_path, SWEEP_YAML.replace('"dose:cix/cixutumumab", values: [1, 100]',
-                                                       '"parameter:k_dp_fast", values: [0.5, -1]'), "fail.yaml")
+    bad_runs = write_yaml(
+        tmp_path,
+        SWEEP_YAML.replace('"dose:cix/cixutumumab", values: [1, 100]', '"parameter:k_dp_fast", values: [0.5, -1]'),
+        "fail.yaml",
+    )
     assert main(["sweep", str(bad_runs), "--out", str(tmp_path / "o2"), "--workers", "1", "--no-progress"]) == 3
     captured = capsys.readouterr()
     assert "1 run(s) ok, 1 failed" in captured.out and "diverged" in captured.err
@@ -288,8 +323,7 @@ def test_cli_exit_codes(tmp_path, write_yaml, capsys):
     assert "oops" in capsys.readouterr().err
     # an existing output folder without --resume is bad input; with --resume nothing is rerun
     assert main(["sweep", str(good), "--out", str(tmp_path / "o1"), "--workers", "1", "--no-progress"]) == 2
-    assert main(["sweep", str(good), "--out", str(tmp_path / "o1"), "--workers", "1", "--no-progress",
-                 "--resume"]) == 0
+    assert main(["sweep", str(good), "--out", str(tmp_path / "o1"), "--workers", "1", "--no-progress", "--resume"]) == 0
 
 
 def test_bundled_example_sweep_loads():
@@ -301,21 +335,36 @@ def test_bundled_example_sweep_loads():
 
 
 def test_points_design_runs_explicit_rows():
-    axes = [Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 10, 100]),
-            Axis(name="igf1", target="stimulus:IGF1", values=[5, 5, 20])]
+    axes = [
+        Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 10, 100]),
+        Axis(name="igf1", target="stimulus:IGF1", values=[5, 5, 20]),
+    ]
     panel, rows = design_table(small(axes=axes, design="points"))
     assert rows.tolist() == [[1, 5], [10, 5], [100, 20]] and panel == [None] * 3
-    issues = sweep_mod.check_sweep(small(axes=[axes[0], Axis(name="igf1", target="stimulus:IGF1", values=[5])],
-                                         design="points"), igfsim.load_model())
+    issues = sweep_mod.check_sweep(
+        small(axes=[axes[0], Axis(name="igf1", target="stimulus:IGF1", values=[5])], design="points"),
+        igfsim.load_model(),
+    )
     assert [i.where for i in issues] == ["axes[1]"]
 
 
 def test_grid_of_a_one_axis_sweep_is_indexed_by_that_axis():
-    sc = igfsim.parse_scenario({"name": "g1", "title": "one axis", "simulation": {"duration_min": 30, "points": 4},
-                                "stimulus": {"IGF1": 1}, "readouts": ["pIGF1R"],
-                                "arms": [{"name": "cix", "treatments": [{"drug": "cixutumumab", "dose_nM": 1}]}]}, "g1")
-    res = run_sweep(Sweep(scenario=sc, axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[0.1, 1, 10])]),
-                    executor="serial", progress=False)
+    sc = igfsim.parse_scenario(
+        {
+            "name": "g1",
+            "title": "one axis",
+            "simulation": {"duration_min": 30, "points": 4},
+            "stimulus": {"IGF1": 1},
+            "readouts": ["pIGF1R"],
+            "arms": [{"name": "cix", "treatments": [{"drug": "cixutumumab", "dose_nM": 1}]}],
+        },
+        "g1",
+    )
+    res = run_sweep(
+        Sweep(scenario=sc, axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[0.1, 1, 10])]),
+        executor="serial",
+        progress=False,
+    )
     g = res.grid()
     assert g.dims[0] == "dose" and list(g["dose"].values) == [0.1, 1, 10]
     auc = g.sel(arm="cix", readout="pIGF1R", metric="auc").values

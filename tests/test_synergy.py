@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from igfsim.synergy import (
+from igfsim.analysis.synergy import (
     bliss_excess,
     combination_index,
     effect_from_response,
@@ -147,7 +147,7 @@ def test_effect_from_response_extra_dims_and_validation():
 def test_synergy_map_figure():
     import matplotlib.pyplot as plt
 
-    from igfsim.sweep_plots import plot_synergy_map
+    from igfsim.report.sweep_plots import plot_synergy_map
 
     fig, ax = plt.subplots()
     assert plot_synergy_map(loewe_excess(bliss_grid()), ax=ax) is ax

@@ -3,26 +3,60 @@
 The public API:
 
 >>> from igfsim import load_model, load_scenario, run_scenario, check_expectations  # doctest: +SKIP
+
+Layout (each sub-package imports only those listed after it; ``tests/test_layers.py`` and the
+import-linter contract in ``pyproject.toml`` check this): ``cli`` -> ``report``, ``export`` ->
+``analysis`` -> ``sweep`` -> ``runner`` -> ``result`` -> ``scenario`` -> ``engines`` -> ``model`` ->
+``errors``, ``resources``.
 """
 
 from __future__ import annotations
 
-from .analysis import ExpectationOutcome, check_expectations, compute_metrics, metric
-from .contexts import CONTEXTS
-from .drugs import CATALOG, DRUGS, find_drug
-from .errors import EngineUnavailableError, IgfsimError, ModelError, ScenarioError, SimulationError
-from .model import Model, check_provenance, load_model, load_model_string
-from .readouts import READOUTS
-from .result import ScenarioResult
-from .runner import run_scenario
-from .scenario import Scenario, check_scenario, load_scenario, parse_scenario
+from igfsim import _moved
+from igfsim._version import __version__
+from igfsim.analysis.expectations import ExpectationOutcome, check_expectations
+from igfsim.errors import EngineUnavailableError, IgfsimError, ModelError, ScenarioError, SimulationError
+from igfsim.model import Model, check_provenance, load_model, load_model_string
+from igfsim.result import ScenarioResult, compute_metrics, metric
+from igfsim.runner import run_scenario
+from igfsim.scenario import (
+    CATALOG,
+    CONTEXTS,
+    DRUGS,
+    READOUTS,
+    Scenario,
+    check_scenario,
+    find_drug,
+    load_scenario,
+    parse_scenario,
+)
 
-__version__ = "0.1.0"
+_moved.install()
 
 __all__ = [
-    "CATALOG", "CONTEXTS", "DRUGS", "READOUTS", "EngineUnavailableError", "ExpectationOutcome",
-    "IgfsimError", "Model", "ModelError", "Scenario", "ScenarioError", "ScenarioResult",
-    "SimulationError", "check_expectations", "check_provenance", "check_scenario", "compute_metrics",
-    "find_drug", "load_model", "load_model_string", "load_scenario", "metric", "parse_scenario",
-    "run_scenario", "__version__",
+    "CATALOG",
+    "CONTEXTS",
+    "DRUGS",
+    "READOUTS",
+    "EngineUnavailableError",
+    "ExpectationOutcome",
+    "IgfsimError",
+    "Model",
+    "ModelError",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResult",
+    "SimulationError",
+    "check_expectations",
+    "check_provenance",
+    "check_scenario",
+    "compute_metrics",
+    "find_drug",
+    "load_model",
+    "load_model_string",
+    "load_scenario",
+    "metric",
+    "parse_scenario",
+    "run_scenario",
+    "__version__",
 ]

@@ -17,14 +17,14 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import IgfsimError, Issue, ScenarioError, SimulationError
+from igfsim.errors import IgfsimError, Issue, ScenarioError, SimulationError
 
 EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION = 0, 1, 2, 3
 _VERDICT = {"pass": "PASS", "fail": "FAIL", "xfail": "XFAIL", "xpass": "XPASS", "n/a": "N/A"}
 
 
 def _scenario_files(items: Sequence[str]) -> list[Path]:
-    from .resources import bundled_scenarios_dir
+    from igfsim.resources import bundled_scenarios_dir
 
     paths = [Path(i) for i in items] or [bundled_scenarios_dir()]
     files: list[Path] = []
@@ -44,11 +44,11 @@ def _err(msg: str) -> None:
 
 
 def _run_files(args, *, write: bool) -> int:
-    from .analysis import check_expectations, describe, scenario_header
-    from .model import load_model
-    from .outputs import write_run_outputs
-    from .runner import run_scenario
-    from .scenario import load_scenario
+    from igfsim.analysis.expectations import check_expectations, describe, scenario_header
+    from igfsim.model.sbml import load_model
+    from igfsim.report.outputs import write_run_outputs
+    from igfsim.runner import run_scenario
+    from igfsim.scenario.loading import load_scenario
 
     model = load_model(args.model)
     code, n_pass, n_total, n_xfail, n_na = EXIT_OK, 0, 0, 0, 0
@@ -72,8 +72,10 @@ def _run_files(args, *, write: bool) -> int:
             except OSError as err:
                 _err(f"{args.out}: cannot write outputs of {scenario.name} ({err.strerror or err})")
                 return max(code, EXIT_INPUT)
-            print(f"{scenario.name}: wrote {folder}/timecourse.csv, summary.json"
-                  + ("" if args.no_png else ", timecourse.png"))
+            print(
+                f"{scenario.name}: wrote {folder}/timecourse.csv, summary.json"
+                + ("" if args.no_png else ", timecourse.png")
+            )
         if not result.ok:
             for rec in result.records:
                 if rec.status != "ok":
@@ -81,8 +83,9 @@ def _run_files(args, *, write: bool) -> int:
             code = max(code, EXIT_SIMULATION)
             continue
         if not args.quiet:
-            print("\n" + "\n".join(scenario_header(scenario.name, scenario.title, scenario.claims,
-                                                   scenario.references)))
+            print(
+                "\n" + "\n".join(scenario_header(scenario.name, scenario.title, scenario.claims, scenario.references))
+            )
             for o in outcomes:
                 extra = f"  ({o.detail})" if o.detail else ""
                 print(f"  {_VERDICT[o.verdict]:5s}  {describe(o.expectation):70s} observed {o.observed:.4g}{extra}")
@@ -115,11 +118,11 @@ ODE_AGREEMENT = 1e-3
 
 
 def _cmd_compare(args) -> int:
-    from .analysis import describe
-    from .consistency import compare_scenario, format_consistency
-    from .engines import ENGINES, ODE_ENGINES
-    from .model import load_model
-    from .scenario import load_scenario
+    from igfsim.analysis.consistency import compare_scenario, format_consistency
+    from igfsim.analysis.expectations import describe
+    from igfsim.engines import ENGINES, ODE_ENGINES
+    from igfsim.model.sbml import load_model
+    from igfsim.scenario.loading import load_scenario
 
     model = load_model(args.model)
     try:
@@ -131,8 +134,7 @@ def _cmd_compare(args) -> int:
     for path in files:
         try:
             scenario = load_scenario(path)
-            rep = compare_scenario(scenario, model, engines=tuple(ENGINES), threshold=args.threshold,
-                                   source=str(path))
+            rep = compare_scenario(scenario, model, engines=tuple(ENGINES), threshold=args.threshold, source=str(path))
         except ScenarioError as err:
             _err(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
             code = max(code, EXIT_INPUT)
@@ -145,8 +147,10 @@ def _cmd_compare(args) -> int:
         failed = rep.failures()
         if failed:
             code = max(code, EXIT_EXPECTATION)
-            problems += [f"{rep.scenario}: expect[{o.index}] {o.verdict.upper()} in {e}: {describe(o.expectation)}"
-                         for e, o in failed]
+            problems += [
+                f"{rep.scenario}: expect[{o.index}] {o.verdict.upper()} in {e}: {describe(o.expectation)}"
+                for e, o in failed
+            ]
         odes = [e for e in ODE_ENGINES if e in rep.outcomes]
         differ = [i for i in range(len(scenario.expect)) if len({rep.outcomes[e][i].verdict for e in odes}) > 1]
         if differ:
@@ -154,8 +158,9 @@ def _cmd_compare(args) -> int:
             problems += [f"{rep.scenario}: expect[{i}] has different verdicts in {' and '.join(odes)}" for i in differ]
         if (rep.ode_max_abs_diff or 0) > ODE_AGREEMENT:
             code = max(code, EXIT_EXPECTATION)
-            problems.append(f"{rep.scenario}: max |roadrunner - scipy| = {rep.ode_max_abs_diff:.2e} exceeds "
-                            f"{ODE_AGREEMENT:g}")
+            problems.append(
+                f"{rep.scenario}: max |roadrunner - scipy| = {rep.ode_max_abs_diff:.2e} exceeds {ODE_AGREEMENT:g}"
+            )
     print(format_consistency(reports))
     if reports:
         if problems:
@@ -163,14 +168,17 @@ def _cmd_compare(args) -> int:
             for line in problems:
                 print(f"  {line}")
         elif code == EXIT_OK:
-            print("\nOK: every expectation passes or is a known failure or not expressible in every engine; "
-                  "the ODE engines agree")
+            print(
+                "\nOK: every expectation passes or is a known failure or not expressible in every engine; "
+                "the ODE engines agree"
+            )
     return code
 
 
 def _cmd_sweep(args) -> int:
     """Run a sweep file; exit 0 every run ok, 3 some runs failed (results still written), 2 bad input."""
-    from .sweep import load_sweep, run_sweep
+    from igfsim.sweep.execute import run_sweep
+    from igfsim.sweep.spec import load_sweep
 
     sweep = load_sweep(args.sweep)  # ScenarioError -> exit 2 in main()
     out = Path(args.out) if args.out else Path("out") / Path(args.sweep).stem
@@ -186,16 +194,20 @@ def _cmd_sweep(args) -> int:
     elif args.workers is not None and args.workers <= 1:
         executor = "serial"
     try:
-        res = run_sweep(sweep, executor=executor, n_workers=args.workers, out=out, resume=args.resume,
-                        progress=not args.no_progress)
+        res = run_sweep(
+            sweep, executor=executor, n_workers=args.workers, out=out, resume=args.resume, progress=not args.no_progress
+        )
     except OSError as err:
         _err(f"{out}: cannot write the sweep ({err.strerror or err})")
         return EXIT_INPUT
     finally:
         if client is not None:
             client.close()
-    failed = [(r, m) for r, s, m in zip(res.dataset["run"].values, res.status, res.dataset["message"].values,
-                                        strict=True) if s != "ok"]
+    failed = [
+        (r, m)
+        for r, s, m in zip(res.dataset["run"].values, res.status, res.dataset["message"].values, strict=True)
+        if s != "ok"
+    ]
     print(f"{sweep.scenario.name}: {res.n_ok} run(s) ok, {len(failed)} failed of {res.n_runs}; wrote {out}")
     for run, msg in failed[:5]:
         _err(f"run {run}: {msg}")
@@ -206,8 +218,8 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_report(args) -> int:
     """Write one self-contained HTML report (and a PDF with --pdf); exit 0 written, 2 bad input."""
-    from .html_report import write_report
-    from .report_inputs import load_inputs, run_bundled
+    from igfsim.report.html import write_report
+    from igfsim.report.inputs import load_inputs, run_bundled
 
     if args.inputs:
         # ReportInputError / SweepStoreError -> exit 2 in main()
@@ -227,8 +239,8 @@ def _cmd_report(args) -> int:
 def _cmd_docs(args) -> int:
     import difflib
 
-    from .mechanisms import render_mechanisms_md
-    from .resources import bundled_scenarios_dir
+    from igfsim.report.mechanisms_doc import render_mechanisms_md
+    from igfsim.resources import bundled_scenarios_dir
 
     folder = Path(args.scenarios) if args.scenarios else bundled_scenarios_dir()
     out = Path(args.out)
@@ -245,8 +257,16 @@ def _cmd_docs(args) -> int:
         if current == text:
             print(f"{out}: up to date with {folder}")
             return EXIT_OK
-        diff = list(difflib.unified_diff(current.splitlines(), text.splitlines(), f"{out} (on disk)",
-                                         f"{out} (rendered from {folder})", n=1, lineterm=""))
+        diff = list(
+            difflib.unified_diff(
+                current.splitlines(),
+                text.splitlines(),
+                f"{out} (on disk)",
+                f"{out} (rendered from {folder})",
+                n=1,
+                lineterm="",
+            )
+        )
         print(f"{out}: stale, differs from the rendering of {folder}; run `igfsim docs --out {out}`")
         limit = 60
         print("\n".join(diff[:limit]) + (f"\n... ({len(diff) - limit} more diff lines)" if len(diff) > limit else ""))
@@ -262,14 +282,15 @@ def _cmd_docs(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .engines.bnet import bundled_bnet_path, load_bnet
-    from .export import write_bnet, write_sbml, write_sbml_qual
-    from .model import load_model
+    from igfsim.export.models import write_bnet, write_sbml, write_sbml_qual
+    from igfsim.model.bnet import load_bnet
+    from igfsim.model.sbml import load_model
+    from igfsim.resources import bundled_bnet_path
 
     if args.format in ("sedml", "petab"):  # a scenario as an OMEX archive (SED-ML) or a PEtab v2 folder
-        from .export_petab import write_petab
-        from .export_sedml import write_omex
-        from .scenario import load_scenario
+        from igfsim.export.petab import write_petab
+        from igfsim.export.sedml import write_omex
+        from igfsim.scenario.loading import load_scenario
 
         if not args.scenario:
             _err(f"--format {args.format} needs --scenario FILE")
@@ -299,6 +320,7 @@ def _cmd_export(args) -> int:
                 if args.format == "bnet":
                     return write_bnet(rules, path, header=f"igfsim logical model, exported from {net.source}")
                 return write_sbml_qual(rules, path)
+
     try:
         written = writer(out)
     except OSError as err:
@@ -309,11 +331,11 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    from .contexts import CONTEXTS
-    from .drugs import CATALOG
-    from .readouts import READOUTS
-    from .resources import bundled_scenarios_dir
-    from .scenario import load_scenario
+    from igfsim.resources import bundled_scenarios_dir
+    from igfsim.scenario.contexts import CONTEXTS
+    from igfsim.scenario.drugs import CATALOG
+    from igfsim.scenario.loading import load_scenario
+    from igfsim.scenario.readouts import READOUTS
 
     what = args.what
     if what in ("all", "scenarios"):
@@ -329,7 +351,7 @@ def _cmd_list(args) -> int:
         for d in CATALOG:
             alias = f" ({', '.join(d.aliases)})" if d.aliases else ""
             pot = ", ".join(f"{k}={v:g} nM" for k, v in d.potency.items())
-            print(f"  {d.name + alias:34s} {d.mechanism.value}; {pot}")
+            print(f"  {d.name + alias:34s} {d.mode_of_action.value}; {pot}")
     if what in ("all", "contexts"):
         print("Cell contexts:")
         for c in CONTEXTS.values():
@@ -342,7 +364,7 @@ def _cmd_list(args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from igfsim._version import __version__
 
     p = argparse.ArgumentParser(prog="igfsim", description="Simulate IGF-IR/InsR signalling and drug resistance.")
     p.add_argument("--version", action="version", version=f"igfsim {__version__}")
@@ -350,10 +372,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp):
-        sp.add_argument("--engine", default="roadrunner",
-                        help="simulation engine: roadrunner (default), scipy, boolean, or all (validate)")
-        sp.add_argument("--threshold", type=float, default=0.2,
-                        help="with all engines: ODE fraction at or above which a readout counts as ON (0.2)")
+        sp.add_argument(
+            "--engine",
+            default="roadrunner",
+            help="simulation engine: roadrunner (default), scipy, boolean, or all (validate)",
+        )
+        sp.add_argument(
+            "--threshold",
+            type=float,
+            default=0.2,
+            help="with all engines: ODE fraction at or above which a readout counts as ON (0.2)",
+        )
         sp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
         sp.add_argument("--quiet", action="store_true", help="print only the summary line")
         sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
@@ -368,48 +397,75 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--out", default=None, help="also write run outputs here")
     common(val)
     val.set_defaults(handler=_cmd_validate)
-    cmp_ = sub.add_parser("compare", help="run scenarios in every engine and print the agreement table "
-                                          "(same as validate --engine all)")
+    cmp_ = sub.add_parser(
+        "compare", help="run scenarios in every engine and print the agreement table (same as validate --engine all)"
+    )
     cmp_.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
     common(cmp_)
     cmp_.set_defaults(handler=_cmd_compare, engine="all")
     swp = sub.add_parser("sweep", help="run a parameter sweep file (docs/sweeps.md) and write its dataset")
     swp.add_argument("sweep", metavar="SWEEP.yaml")
     swp.add_argument("--out", default=None, metavar="DIR", help="output folder (default: out/<sweep file name>)")
-    swp.add_argument("--workers", type=int, default=None, metavar="N",
-                     help="worker processes (default: all CPUs; 1 runs in-process)")
+    swp.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="worker processes (default: all CPUs; 1 runs in-process)"
+    )
     swp.add_argument("--dask", default=None, metavar="ADDRESS", help="run on a Dask cluster (scheduler address)")
     swp.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
     swp.add_argument("--no-progress", action="store_true", help="no progress bar")
     swp.set_defaults(handler=_cmd_sweep)
-    rep = sub.add_parser("report", help="one self-contained HTML report of run, validate --out and sweep folders "
-                                        "(default: runs the bundled scenarios)")
-    rep.add_argument("inputs", nargs="*", metavar="INPUT",
-                     help="run output folders (<dir>/<scenario>/summary.json) or sweep folders (manifest.json)")
+    rep = sub.add_parser(
+        "report",
+        help="one self-contained HTML report of run, validate --out and sweep folders "
+        "(default: runs the bundled scenarios)",
+    )
+    rep.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="run output folders (<dir>/<scenario>/summary.json) or sweep folders (manifest.json)",
+    )
     rep.add_argument("--out", default="report.html", help="the HTML file (default: report.html)")
     rep.add_argument("--pdf", action="store_true", help="also write the figures and tables as <out>.pdf")
-    rep.add_argument("--engines", default="roadrunner", choices=["roadrunner", "all"],
-                     help="without INPUT: roadrunner only (default) or all three engines with the agreement table")
-    rep.add_argument("--scenarios", action="append", default=None, metavar="DIR|FILE",
-                     help="where to find the scenario files of run folders (question, overrides); repeatable; "
-                          "the bundled scenarios are always searched")
+    rep.add_argument(
+        "--engines",
+        default="roadrunner",
+        choices=["roadrunner", "all"],
+        help="without INPUT: roadrunner only (default) or all three engines with the agreement table",
+    )
+    rep.add_argument(
+        "--scenarios",
+        action="append",
+        default=None,
+        metavar="DIR|FILE",
+        help="where to find the scenario files of run folders (question, overrides); repeatable; "
+        "the bundled scenarios are always searched",
+    )
     rep.add_argument("--model", default=None, help="without INPUT: Antimony or SBML model (default: the bundled model)")
     rep.set_defaults(handler=_cmd_report)
-    exp = sub.add_parser("export", help="write the model as SBML, the logical model as bnet or SBML-qual, or a "
-                                        "scenario as SED-ML (OMEX archive) or PEtab v2")
+    exp = sub.add_parser(
+        "export",
+        help="write the model as SBML, the logical model as bnet or SBML-qual, or a "
+        "scenario as SED-ML (OMEX archive) or PEtab v2",
+    )
     exp.add_argument("--format", required=True, choices=["sbml", "bnet", "sbml-qual", "sedml", "petab"])
-    exp.add_argument("--out", default=None, help="output file (default: igf1r.xml / igf1r.bnet / igf1r.qual.xml / "
-                                                 "<scenario>.omex) or, for petab, folder (<scenario>_petab)")
+    exp.add_argument(
+        "--out",
+        default=None,
+        help="output file (default: igf1r.xml / igf1r.bnet / igf1r.qual.xml / "
+        "<scenario>.omex) or, for petab, folder (<scenario>_petab)",
+    )
     exp.add_argument("--scenario", default=None, metavar="FILE", help="the scenario to export (sedml, petab)")
     exp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
     exp.add_argument("--bnet", default=None, help="logical model (default: the bundled models/igf1r.bnet)")
     exp.set_defaults(handler=_cmd_export)
     docs = sub.add_parser("docs", help="write docs/mechanisms.md from the scenario files (or --check it)")
-    docs.add_argument("--check", action="store_true",
-                      help="write nothing; exit 1 when the file differs from the rendering")
+    docs.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when the file differs from the rendering"
+    )
     docs.add_argument("--out", default="docs/mechanisms.md", help="the file (default: docs/mechanisms.md)")
-    docs.add_argument("--scenarios", default=None, metavar="DIR",
-                      help="scenario folder (default: the bundled scenarios)")
+    docs.add_argument(
+        "--scenarios", default=None, metavar="DIR", help="scenario folder (default: the bundled scenarios)"
+    )
     docs.set_defaults(handler=_cmd_docs)
     lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")
     lst.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "drugs", "contexts", "readouts"])

@@ -16,10 +16,16 @@ def _first_existing(*candidates: Path) -> Path:
 
 def bundled_model_path() -> Path:
     """Path of ``models/igf1r.antimony`` (wheel copy first, then the source tree)."""
-    return _first_existing(_PKG / "_bundled" / "models" / "igf1r.antimony",
-                           _PKG.parents[1] / "models" / "igf1r.antimony")
+    return _first_existing(
+        _PKG / "_bundled" / "models" / "igf1r.antimony", _PKG.parents[1] / "models" / "igf1r.antimony"
+    )
 
 
 def bundled_scenarios_dir() -> Path:
     """Folder holding the bundled scenario files."""
     return _first_existing(_PKG / "_bundled" / "scenarios", _PKG.parents[1] / "scenarios")
+
+
+def bundled_bnet_path() -> Path:
+    """Path of ``models/igf1r.bnet``, the logical model (wheel copy first, then the source tree)."""
+    return _first_existing(_PKG / "_bundled" / "models" / "igf1r.bnet", _PKG.parents[1] / "models" / "igf1r.bnet")

@@ -8,18 +8,25 @@ from typing import Literal
 
 import numpy as np
 
-from .engines import get_engine
-from .errors import SimulationError
-from .model import Model, load_model
-from .protocol import build_protocol
-from .readouts import unit_of
-from .result import ArmRecord, ScenarioResult
-from .scenario import Scenario, load_scenario, validate_scenario
+from igfsim.engines import get_engine
+from igfsim.errors import SimulationError
+from igfsim.model.sbml import Model, load_model
+from igfsim.result.scenario_result import ArmRecord, ScenarioResult
+from igfsim.scenario.checks import validate_scenario
+from igfsim.scenario.loading import load_scenario
+from igfsim.scenario.readouts import unit_of
+from igfsim.scenario.schema import Scenario
+from igfsim.scenario.translate import build_protocol
 
 
-def run_scenario(scenario: Scenario | str | Path, model: Model | str | Path | None = None, *,
-                 engine: str = "roadrunner", on_error: Literal["raise", "record"] = "raise",
-                 source: str | None = None) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario | str | Path,
+    model: Model | str | Path | None = None,
+    *,
+    engine: str = "roadrunner",
+    on_error: Literal["raise", "record"] = "raise",
+    source: str | None = None,
+) -> ScenarioResult:
     """Simulate every arm of ``scenario`` with ``engine`` and return a labelled result.
 
     ``scenario`` may be a path to a YAML file; ``model`` defaults to the bundled model. With
@@ -56,9 +63,20 @@ def run_scenario(scenario: Scenario | str | Path, model: Model | str | Path | No
                 raise
             records.append(ArmRecord(arm.name, "failed", str(err), time.perf_counter() - t0))
     species = dict(model.species)
-    return ScenarioResult(scenario=scenario.name, engine=eng.name, arms=tuple(a.name for a in scenario.arms),
-                          times=times, readouts=readouts, values=values, records=tuple(records),
-                          units={r: (unit_of(r, species) if eng.time_units == "min" else "activity 0..1")
-                                 for r in readouts}, time_units=eng.time_units,
-                          attrs={"model_path": model.path, "model_sha256": model.sha256,
-                                 "rtol": scenario.simulation.rtol, "atol": scenario.simulation.atol})
+    return ScenarioResult(
+        scenario=scenario.name,
+        engine=eng.name,
+        arms=tuple(a.name for a in scenario.arms),
+        times=times,
+        readouts=readouts,
+        values=values,
+        records=tuple(records),
+        units={r: (unit_of(r, species) if eng.time_units == "min" else "activity 0..1") for r in readouts},
+        time_units=eng.time_units,
+        attrs={
+            "model_path": model.path,
+            "model_sha256": model.sha256,
+            "rtol": scenario.simulation.rtol,
+            "atol": scenario.simulation.atol,
+        },
+    )

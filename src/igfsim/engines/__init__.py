@@ -7,9 +7,9 @@ from typing import Protocol as _Proto
 
 import numpy as np
 
-from ..errors import EngineUnavailableError, did_you_mean
-from ..model import Model
-from ..protocol import Protocol
+from igfsim.engines.protocol import Protocol
+from igfsim.errors import EngineUnavailableError, did_you_mean
+from igfsim.model.sbml import Model
 
 #: engine name -> "module:Class"
 ENGINES = {
@@ -46,8 +46,9 @@ _INSTANCES: dict[str, Engine] = {}
 def get_engine(name: str = "roadrunner") -> Engine:
     """The engine called ``name`` (one instance per process, so compiled models are reused)."""
     if name not in ENGINES:
-        raise EngineUnavailableError(f"unknown engine {name!r}{did_you_mean(name, ENGINES)}; "
-                                     f"available: {', '.join(ENGINES)}")
+        raise EngineUnavailableError(
+            f"unknown engine {name!r}{did_you_mean(name, ENGINES)}; available: {', '.join(ENGINES)}"
+        )
     if name not in _INSTANCES:
         module, cls = ENGINES[name].split(":")
         try:

@@ -29,11 +29,12 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..errors import SimulationError
-from ..model import Model
-from ..protocol import Protocol
-from .bnet import BooleanNetwork, bundled_bnet_path, load_bnet
-from .boolean_map import input_schedule
+from igfsim.engines.boolean_map import input_schedule
+from igfsim.engines.protocol import Protocol
+from igfsim.errors import SimulationError
+from igfsim.model.bnet import BooleanNetwork, load_bnet
+from igfsim.model.sbml import Model
+from igfsim.resources import bundled_bnet_path
 
 __all__ = ["Attractor", "BooleanEngine", "attractors", "sync_cycles"]
 
@@ -52,6 +53,7 @@ MAX_SYNC_STEPS = 100_000
 
 
 # ------------------------------------------------------------------------------------ attractors
+
 
 @dataclass(frozen=True, eq=False)
 class Attractor:
@@ -134,8 +136,9 @@ def _mp_network(network: BooleanNetwork):
         return network.to_mpbn()
 
 
-def attractors(network: BooleanNetwork | str | Path, initial_state, mode: str = "sync", *,
-               max_steps: int = MAX_SYNC_STEPS) -> list[Attractor]:
+def attractors(
+    network: BooleanNetwork | str | Path, initial_state, mode: str = "sync", *, max_steps: int = MAX_SYNC_STEPS
+) -> list[Attractor]:
     """Attractors reachable from ``initial_state`` (a ``{node: 0/1}`` dict, missing nodes 0, or state rows).
 
     ``mode="sync"``: exact synchronous attractors (cycles), one per distinct attractor reached.
@@ -172,6 +175,7 @@ def attractors(network: BooleanNetwork | str | Path, initial_state, mode: str = 
 
 # --------------------------------------------------------------------------------------- dynamics
 
+
 class _Ensemble:
     """States of one arm: ``x`` is ``(n_trajectories, n_nodes + 1)`` uint8, the last column constant 0."""
 
@@ -187,7 +191,7 @@ class _Ensemble:
             self.weights = (1 << np.arange(self.tables[0].shape[1])).astype(np.int64)
 
     def states(self) -> np.ndarray:
-        return self.x[:, :self.n].astype(bool)
+        return self.x[:, : self.n].astype(bool)
 
     def set_inputs(self, values: Mapping[str, bool]) -> None:
         for name, on in values.items():
@@ -202,7 +206,7 @@ class _Ensemble:
     def step(self) -> None:
         """One synchronous step, or ``m`` elementary asynchronous updates per trajectory."""
         if self.mode == "sync":
-            self.x[:, :self.n] = self.next_states()
+            self.x[:, : self.n] = self.next_states()
             return
         if self.free.size == 0:
             return
@@ -219,7 +223,7 @@ class _Ensemble:
     def settle(self, max_steps: int) -> None:
         """Run to the attractor: sync until a state repeats (stopping on the cycle), async to fixed points."""
         if self.mode == "sync":
-            self.x[:, :self.n] = sync_cycles(self.net, self.states(), max_steps)[0][0]
+            self.x[:, : self.n] = sync_cycles(self.net, self.states(), max_steps)[0][0]
             return
         for _ in range(max_steps):
             if self.at_fixed_point():
@@ -238,7 +242,7 @@ class _Ensemble:
         total = np.zeros(self.n)
         for _ in range(window):
             self.step()
-            total += self.x[:, :self.n].mean(axis=0)
+            total += self.x[:, : self.n].mean(axis=0)
         return total / window
 
 
@@ -248,14 +252,24 @@ class BooleanEngine:
     name = "boolean"
     time_units = "step"
 
-    def __init__(self, mode: str = DEFAULT_MODE, seed: int = DEFAULT_SEED,
-                 n_trajectories: int = DEFAULT_TRAJECTORIES, *, network: BooleanNetwork | str | Path | None = None,
-                 burn_in: int = DEFAULT_BURN_IN, window: int = DEFAULT_WINDOW,
-                 preequilibration_steps: int = DEFAULT_PREEQUILIBRATION_STEPS) -> None:
+    def __init__(
+        self,
+        mode: str = DEFAULT_MODE,
+        seed: int = DEFAULT_SEED,
+        n_trajectories: int = DEFAULT_TRAJECTORIES,
+        *,
+        network: BooleanNetwork | str | Path | None = None,
+        burn_in: int = DEFAULT_BURN_IN,
+        window: int = DEFAULT_WINDOW,
+        preequilibration_steps: int = DEFAULT_PREEQUILIBRATION_STEPS,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown update mode {mode!r}; expected one of {', '.join(MODES)}")
-        for label, value in (("n_trajectories", n_trajectories), ("window", window),
-                             ("preequilibration_steps", preequilibration_steps)):
+        for label, value in (
+            ("n_trajectories", n_trajectories),
+            ("window", window),
+            ("preequilibration_steps", preequilibration_steps),
+        ):
             if int(value) < 1:
                 raise ValueError(f"{label} must be >= 1, got {value!r}")
         if int(burn_in) < 0:
@@ -300,7 +314,7 @@ class BooleanEngine:
                     ens.step()
                 if step in changes:
                     ens.set_inputs(changes[step])
-                rows[step] = ens.x[:, :ens.n].mean(axis=0)
+                rows[step] = ens.x[:, : ens.n].mean(axis=0)
             for step, values in schedule.changes:
                 if step >= n_steps:
                     ens.set_inputs(values)

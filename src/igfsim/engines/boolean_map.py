@@ -10,7 +10,7 @@ event's changes, in order) and turns them into input-node values whenever they c
   (autocrine IGF2, hepatic IGF1 and insulin), so the scenario's ligand goes to ``<L>_ext``;
 * ``IGFBP``: ON when in >= :data:`IGFBP_EXCESS`-fold molar excess over IGF1 + IGF2;
 * ``IGFBP7``: ON at or above its K_D for IGF-IR (parameter ``Kd_IGFBP7_IGF1R``, 5 nM);
-* drug slots (``mAb_IGF1R``, ``mAb_IGF``, ``TKI_dual``, ... from :data:`igfsim.drugs.SLOTS`): ON
+* drug slots (``mAb_IGF1R``, ``mAb_IGF``, ``TKI_dual``, ... from :data:`igfsim.model.slots.DRUG_SLOTS`): ON
   while the slot's value is > 0 (from the drug's start until its washout);
 * antibody option ``mAb_binds_hybrids``: ON when the parameter is >= 0.5 (ODE default 1);
 * expression multipliers ``expr_*``: ``<X>_present`` when > :data:`ABSENT_AT_OR_BELOW`,
@@ -33,8 +33,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..drugs import SLOTS
-from ..protocol import Protocol
+from igfsim.engines.protocol import Protocol
+from igfsim.model.slots import DRUG_SLOTS
 
 #: a ligand input is ON above this concentration (nM)
 LIGAND_ON_ABOVE = 0.0
@@ -55,36 +55,46 @@ SUPPLY_SUFFIX = "_ext"
 #: then at least half of the ligand-free IGF-IR and hybrids carry IGFBP7
 IGFBP7_ON_AT_KD = 1.0
 #: drug slots (species or parameters carrying a drug's concentration) -> input node of the same name
-DRUG_NODES = tuple(sorted({slot for slot, _ in SLOTS.values()}))
+DRUG_NODES = tuple(sorted(DRUG_SLOTS))
 #: antibody options (0/1 parameters) -> input node of the same name
 OPTION_NODES = ("mAb_binds_hybrids",)
 #: expression parameter -> (node ON when present, node ON when high); None where the logic has no node
-EXPRESSION_NODES = MappingProxyType({
-    "expr_IGF1R": ("IGF1R_present", None),
-    "expr_InsR_A": ("IRA_present", "IRA_high"),
-    "expr_InsR_B": ("IRB_present", "IRB_high"),
-    "expr_integrin": (None, "ITG_high"),
-    "expr_EGFR": ("EGFR_present", None),
-    "expr_ErbB3": ("ErbB3_present", None),
-    "expr_IRS": ("IRS_present", None),
-    "expr_PI3K": ("PI3K_present", None),
-    "expr_STAT3": ("STAT3_present", None),
-    "expr_IGF2R": (None, None),  # the IGF-IIR sink is graded; not in the logic
-})
+EXPRESSION_NODES = MappingProxyType(
+    {
+        "expr_IGF1R": ("IGF1R_present", None),
+        "expr_InsR_A": ("IRA_present", "IRA_high"),
+        "expr_InsR_B": ("IRB_present", "IRB_high"),
+        "expr_integrin": (None, "ITG_high"),
+        "expr_EGFR": ("EGFR_present", None),
+        "expr_ErbB3": ("ErbB3_present", None),
+        "expr_IRS": ("IRS_present", None),
+        "expr_PI3K": ("PI3K_present", None),
+        "expr_STAT3": ("STAT3_present", None),
+        "expr_IGF2R": (None, None),  # the IGF-IIR sink is graded; not in the logic
+    }
+)
 #: mechanism-module parameter -> input node, ON when the parameter is > :data:`MODULE_ON_ABOVE`
 #: (each module is off at 0 in the ODE, and acts at any positive value)
-MODULE_NODES = MappingProxyType({
-    "RTKx_level": "RTKx_present",   # bypass RTK expressed (context bypass-RTK)
-    "ER_level": "ER_present",       # ER input (ER-positive 1, estrogen-deprived 0.3)
-    "PIK3CA_mut": "PIK3CA_mut",     # mutant p110-alpha (context PIK3CA-mutant)
-    "k_Src_Akt": "SFK_coupled",     # Akt -| Src/YES coupling (context SFK-coupled)
-    "adapt_on": "adapt_on",         # adaptive IR-A/IGF2 module
-    "systemic": "systemic",         # systemic GH/IGF1/insulin module
-})
+MODULE_NODES = MappingProxyType(
+    {
+        "RTKx_level": "RTKx_present",  # bypass RTK expressed (context bypass-RTK)
+        "ER_level": "ER_present",  # ER input (ER-positive 1, estrogen-deprived 0.3)
+        "PIK3CA_mut": "PIK3CA_mut",  # mutant p110-alpha (context PIK3CA-mutant)
+        "k_Src_Akt": "SFK_coupled",  # Akt -| Src/YES coupling (context SFK-coupled)
+        "adapt_on": "adapt_on",  # adaptive IR-A/IGF2 module
+        "systemic": "systemic",  # systemic GH/IGF1/insulin module
+    }
+)
 MODULE_ON_ABOVE = 0.0
 #: values used when neither the ODE model nor the protocol gives one
-FALLBACK_DEFAULTS = MappingProxyType({**{p: 1.0 for p in EXPRESSION_NODES}, "mAb_binds_hybrids": 1.0,
-                                      **{p: 0.0 for p in MODULE_NODES}, "Kd_IGFBP7_IGF1R": 5.0})
+FALLBACK_DEFAULTS = MappingProxyType(
+    {
+        **{p: 1.0 for p in EXPRESSION_NODES},
+        "mAb_binds_hybrids": 1.0,
+        **{p: 0.0 for p in MODULE_NODES},
+        "Kd_IGFBP7_IGF1R": 5.0,
+    }
+)
 
 
 def input_values(values: Mapping[str, float]) -> dict[str, bool]:
@@ -128,8 +138,11 @@ def event_step(t_min: float, times: np.ndarray) -> int:
 def input_schedule(protocol: Protocol, defaults: Mapping[str, float], nodes) -> InputSchedule:
     """Input values over steps for ``protocol``; ``defaults`` are the ODE model's parameter values."""
     keep = set(nodes)
-    values: dict[str, float] = {k: float(defaults[k]) for k in (*EXPRESSION_NODES, *OPTION_NODES, *DRUG_NODES,
-                                                                *MODULE_NODES, "Kd_IGFBP7_IGF1R") if k in defaults}
+    values: dict[str, float] = {
+        k: float(defaults[k])
+        for k in (*EXPRESSION_NODES, *OPTION_NODES, *DRUG_NODES, *MODULE_NODES, "Kd_IGFBP7_IGF1R")
+        if k in defaults
+    }
     values.update({k: float(x) for k, x in protocol.overrides.items()})
     values.update({k: float(x) for k, x in protocol.initial.items()})
 
@@ -144,5 +157,4 @@ def input_schedule(protocol: Protocol, defaults: Mapping[str, float], nodes) -> 
             new = base + float(ch.value)
             values[ch.target] = 0.0 if abs(new) < 1e-9 else new
         by_step[event_step(event.time, protocol.times)] = mapped()
-    return InputSchedule(MappingProxyType(initial),
-                         tuple((k, MappingProxyType(v)) for k, v in sorted(by_step.items())))
+    return InputSchedule(MappingProxyType(initial), tuple((k, MappingProxyType(v)) for k, v in sorted(by_step.items())))

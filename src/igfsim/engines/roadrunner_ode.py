@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SimulationError
-from ..model import Model
-from ..protocol import Change, Protocol, segments
+from igfsim.engines.protocol import Change, Protocol, segments
+from igfsim.errors import SimulationError
+from igfsim.model.sbml import Model
 
 #: a steady state is reached when every species changes by less than this fraction per minute
 STEADY_REL_RATE = 1e-7
@@ -68,17 +68,25 @@ class RoadRunnerEngine:
             x = np.asarray(rr.model.getFloatingSpeciesConcentrations())
             dx = np.asarray(rr.model.getFloatingSpeciesConcentrationRates())
             if not np.all(np.isfinite(x)) or np.abs(x).max() > 1e12:
-                raise self._fail(protocol, "pre-equilibration diverged: concentrations grow without bound; "
-                                           "check the cell's parameter overrides", t)
+                raise self._fail(
+                    protocol,
+                    "pre-equilibration diverged: concentrations grow without bound; "
+                    "check the cell's parameter overrides",
+                    t,
+                )
             rel = np.abs(dx) / (np.abs(x) + 1e-6)
             if rel.max() < STEADY_REL_RATE:
                 return
             span = min(span * 10, protocol.preequilibration_max_min - t)
         worst = ids[int(np.argmax(rel))]
-        raise self._fail(protocol, f"no steady state reached within {protocol.preequilibration_max_min:g} min of "
-                                   f"ligand-free, drug-free pre-equilibration ({worst} still changes by "
-                                   f"{rel.max():.2g} of its value per minute); the cell context or parameter "
-                                   "overrides may make the network oscillate or grow without bound", t)
+        raise self._fail(
+            protocol,
+            f"no steady state reached within {protocol.preequilibration_max_min:g} min of "
+            f"ligand-free, drug-free pre-equilibration ({worst} still changes by "
+            f"{rel.max():.2g} of its value per minute); the cell context or parameter "
+            "overrides may make the network oscillate or grow without bound",
+            t,
+        )
 
     def _diagnose_preequilibration(self, rr, protocol: Protocol, t0: float, x0: np.ndarray, err: RuntimeError):
         """After CVODE failed: replay the attempt in short steps to tell divergence from a solver failure."""
@@ -90,9 +98,13 @@ class RoadRunnerEngine:
                 t += span
                 state = np.asarray(rr.model.getFloatingSpeciesConcentrations())
                 if not np.all(np.isfinite(state)) or np.abs(state).max() > 1e12:
-                    return self._fail(protocol, "pre-equilibration diverged: concentrations grow without bound "
-                                                f"(above 1e12 nM by t = {t:.4g} min); check the cell's parameter "
-                                                "overrides", t)
+                    return self._fail(
+                        protocol,
+                        "pre-equilibration diverged: concentrations grow without bound "
+                        f"(above 1e12 nM by t = {t:.4g} min); check the cell's parameter "
+                        "overrides",
+                        t,
+                    )
                 span *= 2
         except RuntimeError:
             pass
@@ -133,8 +145,11 @@ class RoadRunnerEngine:
             try:
                 res = np.asarray(rr.simulate(times=seg.grid))
             except RuntimeError as err:
-                raise self._fail(protocol, f"CVODE failed between t = {seg.start:g} and {seg.end:g} min: "
-                                           f"{str(err).strip().splitlines()[0]}", seg.start) from None
+                raise self._fail(
+                    protocol,
+                    f"CVODE failed between t = {seg.start:g} and {seg.end:g} min: {str(err).strip().splitlines()[0]}",
+                    seg.start,
+                ) from None
             out[seg.rows] = res[seg.take, 1:]
         if out_t[-1] in events and out_t[-1] > protocol.t_start:
             # an event at the last output time: record the value just after it

@@ -14,25 +14,42 @@ from dataclasses import dataclass, field
 import libsbml
 import sympy as sp
 
-from ..errors import ModelError
+from igfsim.errors import ModelError
 
 #: the SBML ``time`` csymbol
 TIME = sp.Symbol("sbml_time", real=True)
 _UNSUPPORTED = "is not supported by the scipy engine"
 _FUNCS = {
-    libsbml.AST_FUNCTION_ABS: sp.Abs, libsbml.AST_FUNCTION_EXP: sp.exp, libsbml.AST_FUNCTION_LN: sp.log,
-    libsbml.AST_FUNCTION_FLOOR: sp.floor, libsbml.AST_FUNCTION_CEILING: sp.ceiling,
-    libsbml.AST_FUNCTION_FACTORIAL: sp.factorial, libsbml.AST_FUNCTION_SIN: sp.sin,
-    libsbml.AST_FUNCTION_COS: sp.cos, libsbml.AST_FUNCTION_TAN: sp.tan, libsbml.AST_FUNCTION_SEC: sp.sec,
-    libsbml.AST_FUNCTION_CSC: sp.csc, libsbml.AST_FUNCTION_COT: sp.cot, libsbml.AST_FUNCTION_SINH: sp.sinh,
-    libsbml.AST_FUNCTION_COSH: sp.cosh, libsbml.AST_FUNCTION_TANH: sp.tanh,
-    libsbml.AST_FUNCTION_ARCSIN: sp.asin, libsbml.AST_FUNCTION_ARCCOS: sp.acos,
-    libsbml.AST_FUNCTION_ARCTAN: sp.atan, libsbml.AST_FUNCTION_ARCSINH: sp.asinh,
-    libsbml.AST_FUNCTION_ARCCOSH: sp.acosh, libsbml.AST_FUNCTION_ARCTANH: sp.atanh,
+    libsbml.AST_FUNCTION_ABS: sp.Abs,
+    libsbml.AST_FUNCTION_EXP: sp.exp,
+    libsbml.AST_FUNCTION_LN: sp.log,
+    libsbml.AST_FUNCTION_FLOOR: sp.floor,
+    libsbml.AST_FUNCTION_CEILING: sp.ceiling,
+    libsbml.AST_FUNCTION_FACTORIAL: sp.factorial,
+    libsbml.AST_FUNCTION_SIN: sp.sin,
+    libsbml.AST_FUNCTION_COS: sp.cos,
+    libsbml.AST_FUNCTION_TAN: sp.tan,
+    libsbml.AST_FUNCTION_SEC: sp.sec,
+    libsbml.AST_FUNCTION_CSC: sp.csc,
+    libsbml.AST_FUNCTION_COT: sp.cot,
+    libsbml.AST_FUNCTION_SINH: sp.sinh,
+    libsbml.AST_FUNCTION_COSH: sp.cosh,
+    libsbml.AST_FUNCTION_TANH: sp.tanh,
+    libsbml.AST_FUNCTION_ARCSIN: sp.asin,
+    libsbml.AST_FUNCTION_ARCCOS: sp.acos,
+    libsbml.AST_FUNCTION_ARCTAN: sp.atan,
+    libsbml.AST_FUNCTION_ARCSINH: sp.asinh,
+    libsbml.AST_FUNCTION_ARCCOSH: sp.acosh,
+    libsbml.AST_FUNCTION_ARCTANH: sp.atanh,
 }
-_RELATIONS = {libsbml.AST_RELATIONAL_EQ: sp.Eq, libsbml.AST_RELATIONAL_NEQ: sp.Ne,
-              libsbml.AST_RELATIONAL_LT: sp.Lt, libsbml.AST_RELATIONAL_LEQ: sp.Le,
-              libsbml.AST_RELATIONAL_GT: sp.Gt, libsbml.AST_RELATIONAL_GEQ: sp.Ge}
+_RELATIONS = {
+    libsbml.AST_RELATIONAL_EQ: sp.Eq,
+    libsbml.AST_RELATIONAL_NEQ: sp.Ne,
+    libsbml.AST_RELATIONAL_LT: sp.Lt,
+    libsbml.AST_RELATIONAL_LEQ: sp.Le,
+    libsbml.AST_RELATIONAL_GT: sp.Gt,
+    libsbml.AST_RELATIONAL_GEQ: sp.Ge,
+}
 _LOGIC = {libsbml.AST_LOGICAL_AND: sp.And, libsbml.AST_LOGICAL_OR: sp.Or, libsbml.AST_LOGICAL_XOR: sp.Xor}
 
 
@@ -81,8 +98,11 @@ class _Reader:
 
     def _node(self, n, where: str, local: dict):  # noqa: C901 - one branch per MathML construct
         t = n.getType()
-        kids = [self._node(n.getChild(i), where, local) for i in range(n.getNumChildren())] \
-            if t != libsbml.AST_LAMBDA else []
+        kids = (
+            [self._node(n.getChild(i), where, local) for i in range(n.getNumChildren())]
+            if t != libsbml.AST_LAMBDA
+            else []
+        )
         if t == libsbml.AST_INTEGER:
             return sp.Integer(n.getInteger())
         if t in (libsbml.AST_REAL, libsbml.AST_REAL_E):
@@ -142,8 +162,10 @@ class _Reader:
             return sp.Piecewise(*pieces)
         if t == libsbml.AST_FUNCTION and n.getName() in self.fdefs:
             return self._call(n.getName(), kids, where)
-        what = {libsbml.AST_FUNCTION_DELAY: "the delay function",
-                libsbml.AST_FUNCTION_RATE_OF: "the rateOf function"}.get(t, f"MathML {n.getName() or t!r}")
+        what = {
+            libsbml.AST_FUNCTION_DELAY: "the delay function",
+            libsbml.AST_FUNCTION_RATE_OF: "the rateOf function",
+        }.get(t, f"MathML {n.getName() or t!r}")
         raise ModelError(f"{where}: {what} ({libsbml.formulaToL3String(n)}) {_UNSUPPORTED}")
 
     def _call(self, fid: str, args: list, where: str):
@@ -160,8 +182,10 @@ class _Reader:
     def reject_unsupported(self) -> None:
         m = self.m
         for i, ev in enumerate(m.getListOfEvents()):
-            raise ModelError(f"SBML event {ev.getId() or f'#{i + 1}'!r} {_UNSUPPORTED}; schedule changes "
-                             "with scenario treatments (protocol events) instead")
+            raise ModelError(
+                f"SBML event {ev.getId() or f'#{i + 1}'!r} {_UNSUPPORTED}; schedule changes "
+                "with scenario treatments (protocol events) instead"
+            )
         for rule in m.getListOfRules():
             var = rule.getVariable() if not rule.isAlgebraic() else ""
             if rule.isAlgebraic():
@@ -186,10 +210,13 @@ class _Reader:
             if r.getKineticLaw() is None:
                 raise ModelError(f"reaction {r.getId()!r} has no kinetic law")
             for sr in [*r.getListOfReactants(), *r.getListOfProducts()]:
-                if sr.isSetStoichiometryMath() or (sr.isSetId() and (m.getRule(sr.getId()) is not None or
-                                                                      m.getInitialAssignment(sr.getId()) is not None)):
-                    raise ModelError(f"variable stoichiometry of {sr.getSpecies()!r} in reaction "
-                                     f"{r.getId()!r} {_UNSUPPORTED}")
+                if sr.isSetStoichiometryMath() or (
+                    sr.isSetId()
+                    and (m.getRule(sr.getId()) is not None or m.getInitialAssignment(sr.getId()) is not None)
+                ):
+                    raise ModelError(
+                        f"variable stoichiometry of {sr.getSpecies()!r} in reaction {r.getId()!r} {_UNSUPPORTED}"
+                    )
 
 
 def _order_rules(rules: dict[sp.Symbol, sp.Expr], names: dict) -> list[sp.Symbol]:
@@ -268,19 +295,31 @@ def read_system(sbml: str) -> tuple[Meta, dict[str, Program]]:
     rd.reject_unsupported()
     sym = rd.sym
     names = {s: i for i, s in sym.items()}
-    assign = {sym[r.getVariable()]: rd.expr(r.getMath(), f"assignment rule for {r.getVariable()!r}")
-              for r in m.getListOfRules() if r.isAssignment()}
-    rate_rules = {r.getVariable(): rd.expr(r.getMath(), f"rate rule for {r.getVariable()!r}")
-                  for r in m.getListOfRules() if r.isRate()}
+    assign = {
+        sym[r.getVariable()]: rd.expr(r.getMath(), f"assignment rule for {r.getVariable()!r}")
+        for r in m.getListOfRules()
+        if r.isAssignment()
+    }
+    rate_rules = {
+        r.getVariable(): rd.expr(r.getMath(), f"rate rule for {r.getVariable()!r}")
+        for r in m.getListOfRules()
+        if r.isRate()
+    }
     rule_order = _order_rules(assign, names)
     species = list(m.getListOfSpecies())
-    state = [s.getId() for s in species if s.getId() in rate_rules or
-             (sym[s.getId()] not in assign and not s.getBoundaryCondition() and not s.getConstant())]
+    state = [
+        s.getId()
+        for s in species
+        if s.getId() in rate_rules
+        or (sym[s.getId()] not in assign and not s.getBoundaryCondition() and not s.getConstant())
+    ]
     fixed_species = [s.getId() for s in species if s.getId() not in state and sym[s.getId()] not in assign]
     comp_of = {s.getId(): s.getCompartment() for s in species}
     sizes = {c.getId(): c.getSize() if c.isSetSize() else 1.0 for c in m.getListOfCompartments()}
-    ia = {a.getSymbol(): rd.expr(a.getMath(), f"initial assignment for {a.getSymbol()!r}")
-          for a in m.getListOfInitialAssignments()}
+    ia = {
+        a.getSymbol(): rd.expr(a.getMath(), f"initial assignment for {a.getSymbol()!r}")
+        for a in m.getListOfInitialAssignments()
+    }
     # independent inputs: parameters without rules, compartments, species that no reaction changes
     params = [p.getId() for p in m.getListOfParameters() if sym[p.getId()] not in assign]
     kinds = ["parameter"] * len(params) + ["compartment"] * len(sizes) + ["species"] * len(fixed_species)
@@ -324,8 +363,11 @@ def read_system(sbml: str) -> tuple[Meta, dict[str, Program]]:
 
     def evaluate(expr: sp.Expr) -> float:
         expr = expr.xreplace({d: resolve(d) for d in expr.free_symbols})
-        return float(expr.xreplace({d: fixed_value(d) if names.get(d) in ia else base.get(d, d)
-                                    for d in expr.free_symbols}).evalf())
+        return float(
+            expr.xreplace(
+                {d: fixed_value(d) if names.get(d) in ia else base.get(d, d) for d in expr.free_symbols}
+            ).evalf()
+        )
 
     def fixed_value(s: sp.Symbol) -> float:
         """An initial assignment of a parameter or compartment, evaluated once from the SBML values."""
@@ -342,8 +384,14 @@ def read_system(sbml: str) -> tuple[Meta, dict[str, Program]]:
             sizes[cid] = base[sym[cid]] = fixed_value(sym[cid])
     # like libRoadRunner's reset(), only the integrated species are re-initialised after overrides;
     # parameters, compartments and boundary species keep the values computed here
-    values = [evaluate(resolve(sym[pid])) if pid in species_ids else
-              fixed_value(sym[pid]) if pid in ia else float(base[sym[pid]]) for pid in params]
+    values = [
+        evaluate(resolve(sym[pid]))
+        if pid in species_ids
+        else fixed_value(sym[pid])
+        if pid in ia
+        else float(base[sym[pid]])
+        for pid in params
+    ]
     init = Program([], [resolve(sym[s]) for s in state])  # initial concentrations of the state
 
     # ---- reactions: rates in amount per time, d[S]/dt = sum(stoich * rate) / V
@@ -382,22 +430,39 @@ def read_system(sbml: str) -> tuple[Meta, dict[str, Program]]:
     rhs = Program([*rhs_rules, *zip(v_syms, rates, strict=True)], rhs_out)
     xs = [sym[s] for s in state]
     d_assign, entries = _jacobian(jac_terms, rates, xs, [s for s, _ in rhs_rules], assign, v_syms)
-    d_assign = [(s, e.replace(lambda e: isinstance(e, sp.Derivative) and
-                              isinstance(e.expr, (sp.floor, sp.ceiling)), lambda e: sp.Integer(0)))
-                for s, e in d_assign]
+    d_assign = [
+        (
+            s,
+            e.replace(
+                lambda e: isinstance(e, sp.Derivative) and isinstance(e.expr, (sp.floor, sp.ceiling)),
+                lambda e: sp.Integer(0),
+            ),
+        )
+        for s, e in d_assign
+    ]
     n = len(state)
     positions = [j * n + i for (i, j) in entries]
     jac = Program([*rhs_rules, *d_assign], list(entries.values()))
     has_jac = _finite_derivatives([e for _, e in d_assign])
     rules = Program([(s, assign[s]) for s in rule_order], list(rule_order))
-    meta = Meta(state=state, params=params, param_values=values, param_kind=kinds,
-                rules=[names[s] for s in rule_order], compartment_of=comp_of,
-                compartment_sizes=sizes, jac_nonzeros=positions, has_jacobian=has_jac)
+    meta = Meta(
+        state=state,
+        params=params,
+        param_values=values,
+        param_kind=kinds,
+        rules=[names[s] for s in rule_order],
+        compartment_of=comp_of,
+        compartment_sizes=sizes,
+        jac_nonzeros=positions,
+        has_jacobian=has_jac,
+    )
     return meta, {"rhs": rhs, "jac": jac, "rules": rules, "init": init}
 
 
 def symbols_of(meta: Meta) -> tuple[list[sp.Symbol], list[sp.Symbol]]:
     """The sympy symbols of the state and of the parameter vector, in order."""
+
     def mk(i):
         return sp.Symbol("m_" + i, real=True)
+
     return [mk(s) for s in meta.state], [mk(p) for p in meta.params]

@@ -1,0 +1,150 @@
+"""Metrics of trajectories and the verdict of each scenario expectation."""
+
+from __future__ import annotations
+
+import math
+import operator
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from igfsim.result.metrics import metric
+from igfsim.result.scenario_result import ScenarioResult
+from igfsim.scenario.schema import Expectation, Scenario
+
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """An expectation with what the simulation gave and the verdict."""
+
+    index: int
+    expectation: Expectation
+    observed: float
+    #: pass, fail, xfail (known failure still fails), xpass (known failure now passes),
+    #: n/a (not expressible in this engine; ``detail`` says why)
+    verdict: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether this outcome lets ``validate`` succeed (n/a neither passes nor fails)."""
+        return self.verdict in ("pass", "xfail", "n/a")
+
+
+def describe(e: Expectation) -> str:
+    """One-line text of an expectation, e.g. ``pAkt auc cix / control >= 0.5``.
+
+    With ``vs_normalize`` both sides are written out as ratios, e.g.
+    ``pAkt auc (lins_adapted / control_adapted) / (lins_default / control_default) >= 1.5``.
+    """
+    sign = "/" if e.compare == "ratio" else "-"
+    if e.trend:
+        what = f"Spearman rho of {e.readout} {e.metric} over {len(e.arms)} arms ({e.trend})"
+        if e.vs_normalize:
+            arms = f"arms normalised to {e.normalize}" if e.normalize else "arms not normalised"
+            what += f" ({arms}, references normalised to {e.vs_normalize})"
+        elif e.normalize:
+            what += f" (normalised to {e.normalize})"
+    elif e.vs_normalize:
+        left = f"({e.arm} / {e.normalize})" if e.normalize else e.arm
+        what = f"{e.readout} {e.metric} {left} {sign} ({e.vs} / {e.vs_normalize})"
+    else:
+        what = f"{e.readout} {e.metric} {e.arm}"
+        if e.vs:
+            what += f" {sign} {e.vs}"
+        if e.normalize:
+            what += f" (normalised to {e.normalize})"
+    target = f"[{e.value[0]:g}, {e.value[1]:g}]" if e.op == "between" else f"{e.value:g}"
+    return f"{what} {e.op} {target}"
+
+
+def _value(result: ScenarioResult, e: Expectation, arm: str, *, vs_side: bool = False) -> float:
+    """The metric of ``arm``, divided by the normaliser's (``vs_normalize`` on the vs side, when given)."""
+    v = metric(result.times, result.get(arm, e.readout), e.metric)
+    norm = e.vs_normalize if vs_side and e.vs_normalize else e.normalize
+    if norm:
+        v = _safe_div(v, metric(result.times, result.get(norm, e.readout), e.metric))
+    return v
+
+
+def _safe_div(a: float, b: float) -> float:
+    if b == 0:
+        return math.nan if a == 0 else math.copysign(math.inf, a)
+    return a / b
+
+
+def _observe(result: ScenarioResult, e: Expectation) -> float:
+    if e.trend:
+        from scipy.stats import spearmanr
+
+        vals = [_value(result, e, a) for a in e.arms]
+        if isinstance(e.vs, list):
+            refs = [_value(result, e, r, vs_side=True) for r in e.vs]
+            vals = [(_safe_div(v, ref) if e.compare == "ratio" else v - ref) for v, ref in zip(vals, refs, strict=True)]
+        if len(set(vals)) == 1:
+            return 0.0
+        rho = float(spearmanr(np.arange(len(vals)), vals).statistic)
+        return rho if e.trend == "increasing" else -rho
+    v = _value(result, e, e.arm)
+    if e.vs:
+        ref = _value(result, e, e.vs, vs_side=True)
+        return _safe_div(v, ref) if e.compare == "ratio" else v - ref
+    return v
+
+
+def check_expectation(result: ScenarioResult, e: Expectation, index: int = 0) -> ExpectationOutcome:
+    """Evaluate one expectation on a result.
+
+    In an engine named in ``not_expressible`` the verdict is ``n/a`` and ``detail`` is the reason (the
+    observed value is still computed where possible, for information only).
+    """
+    reason = e.not_expressible_in(result.engine)
+    if reason is not None:
+        try:
+            with warnings.catch_warnings():  # informational only: NaN readouts must not warn or raise
+                warnings.simplefilter("ignore")
+                observed = _observe(result, e)
+        except (ValueError, KeyError, ArithmeticError):
+            observed = math.nan
+        return ExpectationOutcome(index, e, observed, "n/a", reason)
+    observed = _observe(result, e)
+    if e.readout in result.readouts and np.all(np.isnan(result.values[..., result.readouts.index(e.readout)])):
+        passed, detail = False, f"{e.readout} is not available in the {result.engine} engine"
+    elif math.isnan(observed):
+        passed, detail = False, "undefined (0/0: both arms are zero)"
+    elif e.op == "between":
+        passed, detail = e.value[0] <= observed <= e.value[1], ""
+    else:
+        passed, detail = bool(_OPS[e.op](observed, e.value)), ""
+    known = e.known_failure_in(result.engine)
+    if known:
+        verdict = "xpass" if passed else "xfail"
+        detail = (detail + "; " if detail else "") + (
+            "known failure now passes: remove 'known_failure'" if passed else f"known failure: {known}"
+        )
+    else:
+        verdict = "pass" if passed else "fail"
+    return ExpectationOutcome(index, e, observed, verdict, detail)
+
+
+def check_expectations(result: ScenarioResult, scenario: Scenario) -> list[ExpectationOutcome]:
+    """Evaluate every expectation of ``scenario`` on ``result``."""
+    return [check_expectation(result, e, i) for i, e in enumerate(scenario.expect)]
+
+
+def scenario_header(name: str, title: str, claims=(), references=()) -> list[str]:
+    """The lines that introduce a scenario in reports: claim ids, name and title, then references."""
+    ids = ", ".join(claims) if claims else "-"
+    lines = [f"{ids}  {name}: {title}"]
+    if references:
+        lines.append(f"{' ' * (len(ids) + 2)}references: {'; '.join(references)}")
+    return lines
+
+
+def verdict_counts(outcomes) -> dict[str, int]:
+    """``{verdict: count}`` in the fixed order pass, fail, xfail, xpass, n/a (zero counts left out)."""
+    order = ("pass", "fail", "xfail", "xpass", "n/a")
+    return {v: n for v in order if (n := sum(o.verdict == v for o in outcomes))}

@@ -1,0 +1,360 @@
+"""Boolean networks in BoolNet/CoLoMoTo ``.bnet`` format: parsing, checking and numpy evaluation.
+
+A ``.bnet`` file has one ``target, rule`` line per node (an optional ``targets, factors`` header
+first); rules combine node names and the constants ``0``/``1`` with ``!``, ``&``, ``|`` and
+parentheses (``!`` binds tightest, then ``&``, then ``|``). ``#`` starts a comment.
+
+:func:`load_bnet` / :func:`parse_bnet` return a frozen :class:`BooleanNetwork`; every problem in the
+file (syntax error, unknown node, duplicate target) is collected first and raised together as one
+:class:`BnetError` whose lines read ``<file>: line <n>: <message>``.
+
+Evaluation is vectorised: each rule is compiled to one numpy expression over a state array whose
+row ``k`` holds node ``k`` for many states at once. The same code runs on ``bool`` rows (one state
+per element) and on bit-packed ``uint64`` rows (64 states per element, :func:`pack_states`).
+For single-node (asynchronous) updates each rule is also tabulated over its regulators
+(:attr:`BooleanNetwork.truth_tables`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from igfsim.errors import Issue, ModelError, did_you_mean, read_text_file
+
+#: a rule's syntax tree: ("var", name) | ("const", bool) | ("not", node) | ("and"|"or", (node, ...))
+Expr = tuple
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
+_NAME_RE = re.compile(rf"^{_NAME}$")
+_TOKEN_RE = re.compile(rf"\s*(?:(?P<name>{_NAME})|(?P<const>[01])(?![A-Za-z0-9_.])|(?P<op>[!&|()]))")
+#: regulators above this count are not tabulated (2**k entries); such networks update by full evaluation
+MAX_TABLE_INPUTS = 16
+
+
+class BnetError(ModelError):
+    """A ``.bnet`` file is invalid; carries the file and *all* problems found (``.issues``)."""
+
+    def __init__(self, path: str, issues: list[Issue]):
+        self.path = str(path)
+        self.issues = list(issues)
+        lines = [f"{self.path}: {i}" for i in self.issues]
+        head = [f"{len(lines)} problem(s) in Boolean network file"] if len(lines) > 1 else []
+        super().__init__("\n".join(head + lines))
+
+
+class _SyntaxError(Exception):
+    def __init__(self, message: str, column: int):
+        super().__init__(message)
+        self.column = column
+
+
+class _Parser:
+    """Recursive descent over one rule: or := and ('|' and)*; and := not ('&' not)*; not := '!' not | atom."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []
+        pos = 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            m = _TOKEN_RE.match(text, pos)
+            if m is None:
+                col = pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1
+                raise _SyntaxError(f"unexpected character {text[col - 1]!r}", col)
+            kind = m.lastgroup
+            self.tokens.append((kind, m.group(kind), m.start(kind) + 1))
+            pos = m.end()
+        self.i = 0
+
+    def _peek(self) -> tuple[str, str, int] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def _fail(self, expected: str):
+        tok = self._peek()
+        if tok is None:
+            raise _SyntaxError(f"expected {expected} but the rule ends", len(self.text) + 1)
+        raise _SyntaxError(f"expected {expected} but found {tok[1]!r}", tok[2])
+
+    def parse(self) -> Expr:
+        if not self.tokens:
+            raise _SyntaxError("empty rule", 1)
+        expr = self._or()
+        if self._peek() is not None:
+            self._fail("'&', '|' or the end of the rule")
+        return expr
+
+    def _binary(self, op: str, kind: str, sub) -> Expr:
+        items = [sub()]
+        while (tok := self._peek()) is not None and tok[1] == op:
+            self.i += 1
+            items.append(sub())
+        return items[0] if len(items) == 1 else (kind, tuple(items))
+
+    def _or(self) -> Expr:
+        return self._binary("|", "or", self._and)
+
+    def _and(self) -> Expr:
+        return self._binary("&", "and", self._not)
+
+    def _not(self) -> Expr:
+        tok = self._peek()
+        if tok is None:
+            self._fail("a node name, '!' or '('")
+        kind, value, _ = tok
+        self.i += 1
+        if value == "!":
+            return ("not", self._not())
+        if value == "(":
+            inner = self._or()
+            if (close := self._peek()) is None or close[1] != ")":
+                self._fail("')'")
+            self.i += 1
+            return inner
+        if kind == "name":
+            return ("var", value)
+        if kind == "const":
+            return ("const", value == "1")
+        self.i -= 1
+        self._fail("a node name, '!' or '('")
+        raise AssertionError  # unreachable
+
+
+def parse_rule(text: str) -> Expr:
+    """Parse one rule into its syntax tree; raises ``ValueError`` with the column on a syntax error."""
+    try:
+        return _Parser(text).parse()
+    except _SyntaxError as err:
+        raise ValueError(f"{err} (column {err.column})") from None
+
+
+def variables(expr: Expr) -> set[str]:
+    """Node names a rule reads."""
+    if expr[0] == "var":
+        return {expr[1]}
+    if expr[0] == "const":
+        return set()
+    if expr[0] == "not":
+        return variables(expr[1])
+    return set().union(*(variables(e) for e in expr[1]))
+
+
+def to_text(expr: Expr, parent: str = "or") -> str:
+    """Write a syntax tree back as bnet rule text (parentheses only where needed)."""
+    kind = expr[0]
+    if kind == "var":
+        return expr[1]
+    if kind == "const":
+        return "1" if expr[1] else "0"
+    if kind == "not":
+        return "!" + to_text(expr[1], "not")
+    sep = " & " if kind == "and" else " | "
+    text = sep.join(to_text(e, kind) for e in expr[1])
+    return f"({text})" if parent == "not" or (kind == "or" and parent == "and") else text
+
+
+def evaluate(expr: Expr, state: Mapping[str, bool]) -> bool:
+    """Evaluate a rule on one state (plain Python; the reference for the vectorised code)."""
+    kind = expr[0]
+    if kind == "var":
+        return bool(state[expr[1]])
+    if kind == "const":
+        return expr[1]
+    if kind == "not":
+        return not evaluate(expr[1], state)
+    if kind == "and":
+        return all(evaluate(e, state) for e in expr[1])
+    return any(evaluate(e, state) for e in expr[1])
+
+
+def _numpy_code(expr: Expr, index: Mapping[str, int]) -> str:
+    kind = expr[0]
+    if kind == "var":
+        return f"x[{index[expr[1]]}]"
+    if kind == "const":
+        return "_T" if expr[1] else "_F"
+    if kind == "not":
+        return f"~{_numpy_code(expr[1], index)}"
+    sep = " & " if kind == "and" else " | "
+    return "(" + sep.join(_numpy_code(e, index) for e in expr[1]) + ")"
+
+
+@dataclass(frozen=True, eq=False)
+class BooleanNetwork:
+    """Nodes (in file order) with their rules; inputs are nodes whose rule is the node itself."""
+
+    nodes: tuple[str, ...]
+    rules: Mapping[str, Expr]
+    source: str = "<string>"
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Node name -> row index in state arrays."""
+        return {n: i for i, n in enumerate(self.nodes)}
+
+    @cached_property
+    def inputs(self) -> tuple[str, ...]:
+        """Nodes that keep their value (rule ``x, x``); scenarios set them."""
+        return tuple(n for n in self.nodes if self.rules[n] == ("var", n))
+
+    @cached_property
+    def regulators(self) -> dict[str, tuple[str, ...]]:
+        """Node -> the nodes its rule reads, in network order."""
+        return {n: tuple(sorted(variables(self.rules[n]), key=self.index.__getitem__)) for n in self.nodes}
+
+    def rule_text(self, node: str) -> str:
+        """The rule of ``node`` as bnet text."""
+        return to_text(self.rules[node])
+
+    def to_bnet(self) -> str:
+        """The network as ``.bnet`` text (no comments)."""
+        return "targets, factors\n" + "".join(f"{n}, {self.rule_text(n)}\n" for n in self.nodes)
+
+    def to_mpbn(self):
+        """An ``mpbn.MPBooleanNetwork`` of the same rules (most-permissive semantics)."""
+        import mpbn
+
+        return mpbn.MPBooleanNetwork({n: self.rule_text(n) for n in self.nodes})
+
+    # ------------------------------------------------------------------ vectorised evaluation
+    @cached_property
+    def _update_function(self):
+        lines = ["def update(x, _T, _F):", "    out = np.empty_like(x)"]
+        for k, n in enumerate(self.nodes):
+            lines.append(f"    out[{k}] = {_numpy_code(self.rules[n], self.index)}")
+        lines.append("    return out")
+        scope: dict = {"np": np}
+        exec(compile("\n".join(lines), f"<bnet rules of {self.source}>", "exec"), scope)  # noqa: S102
+        return scope["update"]
+
+    def update(self, x: np.ndarray) -> np.ndarray:
+        """Synchronous update of many states: ``x`` is ``(n_nodes, ...)`` of bool, or bit-packed uint64."""
+        if x.dtype == np.bool_:
+            return self._update_function(x, np.True_, np.False_)
+        if x.dtype == np.uint64:
+            return self._update_function(x, np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(0))
+        raise TypeError(f"states must be bool or bit-packed uint64 arrays, got {x.dtype}")
+
+    @cached_property
+    def truth_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(regs, offsets, table)`` for single-node updates, or None if a rule has too many regulators.
+
+        ``regs[k]`` lists node ``k``'s regulator indices, padded with ``n_nodes`` (a constant-0
+        column); node ``k``'s next value in state ``s`` is ``table[offsets[k] + sum_j s[regs[k, j]] << j]``.
+        """
+        regs = [[self.index[r] for r in self.regulators[n]] for n in self.nodes]
+        width = max((len(r) for r in regs), default=0)
+        if width > MAX_TABLE_INPUTS:
+            return None
+        n = len(self.nodes)
+        padded = np.full((n, max(width, 1)), n, dtype=np.intp)
+        offsets = np.zeros(n, dtype=np.intp)
+        chunks, start = [], 0
+        for k, r in enumerate(regs):
+            padded[k, : len(r)] = r
+            combos = np.arange(2 ** len(r))
+            x = np.zeros((n, combos.size), dtype=bool)
+            for j, reg in enumerate(r):
+                x[reg] = (combos >> j) & 1
+            chunks.append(self.update(x)[k])
+            offsets[k] = start
+            start += combos.size
+        return padded, offsets, np.concatenate(chunks)
+
+
+# ------------------------------------------------------------------------------- bit packing
+
+
+def pack_states(states: np.ndarray) -> np.ndarray:
+    """``(n_nodes, n_states)`` bool -> ``(n_nodes, ceil(n_states/64))`` uint64.
+
+    State ``64*w + j`` is bit ``j`` of word ``w``; the bits past ``n_states`` are 0.
+    """
+    n, m = states.shape
+    words = -(-m // 64)
+    padded = np.zeros((n, words * 64), dtype=bool)
+    padded[:, :m] = states
+    return np.packbits(padded, axis=-1, bitorder="little").view("<u8").astype(np.uint64, copy=False)
+
+
+def unpack_states(packed: np.ndarray, n_states: int) -> np.ndarray:
+    """Inverse of :func:`pack_states`."""
+    as_bytes = np.ascontiguousarray(packed.astype("<u8", copy=False)).view(np.uint8)
+    return np.unpackbits(as_bytes, axis=-1, count=n_states, bitorder="little").astype(bool)
+
+
+# ----------------------------------------------------------------------------------- parsing
+
+
+def parse_bnet(text: str, source: str = "<string>") -> BooleanNetwork:
+    """Parse ``.bnet`` text; raise :class:`BnetError` listing every problem with its line."""
+    issues: list[Issue] = []
+    rules: dict[str, Expr] = {}
+    first_line: dict[str, int] = {}
+    refs: list[tuple[int, str, str]] = []  # (line, target, referenced name)
+    header_allowed = True
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"line {number}"
+        if "," not in line:
+            issues.append(Issue(where, f"syntax error: expected 'target, rule', got {line!r}"))
+            continue
+        target, rule = (part.strip() for part in line.split(",", 1))
+        if header_allowed and target.lower() == "targets" and rule.lower() == "factors":
+            header_allowed = False
+            continue
+        header_allowed = False
+        if not _NAME_RE.match(target):
+            issues.append(
+                Issue(
+                    where,
+                    f"syntax error: invalid target name {target!r}; names start with a letter "
+                    "or '_' and contain letters, digits, '_' or '.'",
+                )
+            )
+            continue
+        try:
+            expr = _Parser(rule).parse()
+        except _SyntaxError as err:
+            rest = raw[raw.index(",") + 1 :]
+            column = raw.index(",") + 1 + len(rest) - len(rest.lstrip()) + err.column
+            issues.append(Issue(where, f"syntax error in the rule of {target!r}: {err} (column {column})"))
+            continue
+        if target in first_line:
+            issues.append(Issue(where, f"duplicate target {target!r} (first defined on line {first_line[target]})"))
+            continue
+        first_line[target] = number
+        rules[target] = expr
+        refs += [(number, target, name) for name in sorted(variables(expr))]
+    for number, target, name in refs:
+        if name not in rules:
+            issues.append(
+                Issue(
+                    f"line {number}",
+                    f"unknown node {name!r} in the rule of {target!r}: no line defines it{did_you_mean(name, rules)}",
+                )
+            )
+    if not rules and not issues:
+        issues.append(Issue("(file)", "no 'target, rule' lines"))
+    if issues:
+        issues.sort(key=lambda i: int(i.where.split()[-1]) if i.where.startswith("line") else 0)
+        raise BnetError(source, issues)
+    return BooleanNetwork(nodes=tuple(rules), rules=MappingProxyType(rules), source=source)
+
+
+def load_bnet(path: str | Path) -> BooleanNetwork:
+    """Read and check a ``.bnet`` file."""
+    p = Path(path)
+    text, problem = read_text_file(p)
+    if text is None:
+        raise BnetError(str(p), [Issue("(file)", problem)])
+    return parse_bnet(text, str(p))

@@ -1,0 +1,215 @@
+"""Inputs of the HTML report: run and sweep output folders, bundled runs, and provenance facts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from igfsim.errors import IgfsimError
+from igfsim.result.scenario_result import ArmRecord, ScenarioResult
+
+DEPENDENCIES = ("numpy", "scipy", "libroadrunner", "antimony", "python-libsbml", "xarray", "pandas", "matplotlib")
+
+
+class ReportInputError(IgfsimError, ValueError):
+    """An input folder is neither a run output folder nor a sweep folder."""
+
+
+@dataclass
+class ScenarioSection:
+    """One scenario run: its ``summary.json`` content, trajectories, and optionally the scenario file and
+    the cross-engine comparison."""
+
+    summary: dict
+    result: ScenarioResult | None
+    source: str
+    scenario: object | None = None  # igfsim.scenario.Scenario when found
+    consistency: object | None = None  # igfsim.consistency.ScenarioConsistency
+
+
+@dataclass
+class SweepSection:
+    """One sweep folder."""
+
+    path: Path
+    sweep: object  # igfsim.sweep_store.SweepResult
+    spec: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------- inputs
+
+
+def _find_scenario(name: str, dirs=()):
+    """The scenario file named ``name`` (file stem or ``name:`` field) in ``dirs`` or the bundled
+    scenarios, parsed; None when there is none."""
+    from igfsim.resources import bundled_scenarios_dir
+    from igfsim.scenario.loading import load_scenario
+
+    for folder in [*map(Path, dirs), bundled_scenarios_dir()]:
+        files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else [folder]
+        files.sort(key=lambda f: f.stem != name)  # the likely file first
+        for path in files:
+            try:
+                sc = load_scenario(path)
+            except (IgfsimError, OSError):
+                continue
+            if sc.name == name:
+                return sc
+    return None
+
+
+def result_from_csv(csv: str | Path, summary: dict) -> ScenarioResult:
+    """Rebuild a :class:`ScenarioResult` from ``timecourse.csv`` and its ``summary.json`` content."""
+    import pandas as pd
+
+    from igfsim.scenario.readouts import unit_of
+
+    frame = pd.read_csv(csv)
+    if not {"arm", "time"} <= set(frame.columns):
+        raise ReportInputError(f"{csv}: not an igfsim time course (columns arm, time missing)")
+    arms = tuple(summary.get("arms") or dict.fromkeys(frame["arm"].astype(str)))
+    readouts = tuple(c for c in frame.columns if c not in ("arm", "time"))
+    first = frame[frame["arm"].astype(str) == arms[0]]
+    times = first["time"].to_numpy(dtype=float)
+    values = np.full((len(arms), times.size, len(readouts)), np.nan)
+    for i, arm in enumerate(arms):
+        part = frame[frame["arm"].astype(str) == arm]
+        if len(part) == times.size:
+            values[i] = part[list(readouts)].to_numpy(dtype=float)
+    info = summary.get("arms") or {}
+    records = tuple(ArmRecord(a, info.get(a, {}).get("status", "ok"), info.get(a, {}).get("message", "")) for a in arms)
+    engine = summary.get("engine", "?")
+    units = {r: (unit_of(r) if engine != "boolean" else "activity 0..1") for r in readouts}
+    return ScenarioResult(
+        scenario=summary.get("scenario", Path(csv).parent.name),
+        engine=engine,
+        arms=arms,
+        times=times,
+        readouts=readouts,
+        values=values,
+        records=records,
+        units=units,
+        time_units=summary.get("time_units", "min"),
+    )
+
+
+def _load_run_folder(folder: Path, scenario_dirs=()) -> ScenarioSection:
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ReportInputError(f"{folder / 'summary.json'}: unreadable ({err})") from None
+    if not isinstance(summary, dict) or "scenario" not in summary:
+        raise ReportInputError(f"{folder / 'summary.json'}: not an igfsim run summary")
+    csv = folder / "timecourse.csv"
+    result = result_from_csv(csv, summary) if csv.is_file() else None
+    return ScenarioSection(summary, result, str(folder), scenario=_find_scenario(summary["scenario"], scenario_dirs))
+
+
+def load_inputs(paths, scenario_dirs=()) -> list[ScenarioSection | SweepSection]:
+    """Sections for each input folder (run output folder, one scenario's folder, or sweep folder).
+
+    The scenario files (for the question and the parameter overrides, which ``summary.json`` does not
+    hold) are looked up by name in ``scenario_dirs`` (folders or files), then among the bundled ones."""
+    from igfsim.sweep.result import SweepResult
+
+    sections: list[ScenarioSection | SweepSection] = []
+    for p in map(Path, paths):
+        if not p.is_dir():
+            raise ReportInputError(f"{p}: no such folder (give run, validate --out or sweep output folders)")
+        if (p / "manifest.json").is_file():
+            sweep = SweepResult.open(p, trajectories=False)  # SweepStoreError is an IgfsimError
+            try:
+                spec = json.loads((p / "sweep.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                spec = None
+            sections.append(SweepSection(p, sweep, spec))
+        elif (p / "summary.json").is_file():
+            sections.append(_load_run_folder(p, scenario_dirs))
+        else:
+            subs = sorted(d for d in p.iterdir() if (d / "summary.json").is_file())
+            if not subs:
+                raise ReportInputError(
+                    f"{p}: neither a run output folder (<scenario>/summary.json) nor a sweep folder (manifest.json)"
+                )
+            sections += [_load_run_folder(d, scenario_dirs) for d in subs]
+    return sections
+
+
+def run_bundled(scenarios=None, *, model=None, engines: str = "roadrunner") -> list[ScenarioSection]:
+    """Simulate scenario files (default: the bundled ones) with roadrunner; with ``engines="all"`` also
+    with scipy and the Boolean engine, for the agreement table."""
+    from igfsim.analysis.consistency import compare_scenario
+    from igfsim.analysis.expectations import check_expectations
+    from igfsim.model.sbml import load_model
+    from igfsim.report.outputs import summary_dict
+    from igfsim.resources import bundled_scenarios_dir
+    from igfsim.runner import run_scenario
+    from igfsim.scenario.loading import load_scenario
+
+    model = load_model(model) if not hasattr(model, "sha256") else model
+    files = [Path(s) for s in scenarios] if scenarios else sorted(bundled_scenarios_dir().glob("*.yaml"))
+    sections = []
+    for path in files:
+        sc = load_scenario(path)
+        consistency = None
+        if engines == "all":
+            consistency = compare_scenario(sc, model, source=str(path))
+            result = consistency.results.get("roadrunner")
+            outcomes = consistency.outcomes.get("roadrunner", [])
+            if result is None:
+                result = run_scenario(sc, model, on_error="record", source=str(path))
+                outcomes = check_expectations(result, sc) if result.ok else []
+        else:
+            result = run_scenario(sc, model, on_error="record", source=str(path))
+            outcomes = check_expectations(result, sc) if result.ok else []
+        sections.append(ScenarioSection(summary_dict(result, sc, outcomes), result, str(path), sc, consistency))
+    return sections
+
+
+# ----------------------------------------------------------------------------------------- provenance
+
+
+def versions() -> dict[str, str]:
+    """igfsim and dependency versions (``not installed`` when missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from igfsim._version import __version__
+
+    out = {"igfsim": __version__}
+    for dist in DEPENDENCIES:
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def overrides(scenario) -> list[str]:
+    """Human-readable parameter overrides of a scenario: stimulus, cell context/expression/initial/
+    parameters, and per arm treatments, cell and stimulus changes."""
+    if scenario is None:
+        return []
+    lines = []
+    if scenario.stimulus:
+        lines.append("stimulus: " + ", ".join(f"{k} {v:g} nM" for k, v in scenario.stimulus.items()))
+    cell = scenario.cell.model_dump(exclude_defaults=True)
+    lines.append(
+        f"cell: context {scenario.cell.context}"
+        + "".join(f"; {k} {json.dumps(v)}" for k, v in cell.items() if k != "context")
+    )
+    for arm in scenario.arms:
+        parts = [
+            f"{t.drug} {t.dose_nM:g} nM from {t.start_min:g} min"
+            + (f" to {t.stop_min:g} min" if t.stop_min is not None else "")
+            for t in arm.treatments
+        ]
+        if arm.cell is not None:
+            parts.append("cell " + json.dumps(arm.cell.model_dump(exclude_defaults=True)))
+        if arm.stimulus is not None:
+            parts.append("stimulus " + json.dumps(arm.stimulus))
+        lines.append(f"arm {arm.name}: " + ("; ".join(parts) if parts else "untreated"))
+    return lines

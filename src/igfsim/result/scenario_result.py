@@ -1,0 +1,79 @@
+"""Labelled simulation results: arms x time x readouts, convertible to xarray and pandas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ArmRecord:
+    """How one arm's simulation went."""
+
+    arm: str
+    status: str  # "ok" or "failed"
+    message: str = ""
+    wall_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Trajectories of every arm of one scenario run with one engine.
+
+    ``values[i, j, k]`` is readout ``readouts[k]`` of arm ``arms[i]`` at ``times[j]`` (minutes);
+    a failed arm holds NaN and says why in ``records``.
+    """
+
+    scenario: str
+    engine: str
+    arms: tuple[str, ...]
+    times: np.ndarray
+    readouts: tuple[str, ...]
+    values: np.ndarray
+    records: tuple[ArmRecord, ...]
+    units: dict = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
+    time_units: str = "min"
+
+    @property
+    def ok(self) -> bool:
+        """True when every arm simulated."""
+        return all(r.status == "ok" for r in self.records)
+
+    def get(self, arm: str, readout: str) -> np.ndarray:
+        """One trajectory."""
+        return self.values[self.arms.index(arm), :, self.readouts.index(readout)]
+
+    def to_xarray(self):
+        """An ``xarray.DataArray`` with dims ``(arm, time, readout)``; per-arm status as coords."""
+        import xarray as xr
+
+        return xr.DataArray(
+            self.values,
+            dims=("arm", "time", "readout"),
+            coords={
+                "arm": list(self.arms),
+                "time": self.times,
+                "readout": list(self.readouts),
+                "status": ("arm", [r.status for r in self.records]),
+                "message": ("arm", [r.message for r in self.records]),
+            },
+            name=self.scenario,
+            attrs={
+                "scenario": self.scenario,
+                "engine": self.engine,
+                "time_units": self.time_units,
+                **{k: str(v) for k, v in self.attrs.items()},
+            },
+        )
+
+    def to_dataframe(self):
+        """A wide ``pandas.DataFrame``: columns ``arm``, ``time``, then one per readout."""
+        import pandas as pd
+
+        n_t = self.times.size
+        frame = pd.DataFrame(self.values.reshape(len(self.arms) * n_t, len(self.readouts)), columns=list(self.readouts))
+        frame.insert(0, "time", np.tile(self.times, len(self.arms)))
+        frame.insert(0, "arm", np.repeat(list(self.arms), n_t))
+        return frame

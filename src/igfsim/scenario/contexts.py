@@ -1,0 +1,137 @@
+"""Named cell contexts: expression multipliers relative to the model's nominal copy numbers.
+
+Nominal copies per cell (model defaults): IGF-IR 20,000, IR-A 5,000, IR-B 5,000, integrin avb3
+2,000, EGFR 20,000, ErbB3 5,000 (domain-notes 1.1 and 2.3). Each context changes only what its
+name says, relative to that default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from igfsim.errors import did_you_mean
+
+#: expression keys a scenario may scale -> model parameter
+EXPRESSION_PARAMETERS = MappingProxyType(
+    {
+        "IGF1R": "expr_IGF1R",
+        "InsR_A": "expr_InsR_A",
+        "InsR_B": "expr_InsR_B",
+        "integrin": "expr_integrin",
+        "EGFR": "expr_EGFR",
+        "ErbB3": "expr_ErbB3",
+        "IGF2R": "expr_IGF2R",
+        "IRS": "expr_IRS",
+        "PI3K": "expr_PI3K",
+        "STAT3": "expr_STAT3",
+    }
+)
+
+
+@dataclass(frozen=True)
+class CellContext:
+    """A named preset of expression multipliers and parameter values."""
+
+    name: str
+    description: str
+    expression: MappingProxyType
+    source: str
+    parameters: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _c(name, description, expression, source, parameters=None):
+    return CellContext(name, description, MappingProxyType(expression), source, MappingProxyType(parameters or {}))
+
+
+CONTEXTS = MappingProxyType(
+    {
+        c.name: c
+        for c in (
+            _c(
+                "default",
+                "IGF-IR 20k, IR-A 5k, IR-B 5k, avb3 2k copies per cell",
+                {},
+                "domain-notes 1.1/2.3; IGF-IR 13,000-40,000 per cell (Sarcoma 2013:450478)",
+            ),
+            _c(
+                "IGF1R-dominant",
+                "IGF-IR 20k, IR-A 5k, no IR-B, no avb3 (MCF7-like: IGF-IR >> IR)",
+                {"InsR_B": 0.0, "integrin": 0.0},
+                "domain-notes 1.1 IGF1R-dom; AACR 2009 abstract 4168",
+            ),
+            _c(
+                "InsR-A-high",
+                "IGF-IR 20k, IR-A 100k, no IR-B, no avb3",
+                {"InsR_A": 20.0, "InsR_B": 0.0, "integrin": 0.0},
+                "domain-notes 1.1 IRA-high; review [167, 168]",
+            ),
+            _c(
+                "InsR-B-high",
+                "IR-B 100k over the parental IGF-IR 20k / IR-A 5k, no avb3",
+                {"InsR_B": 20.0, "integrin": 0.0},
+                "domain-notes 1.1 IRB-high (parental IR-A kept: overexpression on the parental line) [167]",
+            ),
+            _c(
+                "integrin-high",
+                "IGF-IR 20k, IR-A 5k, no IR-B, avb3 50k",
+                {"InsR_B": 0.0, "integrin": 25.0},
+                "domain-notes 1.1 ITG-high; review [172] (Shin 2013 JNCI)",
+            ),
+            _c(
+                "InsR-KO",
+                "IGF-IR 20k, no InsR (either isoform), no avb3",
+                {"InsR_A": 0.0, "InsR_B": 0.0, "integrin": 0.0},
+                "domain-notes 1.1 InsR-KO; review [168]",
+            ),
+            _c(
+                "ER-positive",
+                "default receptors with an active estrogen receptor input to proliferation (MCF7-like)",
+                {},
+                "review [107-109]",
+                {"ER_level": 1.0},
+            ),
+            _c(
+                "estrogen-deprived",
+                "long-term estrogen-deprived ER+ cells: residual ER input 0.3, IR-A 25k (InsR:IGF-IR 1.25)",
+                {"InsR_A": 5.0},
+                "review [107] (InsR compensation); Fox 2011 Cancer Res [M]; IR-rich ER+ lines "
+                "(ZR-75-1, AACR 2009 abstract 4168)",
+                {"ER_level": 0.3},
+            ),
+            _c(
+                "PIK3CA-mutant",
+                "default receptors with a constitutively active p110-alpha (PIK3CA hotspot mutation)",
+                {},
+                "review [123-126]",
+                {"PIK3CA_mut": 1.0},
+            ),
+            _c(
+                "bypass-RTK",
+                "default receptors plus a constitutively active bypass RTK (PDGFR-alpha/AXL/RON)",
+                {},
+                "review [177-180]; Huang 2010 Cancer Res (PDGFR-alpha, AXL)",
+                {"RTKx_level": 1.0},
+            ),
+            _c(
+                "SFK-coupled",
+                "IGF1R-dominant cells in which Akt restrains YES/Src (rhabdomyosarcoma-like; see C07)",
+                {"InsR_B": 0.0, "integrin": 0.0},
+                "review [173]; Wan 2015 Neoplasia (mechanism chosen by igfsim)",
+                {"k_Src_Akt": 0.005, "k_Src_basal": 0.05},
+            ),
+            _c(
+                "IRS-PI3K-STAT3-adapted",
+                "default cells with 3x IRS1/2, PI3K and STAT3 (adaptive up-regulation)",
+                {"IRS": 3.0, "PI3K": 3.0, "STAT3": 3.0},
+                "review [128]",
+            ),
+            _c("IGF2R-null", "default cells without the IGF-IIR sink", {"IGF2R": 0.0}, "review [21]"),
+        )
+    }
+)
+
+
+def context_hint(name: str) -> str:
+    """A "did you mean" hint over context names."""
+    return did_you_mean(name, CONTEXTS)

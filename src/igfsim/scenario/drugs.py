@@ -1,0 +1,186 @@
+"""The drug catalogue: each drug typed by mode of action, with potency, source and model slot.
+
+A drug acts on the model through one *slot* (a species or parameter that carries its
+concentration) and sets the slot's potency parameters. Doses are nM in the medium.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from igfsim.errors import did_you_mean
+from igfsim.model.slots import DRUG_SLOTS
+
+
+class ModeOfAction(StrEnum):
+    """How a drug acts on the network (its mode of action)."""
+
+    ANTI_IGF1R_MAB = "anti-IGF-IR antibody (blocks ligand binding)"
+    IGF_NEUTRALISING_MAB = "IGF1/IGF2-neutralising antibody"
+    DUAL_TKI = "dual IGF-IR/InsR kinase inhibitor"
+    SELECTIVE_TKI = "IGF-IR-selective kinase inhibitor"
+    SRC_INHIBITOR = "Src-family kinase inhibitor"
+    EGFR_INHIBITOR = "EGFR kinase inhibitor"
+    MTORC1_INHIBITOR = "mTORC1 inhibitor (rapalog)"
+    PI3KA_INHIBITOR = "PI3K p110-alpha inhibitor"
+    MEK_INHIBITOR = "MEK inhibitor (allosteric)"
+    ER_DEGRADER = "estrogen receptor antagonist/degrader"
+    BYPASS_RTK_INHIBITOR = "bypass RTK (PDGFR/AXL/RON) kinase inhibitor"
+
+
+#: the model slot (a key of :data:`igfsim.model.slots.DRUG_SLOTS`) carrying each mode of action's concentration
+SLOTS: dict[ModeOfAction, str] = {
+    ModeOfAction.ANTI_IGF1R_MAB: "mAb_IGF1R",
+    ModeOfAction.IGF_NEUTRALISING_MAB: "mAb_IGF",
+    ModeOfAction.DUAL_TKI: "TKI_dual",
+    ModeOfAction.SELECTIVE_TKI: "TKI_sel",
+    ModeOfAction.SRC_INHIBITOR: "SRCi",
+    ModeOfAction.EGFR_INHIBITOR: "EGFRi",
+    ModeOfAction.MTORC1_INHIBITOR: "MTORC1i",
+    ModeOfAction.PI3KA_INHIBITOR: "PI3Kai",
+    ModeOfAction.MEK_INHIBITOR: "MEKi",
+    ModeOfAction.ER_DEGRADER: "ERi",
+    ModeOfAction.BYPASS_RTK_INHIBITOR: "RTKxi",
+}
+
+#: drug options a scenario may set per treatment -> model parameter (0/1)
+OPTION_PARAMETERS = {"binds_hybrids": "mAb_binds_hybrids", "downregulates": "mAb_downregulates"}
+
+
+@dataclass(frozen=True)
+class Drug:
+    """One drug: what it is, how potent, where the numbers come from."""
+
+    name: str
+    mode_of_action: ModeOfAction
+    potency: MappingProxyType  # model parameter -> value (nM)
+    source: str
+    aliases: tuple[str, ...] = ()
+    options: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    note: str = ""
+
+    @property
+    def slot(self) -> str:
+        """Model id that carries this drug's concentration."""
+        return SLOTS[self.mode_of_action]
+
+    @property
+    def slot_is_species(self) -> bool:
+        """True for antibodies (medium species that bind and are consumed)."""
+        return DRUG_SLOTS[SLOTS[self.mode_of_action]]
+
+
+def _d(name, mech, potency, source, aliases=(), options=None, note=""):
+    return Drug(name, mech, MappingProxyType(potency), source, tuple(aliases), MappingProxyType(options or {}), note)
+
+
+_MAB_OPTS = {"binds_hybrids": True, "downregulates": False}
+M = ModeOfAction
+CATALOG: tuple[Drug, ...] = (
+    _d(
+        "ganitumab",
+        M.ANTI_IGF1R_MAB,
+        {"Kd_mAb_IGF1R": 0.22},
+        "K_D 0.22 nM, Beltran et al. 2009 Mol Cancer Ther [M]; fully human IgG1 blocking IGF1 and IGF2 binding",
+        ("AMG 479", "AMG479"),
+        _MAB_OPTS,
+    ),
+    _d(
+        "cixutumumab",
+        M.ANTI_IGF1R_MAB,
+        {"Kd_mAb_IGF1R": 0.04},
+        "K_D 0.04 nM, Burtrum et al. 2003 Cancer Res [M]; IgG1 that prevents ligand binding (Houghton 2010 PPTP)",
+        ("IMC-A12",),
+        _MAB_OPTS,
+    ),
+    _d(
+        "figitumumab",
+        M.ANTI_IGF1R_MAB,
+        {"Kd_mAb_IGF1R": 0.5},
+        "sub-nM, Cohen et al. 2005 Clin Cancer Res [M]; IgG2",
+        ("CP-751,871", "CP-751871"),
+        _MAB_OPTS,
+        note="reported to internalise and degrade IGF-IR [M]; set downregulates: true to model it",
+    ),
+    _d(
+        "dalotuzumab",
+        M.ANTI_IGF1R_MAB,
+        {"Kd_mAb_IGF1R": 0.5},
+        "sub-nM, Goetsch et al. 2005 Int J Cancer [M]; humanised IgG1 reported to inhibit hybrids",
+        ("MK-0646", "h7C10"),
+        _MAB_OPTS,
+    ),
+    _d(
+        "xentuzumab",
+        M.IGF_NEUTRALISING_MAB,
+        {"Kd_mAbIGF_IGF1": 0.1, "Kd_mAbIGF_IGF2": 0.1},
+        "sub-nM for IGF1 and IGF2, no insulin binding; Friedbichler et al. 2014 Mol Cancer Ther [M], "
+        "patent WO2008155387 [V-abs]",
+        ("BI 836845", "BI836845"),
+    ),
+    _d(
+        "linsitinib",
+        M.DUAL_TKI,
+        {"Ki_dual_IGF1R": 35.0, "Ki_dual_InsR": 75.0},
+        "recombinant kinase IC50 IGF-1R 35 nM, IR 75 nM (Mulvihill et al. 2009 Future Med Chem; ChEBI 91402)",
+        ("OSI-906", "OSI906"),
+    ),
+    _d(
+        "BMS-754807",
+        M.DUAL_TKI,
+        {"Ki_dual_IGF1R": 1.8, "Ki_dual_InsR": 1.7},
+        "IC50 1.8 nM IGF-1R / 1.7 nM IR, Ki < 2 nM (Carboni et al. 2009 Mol Cancer Ther 8:3341)",
+        ("BMS754807",),
+    ),
+    _d(
+        "NVP-AEW541",
+        M.SELECTIVE_TKI,
+        {"Ki_sel_IGF1R": 14.0, "Ki_sel_InsR": 380.0},
+        "cellular autophosphorylation IC50 86 nM IGF-IR vs 2.3 uM InsR (Garcia-Echeverria et al. 2004 "
+        "Cancer Cell 5:231); converted to kinase Ki = IC50_cell * kdp/(kp + kdp)",
+        ("AEW541",),
+        note="selective in cells only; cell-free assays show no selectivity",
+    ),
+    _d("dasatinib", M.SRC_INHIBITOR, {"Ki_SRCi": 1.0}, "Src/YES IC50 0.5-1 nM [M]"),
+    _d("erlotinib", M.EGFR_INHIBITOR, {"Ki_EGFRi": 2.0}, "EGFR IC50 ~2 nM [M]"),
+    _d("everolimus", M.MTORC1_INHIBITOR, {"Ki_MTORC1i": 2.0}, "mTORC1 IC50 1-2 nM [M]", ("RAD001",)),
+    _d(
+        "alpelisib",
+        M.PI3KA_INHIBITOR,
+        {"Ki_PI3Kai": 5.0},
+        "p110-alpha IC50 ~5 nM; p110-beta ~1.2 uM [M]",
+        ("BYL719",),
+        note="spares the p110-beta share of PI3K activity (frac_p110a)",
+    ),
+    _d(
+        "trametinib",
+        M.MEK_INHIBITOR,
+        {"Ki_MEKi": 1.0},
+        "MEK1/2 IC50 ~1 nM [M] (assumed for the model)",
+        ("GSK1120212",),
+    ),
+    _d("fulvestrant", M.ER_DEGRADER, {"Ki_ERi": 0.5}, "ER IC50 0.3-0.9 nM [M]; review [108]", ("ICI 182,780",)),
+    _d(
+        "imatinib",
+        M.BYPASS_RTK_INHIBITOR,
+        {"Ki_RTKxi": 100.0},
+        "PDGFR-alpha/beta IC50 ~0.1 uM [M]; stands for any inhibitor of the generic bypass RTK (review [179, 180])",
+        ("STI571",),
+    ),
+)
+
+DRUGS: MappingProxyType = MappingProxyType({d.name: d for d in CATALOG})
+_ALIASES = {a.lower(): d.name for d in CATALOG for a in (d.name, *d.aliases)}
+
+
+def find_drug(name: str) -> Drug | None:
+    """Look a drug up by name or alias (case-insensitive)."""
+    key = _ALIASES.get(str(name).lower())
+    return DRUGS[key] if key else None
+
+
+def drug_hint(name: str) -> str:
+    """A "did you mean" hint over drug names and aliases."""
+    return did_you_mean(name, [*DRUGS, *(a for d in CATALOG for a in d.aliases)])

@@ -1,0 +1,96 @@
+"""Read scenario files: YAML -> :class:`Scenario`, every shape problem as an :class:`Issue`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from igfsim.errors import Issue, ScenarioError, did_you_mean, read_text_file
+from igfsim.scenario.schema import Scenario
+
+
+def format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    model: type[BaseModel] | None = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        model = next((t for t in _walk_types(ann) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    return list(model.model_fields) if model else []
+
+
+def _walk_types(ann):
+    yield ann
+    for a in getattr(ann, "__args__", ()) or ():
+        yield from _walk_types(a)
+
+
+def _issues_from_pydantic(err: ValidationError) -> list[Issue]:
+    issues = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
+        where = format_loc(loc)
+        got = e.get("input")
+        if e["type"] == "extra_forbidden":
+            known = _known_keys(loc)
+            msg = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), known)}; expected one of: {', '.join(known)}"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        elif e["type"] in ("float_parsing", "float_type", "int_parsing", "int_type"):
+            msg = f"expected a number, got {got!r}"
+        elif e["type"] in ("greater_than_equal",):
+            msg = f"must be >= {e['ctx']['ge']}, got {got!r}"
+        elif e["type"] == "value_error":
+            msg = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
+        else:
+            msg = f"{e['msg']}" + (f", got {got!r}" if got is not None and not isinstance(got, dict) else "")
+        issues.append(Issue(where, msg))
+    # a union field reports once per alternative; keep the first message per location
+    seen, unique = set(), []
+    for i in issues:
+        key = i.where.split(".float")[0].split(".tuple")[0]
+        if key not in seen:
+            seen.add(key)
+            unique.append(Issue(key, i.message))
+    return unique
+
+
+def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
+    """Build a :class:`Scenario` from already-parsed YAML/JSON data."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [Issue("(top level)", f"expected a mapping of keys, got {type(data).__name__}")])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(source, _issues_from_pydantic(err)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and shape-check one YAML scenario file."""
+    p = Path(path)
+    text, problem = read_text_file(p)
+    if text is None:
+        raise ScenarioError(str(p), [Issue("(file)", problem)])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problem = getattr(err, "problem", None) or str(err)
+        raise ScenarioError(str(p), [Issue(where, f"malformed YAML: {problem}")]) from None
+    return parse_scenario(data, str(p))

@@ -1,0 +1,193 @@
+"""Scenario files: a pydantic schema that rejects unknown keys, and checks against a model.
+
+``load_scenario(path)`` parses and validates the file's shape; ``check_scenario(scenario, model)``
+returns every problem with names (drugs, readouts, contexts, ids, arms); ``validate_scenario``
+raises one :class:`ScenarioError` listing all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from igfsim.scenario.readouts import READOUTS
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+METRIC_RE = re.compile(r"^(auc|peak|final|mean|min|tpeak|at_(\d+(\.\d+)?))$")
+METRICS_HELP = "auc, peak, final, mean, min, tpeak or at_<minutes>"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Simulation(_Strict):
+    """Time span, output grid, tolerances and pre-equilibration."""
+
+    duration_min: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 240.0
+    points: Annotated[int, Field(ge=2)] = 241
+    preequilibrate: bool = True
+    rtol: Annotated[float, Field(gt=0, lt=1)] = 1e-8
+    atol: Annotated[float, Field(gt=0)] = 1e-10
+    preequilibration_max_min: Annotated[float, Field(gt=0)] = 1e6
+
+
+class Treatment(_Strict):
+    """One drug given from ``start_min`` (may be negative: pre-treatment) until ``stop_min`` (washout)."""
+
+    drug: str
+    dose_nM: NonNeg
+    start_min: Finite = 0.0
+    stop_min: Finite | None = None
+    binds_hybrids: bool | None = None
+    downregulates: bool | None = None
+
+    @model_validator(mode="after")
+    def _stop_after_start(self):
+        if self.stop_min is not None and self.stop_min <= self.start_min:
+            raise ValueError(f"stop_min ({self.stop_min:g}) must be later than start_min ({self.start_min:g})")
+        return self
+
+
+class Cell(_Strict):
+    """Cell context preset plus free overrides."""
+
+    context: str = "default"
+    expression: dict[str, NonNeg] = Field(default_factory=dict)
+    initial: dict[str, NonNeg] = Field(default_factory=dict)
+    parameters: dict[str, Finite] = Field(default_factory=dict)
+
+
+class Arm(_Strict):
+    """One simulated condition; may override the scenario's cell and stimulus."""
+
+    name: Annotated[str, Field(min_length=1)]
+    treatments: list[Treatment] = Field(default_factory=list)
+    cell: Cell | None = None
+    stimulus: dict[str, NonNeg] | None = None
+
+
+class Expectation(_Strict):
+    """A checked claim about a metric of a readout in one arm (or a trend across arms)."""
+
+    readout: str
+    metric: str
+    op: Literal[">=", "<=", ">", "<", "between"]
+    value: float | tuple[float, float]
+    arm: str | None = None
+    vs: str | list[str] | None = None
+    normalize: str | None = None
+    vs_normalize: str | None = None
+    compare: Literal["ratio", "difference"] = "ratio"
+    arms: list[str] | None = None
+    trend: Literal["increasing", "decreasing"] | None = None
+    claim: str | None = None
+    note: str | None = None
+    known_failure: str | None = None
+    known_failure_engines: list[str] | None = None
+    not_expressible: dict[str, Annotated[str, Field(min_length=1)]] | None = None
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if not METRIC_RE.match(v):
+            raise ValueError(f"unknown metric {v!r}; expected {METRICS_HELP}")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if self.known_failure_engines is not None and not self.known_failure:
+            raise ValueError("'known_failure_engines' needs 'known_failure' (the reason)")
+        if self.not_expressible is not None:
+            if not self.not_expressible:
+                raise ValueError("'not_expressible' needs at least one engine: {<engine>: <reason>}")
+            both = sorted(set(self.not_expressible) & set(self.known_failure_engines or ()))
+            if both:
+                raise ValueError(
+                    f"engine(s) {', '.join(both)} are listed both in 'not_expressible' and in "
+                    "'known_failure_engines'; an expectation that has no form in an engine "
+                    "cannot fail there"
+                )
+        if self.vs_normalize is not None and self.vs is None:
+            raise ValueError("'vs_normalize' needs 'vs' (it divides the vs side's metric)")
+        if self.op == "between" and not isinstance(self.value, tuple):
+            raise ValueError("op 'between' needs value: [low, high]")
+        if self.op != "between" and isinstance(self.value, tuple):
+            raise ValueError(f"op {self.op!r} needs a single number as value")
+        if self.trend is None:
+            if self.arm is None or self.arms is not None:
+                raise ValueError("give 'arm' (or 'arms' together with 'trend')")
+            if isinstance(self.vs, list):
+                raise ValueError("'vs' must be one arm name unless 'trend' is given")
+        else:
+            if not self.arms or len(self.arms) < 3 or self.arm is not None:
+                raise ValueError("a 'trend' needs 'arms' with at least 3 arm names (and no 'arm')")
+            if self.vs is not None and (not isinstance(self.vs, list) or len(self.vs) != len(self.arms)):
+                raise ValueError("with 'trend', 'vs' must list one arm per entry of 'arms'")
+        return self
+
+    def arm_names(self) -> list[str]:
+        """Every arm this expectation refers to."""
+        names = [self.arm] if self.arm else list(self.arms or [])
+        names += self.vs if isinstance(self.vs, list) else ([self.vs] if self.vs else [])
+        return names + [n for n in (self.normalize, self.vs_normalize) if n]
+
+    def not_expressible_in(self, engine: str) -> str | None:
+        """The reason this expectation has no form in ``engine``, or None when it is checked there."""
+        return (self.not_expressible or {}).get(engine)
+
+    def known_failure_in(self, engine: str) -> str | None:
+        """The known-failure reason when it applies to ``engine`` (and the expectation is expressible
+        there: ``not_expressible`` wins over a known failure that names no engines), else None."""
+        if self.not_expressible_in(engine) is not None:
+            return None
+        if self.known_failure and (self.known_failure_engines is None or engine in self.known_failure_engines):
+            return self.known_failure
+        return None
+
+
+class ResistanceMechanism(_Strict):
+    """What a scenario's mechanism is and which model parts carry it (used by ``igfsim docs``)."""
+
+    id: str | None = None
+    summary: str | None = None
+    model_parts: list[str] = Field(default_factory=list)
+    by_construction: str | None = None
+
+
+class Scenario(_Strict):
+    """A declarative experiment: cell, stimulus, arms with treatments, expectations."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    title: str
+    description: str | None = None
+    claims: list[str] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list)
+    mechanism: ResistanceMechanism | None = None
+    simulation: Simulation = Simulation()
+    stimulus: dict[str, NonNeg] = Field(default_factory=dict)
+    cell: Cell = Cell()
+    readouts: list[str] | None = None
+    arms: Annotated[list[Arm], Field(min_length=1)]
+    expect: list[Expectation] = Field(default_factory=list)
+
+    @field_validator("arms")
+    @classmethod
+    def _unique_arms(cls, arms: list[Arm]) -> list[Arm]:
+        names = [a.name for a in arms]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise ValueError(f"arm names must be unique; repeated: {dups}")
+        return arms
+
+    def arm(self, name: str) -> Arm:
+        """The arm called ``name``."""
+        return next(a for a in self.arms if a.name == name)
+
+    def selected_readouts(self) -> list[str]:
+        """Readouts to record: the scenario's list (plus any an expectation needs) or all standard ones."""
+        base = list(self.readouts) if self.readouts else list(READOUTS)
+        return base + [e.readout for e in self.expect if e.readout not in base]

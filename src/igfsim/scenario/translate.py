@@ -1,0 +1,84 @@
+"""Translate a scenario arm into an engine-neutral :class:`~igfsim.engines.protocol.Protocol`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from types import MappingProxyType
+
+import numpy as np
+
+from igfsim.engines.protocol import Change, Event, Protocol
+from igfsim.model.sbml import Model
+from igfsim.scenario.contexts import CONTEXTS, EXPRESSION_PARAMETERS
+from igfsim.scenario.drugs import OPTION_PARAMETERS, find_drug
+from igfsim.scenario.schema import Arm, Cell, Scenario
+
+
+def _merged_cell(scenario: Scenario, arm: Arm) -> Cell:
+    base, over = scenario.cell, arm.cell
+    if over is None:
+        return base
+    # an arm's cell replaces the context; its overrides are added on top of the scenario's
+    return Cell(
+        context=over.context if "context" in over.model_fields_set else base.context,
+        expression={**base.expression, **over.expression},
+        initial={**base.initial, **over.initial},
+        parameters={**base.parameters, **over.parameters},
+    )
+
+
+def cell_overrides(cell: Cell) -> dict[str, float]:
+    """Parameter values that a cell description implies (context, expression, parameters)."""
+    ctx = CONTEXTS[cell.context]
+    mult: dict[str, float] = defaultdict(lambda: 1.0)
+    for key, m in ctx.expression.items():
+        mult[key] *= m
+    for key, m in cell.expression.items():
+        mult[key] *= m
+    values = {EXPRESSION_PARAMETERS[k]: v for k, v in mult.items()}
+    values.update(ctx.parameters)
+    values.update(cell.parameters)
+    return values
+
+
+def build_protocol(model: Model, scenario: Scenario, arm: Arm) -> Protocol:
+    """The protocol of one arm (assumes the scenario was validated against the model)."""
+    cell = _merged_cell(scenario, arm)
+    overrides: dict[str, float] = {}
+    stimulus = scenario.stimulus if arm.stimulus is None else arm.stimulus
+    at: dict[float, list[Change]] = defaultdict(list)
+    for sid, conc in stimulus.items():
+        at[0.0].append(Change(sid, float(conc), "species", "set"))
+    for tr in arm.treatments:
+        drug = find_drug(tr.drug)
+        overrides.update(drug.potency)
+        for opt, pid in OPTION_PARAMETERS.items():
+            if opt in drug.options:
+                chosen = getattr(tr, opt)
+                overrides[pid] = float(drug.options[opt] if chosen is None else chosen)
+        kind = "species" if drug.slot_is_species else "parameter"
+        at[float(tr.start_min)].append(Change(drug.slot, float(tr.dose_nM), kind, "add"))
+        if tr.stop_min is not None:
+            if drug.slot_is_species:
+                at[float(tr.stop_min)].append(Change(drug.slot, 0.0, kind, "set"))
+            else:
+                at[float(tr.stop_min)].append(Change(drug.slot, -float(tr.dose_nM), kind, "add"))
+    # explicit cell settings win over drug potencies and options (e.g. trying another Ki)
+    overrides.update(cell_overrides(cell))
+    sim = scenario.simulation
+    times = np.linspace(0.0, sim.duration_min, sim.points)
+    events = tuple(Event(t, tuple(ch)) for t, ch in sorted(at.items()) if t <= sim.duration_min)
+    t_start = min([0.0, *(e.time for e in events)])
+    return Protocol(
+        overrides=MappingProxyType(overrides),
+        initial=MappingProxyType(dict(cell.initial)),
+        preequilibrate=sim.preequilibrate,
+        events=events,
+        t_start=t_start,
+        times=times,
+        selections=tuple(scenario.selected_readouts()),
+        rtol=sim.rtol,
+        atol=sim.atol,
+        preequilibration_max_min=sim.preequilibration_max_min,
+        label=f"{scenario.name}/{arm.name}",
+    )

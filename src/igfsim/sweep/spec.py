@@ -1,0 +1,442 @@
+"""Sweep specification: axes, targets, designs (grid, Latin hypercube, Sobol, points), panels,
+validation against a model, YAML loading, and how one design row changes a scenario.
+
+Execution lives in :mod:`igfsim.sweep`, which re-exports everything public here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from igfsim.errors import Issue, ScenarioError, did_you_mean, read_text_file
+from igfsim.model.sbml import Model, load_model
+from igfsim.scenario.checks import check_cell
+from igfsim.scenario.contexts import EXPRESSION_PARAMETERS
+from igfsim.scenario.drugs import find_drug
+from igfsim.scenario.loading import format_loc, load_scenario, parse_scenario
+from igfsim.scenario.schema import METRIC_RE, METRICS_HELP, Cell, Finite, Scenario
+
+TARGET_KINDS = ("dose", "stimulus", "expression", "initial", "parameter")
+_TARGET_RE = re.compile(r"^(dose):([^/\s]+)/(\S+)$|^(stimulus|expression|initial|parameter):(\S+)$")
+#: names used by the dataset's own dimensions and coordinates
+RESERVED = ("run", "arm", "readout", "metric", "time", "panel", "status", "message", "value")
+PANEL_KEYS = ("expression", "initial", "parameters")
+
+
+def parse_target(target: str) -> tuple[str, str, str]:
+    """``"dose:arm/drug"`` -> ``("dose", "arm", "drug")``; ``"parameter:k"`` -> ``("parameter", "", "k")``."""
+    m = _TARGET_RE.match(target)
+    if not m:
+        raise ValueError(
+            f"bad target {target!r}; expected one of dose:<arm>/<drug> (or dose:*/<drug>), "
+            "stimulus:<species>, expression:<key>, initial:<species>, parameter:<id>"
+        )
+    return (m[1], m[2], m[3]) if m[1] else (m[4], "", m[5])
+
+
+class Axis(BaseModel):
+    """One swept quantity: explicit ``values``, a ``range`` (+ ``n`` and ``scale`` for grids), or a
+    log-normal ``distribution`` (random designs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    target: str
+    values: Annotated[list[Finite], Field(min_length=1)] | None = None
+    range: tuple[Finite, Finite] | None = None
+    n: Annotated[int, Field(ge=1)] | None = None
+    scale: Literal["lin", "log"] = "lin"
+    distribution: dict | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if v in RESERVED:
+            raise ValueError(f"axis name {v!r} is reserved; avoid {', '.join(RESERVED)}")
+        return v
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, v: str) -> str:
+        parse_target(v)
+        return v
+
+    @field_validator("distribution")
+    @classmethod
+    def _distribution(cls, v: dict | None) -> dict | None:
+        if v is None:
+            return v
+        inner = v.get("lognormal")
+        if set(v) != {"lognormal"} or not isinstance(inner, dict) or set(inner) != {"median", "sigma"}:
+            raise ValueError("expected {lognormal: {median: <m>, sigma: <s>}}")
+        med, sig = (float(v["lognormal"][k]) for k in ("median", "sigma"))
+        if not (med > 0 and sig >= 0 and math.isfinite(med) and math.isfinite(sig)):
+            raise ValueError("lognormal needs median > 0 and sigma >= 0")
+        return {"lognormal": {"median": med, "sigma": sig}}
+
+    @model_validator(mode="after")
+    def _shape(self):
+        given = [k for k in ("values", "range", "distribution") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'values', 'range' or 'distribution'"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.range is not None:
+            lo, hi = self.range
+            if not lo < hi:
+                raise ValueError(f"range must be [low, high] with low < high, got [{lo:g}, {hi:g}]")
+            if self.scale == "log" and lo <= 0:
+                raise ValueError(f"scale 'log' needs a range above 0, got [{lo:g}, {hi:g}]")
+        elif self.n is not None:
+            raise ValueError("'n' goes with 'range' (the number of grid points)")
+        return self
+
+    def bounds(self) -> tuple[float, float]:
+        """Smallest and largest value the axis can take (inf for a log-normal)."""
+        if self.values is not None:
+            return min(self.values), max(self.values)
+        if self.range is not None:
+            return self.range
+        return 0.0, math.inf
+
+    def grid_values(self) -> np.ndarray:
+        """The grid points of this axis."""
+        if self.values is not None:
+            return np.asarray(self.values, dtype=float)
+        if self.range is None or self.n is None:
+            raise ValueError(f"axis {self.name!r}: a grid needs 'values' or 'range' with 'n'")
+        lo, hi = self.range
+        return np.geomspace(lo, hi, self.n) if self.scale == "log" else np.linspace(lo, hi, self.n)
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Map samples in (0, 1) onto this axis (random designs)."""
+        u = np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)
+        if self.distribution is not None:
+            from scipy.stats import norm
+
+            p = self.distribution["lognormal"]
+            return p["median"] * np.exp(p["sigma"] * norm.ppf(u))
+        if self.range is None:
+            raise ValueError(f"axis {self.name!r}: a random design needs 'range' or 'distribution'")
+        lo, hi = self.range
+        return lo * (hi / lo) ** u if self.scale == "log" else lo + (hi - lo) * u
+
+
+class Sweep(BaseModel):
+    """A scenario plus axes and a design. ``scenario`` may be a path to a scenario file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scenario: Scenario
+    axes: list[Axis] = Field(default_factory=list)
+    design: Literal["grid", "lhs", "sobol", "points"] = "grid"
+    n: Annotated[int, Field(ge=1)] | None = None
+    seed: int = 0
+    panel: dict[str, dict[str, dict[str, Finite]]] | None = None
+    metrics: Annotated[list[str], Field(min_length=1)] = Field(default_factory=lambda: ["auc", "final", "peak"])
+    keep_trajectories: bool = False
+    engine: str = "roadrunner"
+    arms: Annotated[list[str], Field(min_length=1)] | None = None
+    #: extension: Antimony/SBML model file (default: the bundled model)
+    model: str | None = None
+
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _load(cls, v):
+        return load_scenario(v) if isinstance(v, str | Path) else v
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str]) -> list[str]:
+        bad = [m for m in v if not METRIC_RE.match(m)]
+        if bad:
+            raise ValueError(f"unknown metric(s) {', '.join(map(repr, bad))}; expected {METRICS_HELP}")
+        if len(set(v)) != len(v):
+            raise ValueError("metrics are repeated")
+        return v
+
+    def load_model(self) -> Model:
+        """The model this sweep runs on."""
+        return load_model(self.model)
+
+
+# ------------------------------------------------------------------------------------- checks
+
+
+def _check_value_range(axis: Axis, kind: str) -> str | None:
+    lo, _ = axis.bounds()
+    if kind in ("dose", "stimulus", "expression", "initial") and lo < 0:
+        return f"{kind} values must be >= 0, got {lo:g}"
+    return None
+
+
+def check_sweep(sweep: Sweep, model: Model) -> list[Issue]:
+    """Every problem of ``sweep`` against its scenario and ``model`` (never raises)."""
+    issues: list[Issue] = []
+    sc = sweep.scenario
+    arm_names = [a.name for a in sc.arms]
+    names = [a.name for a in sweep.axes]
+    for i, axis in enumerate(sweep.axes):
+        where = f"axes[{i}]"
+        if names.count(axis.name) > 1:
+            issues.append(Issue(f"{where}.name", f"axis name {axis.name!r} is repeated"))
+        kind, arm, what = parse_target(axis.target)
+        if kind == "dose":
+            drug = find_drug(what)
+            if drug is None:
+                issues.append(Issue(f"{where}.target", f"unknown drug {what!r}"))
+            elif arm != "*" and arm not in arm_names:
+                issues.append(
+                    Issue(
+                        f"{where}.target",
+                        f"no arm named {arm!r}{did_you_mean(arm, arm_names)}; arms are: {', '.join(arm_names)}",
+                    )
+                )
+            else:
+                has = [
+                    a.name
+                    for a in sc.arms
+                    if (arm in ("*", a.name)) and any(_same_drug(t.drug, drug.name) for t in a.treatments)
+                ]
+                if not has:
+                    issues.append(
+                        Issue(
+                            f"{where}.target",
+                            f"{'no arm' if arm == '*' else f'arm {arm!r}'} has a "
+                            f"{drug.name} treatment to set the dose of",
+                        )
+                    )
+        elif kind == "stimulus":
+            medium = [s for s, c in model.species.items() if c == "medium"]
+            if what not in medium:
+                issues.append(
+                    Issue(f"{where}.target", f"unknown extracellular species {what!r}{did_you_mean(what, medium)}")
+                )
+        elif kind == "expression" and what not in EXPRESSION_PARAMETERS:
+            issues.append(
+                Issue(
+                    f"{where}.target",
+                    f"unknown expression key {what!r}"
+                    f"{did_you_mean(what, EXPRESSION_PARAMETERS)}; expected one of: "
+                    f"{', '.join(EXPRESSION_PARAMETERS)}",
+                )
+            )
+        elif kind == "initial" and model.kind(what) != "species":
+            issues.append(Issue(f"{where}.target", f"unknown species {what!r}{model.suggest(what, ('species',))}"))
+        elif kind == "parameter" and model.kind(what) not in ("parameter", "compartment"):
+            issues.append(
+                Issue(
+                    f"{where}.target", f"unknown parameter {what!r}{model.suggest(what, ('parameter', 'compartment'))}"
+                )
+            )
+        if msg := _check_value_range(axis, kind):
+            issues.append(Issue(where, msg))
+        if sweep.design == "grid" and axis.values is None and (axis.range is None or axis.n is None):
+            issues.append(Issue(where, "a grid axis needs 'values' or 'range' with 'n'"))
+        if sweep.design == "points" and (axis.values is None or len(axis.values) != len(sweep.axes[0].values or ())):
+            issues.append(
+                Issue(
+                    where,
+                    "design 'points' needs 'values' of the same length on every axis "
+                    "(run i takes the i-th value of each)",
+                )
+            )
+        if sweep.design in ("lhs", "sobol") and (axis.values is not None or axis.n is not None):
+            issues.append(
+                Issue(
+                    where, f"design {sweep.design!r} samples 'range' or 'distribution'; 'values' and 'n' are for grids"
+                )
+            )
+    if sweep.design in ("grid", "points") and sweep.n is not None:
+        issues.append(
+            Issue("n", "'n' is the sample count of a random design (lhs, sobol); a grid's size comes from its axes")
+        )
+    if sweep.design in ("lhs", "sobol"):
+        if sweep.n is None:
+            issues.append(Issue("n", f"design {sweep.design!r} needs 'n' (the number of samples)"))
+        if not sweep.axes:
+            issues.append(Issue("axes", f"design {sweep.design!r} needs at least one axis"))
+    for j, a in enumerate(sweep.arms or []):
+        if a not in arm_names:
+            issues.append(
+                Issue(f"arms[{j}]", f"no arm named {a!r}{did_you_mean(a, arm_names)}; arms are: {', '.join(arm_names)}")
+            )
+    for member, cell in (sweep.panel or {}).items():
+        for key in cell:
+            if key not in PANEL_KEYS:
+                issues.append(
+                    Issue(
+                        f"panel.{member}.{key}",
+                        f"unknown key {key!r}{did_you_mean(key, PANEL_KEYS)}; expected one of: {', '.join(PANEL_KEYS)}",
+                    )
+                )
+        try:
+            probe = Cell(**{k: v for k, v in cell.items() if k in PANEL_KEYS})
+        except ValidationError as err:
+            issues += [Issue(f"panel.{member}.{format_loc(e['loc'])}", e["msg"]) for e in err.errors()]
+            continue
+        issues += check_cell(probe, f"panel.{member}", model)
+    if sweep.panel is not None and not sweep.panel:
+        issues.append(Issue("panel", "a panel needs at least one member"))
+    for j, m in enumerate(sweep.metrics):
+        if m.startswith("at_") and float(m[3:]) > sc.simulation.duration_min:
+            issues.append(
+                Issue(f"metrics[{j}]", f"{m} is after the end of the simulation ({sc.simulation.duration_min:g} min)")
+            )
+    from igfsim.engines import ENGINES
+
+    if sweep.engine not in ENGINES:
+        issues.append(
+            Issue(
+                "engine",
+                f"unknown engine {sweep.engine!r}{did_you_mean(sweep.engine, ENGINES)}; "
+                f"engines are: {', '.join(ENGINES)}",
+            )
+        )
+    return issues
+
+
+def _same_drug(name: str, canonical: str) -> bool:
+    d = find_drug(name)
+    return d is not None and d.name == canonical
+
+
+def _pydantic_issues(err: ValidationError, prefix: str = "") -> list[Issue]:
+    out = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
+        where = prefix + format_loc(loc)
+        if e["type"] == "extra_forbidden":
+            keys = list(Sweep.model_fields) if len(loc) == 1 else list(Axis.model_fields) if loc[0] == "axes" else []
+            msg = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), keys)}" + (
+                f"; expected one of: {', '.join(keys)}" if keys else ""
+            )
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        elif e["type"] == "value_error":
+            msg = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
+        else:
+            msg = e["msg"]
+        out.append(Issue(where, msg))
+    return out
+
+
+# -------------------------------------------------------------------------------------- YAML
+
+
+def load_sweep(path: str | Path, model: Model | None = None) -> Sweep:
+    """Read a sweep file and check it against its scenario and model (bundled unless ``model:``)."""
+    p = Path(path)
+    text, problem = read_text_file(p)
+    if text is None:
+        raise ScenarioError(str(p), [Issue("(file)", problem)])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ScenarioError(
+            str(p), [Issue("(file)", f"malformed YAML: {getattr(err, 'problem', None) or err}")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(str(p), [Issue("(top level)", "expected a mapping of keys")])
+    data = dict(data)
+    sc = data.get("scenario")
+    if sc is None:
+        raise ScenarioError(str(p), [Issue("scenario", "required key is missing (a scenario file or mapping)")])
+    if isinstance(sc, str):
+        data["scenario"] = load_scenario(p.parent / sc)  # errors name the scenario file
+    elif isinstance(sc, dict):
+        try:
+            data["scenario"] = parse_scenario(sc, str(p))
+        except ScenarioError as err:
+            raise ScenarioError(str(p), [Issue(f"scenario.{i.where}", i.message) for i in err.issues]) from None
+    else:
+        raise ScenarioError(str(p), [Issue("scenario", "expected a path to a scenario file or a mapping")])
+    if isinstance(data.get("model"), str):
+        data["model"] = str(p.parent / data["model"])
+    try:
+        sweep = Sweep.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(str(p), _pydantic_issues(err)) from None
+    if issues := check_sweep(sweep, model or sweep.load_model()):
+        raise ScenarioError(str(p), issues)
+    return sweep
+
+
+# ------------------------------------------------------------------------------------- design
+
+
+def design_table(sweep: Sweep) -> tuple[list[str | None], np.ndarray]:
+    """The runs: panel member per run (None without a panel) and an array ``(runs, axes)`` of values.
+
+    Panel members are crossed with the design rows (panel-major); a grid's first axis varies slowest.
+    """
+    axes = sweep.axes
+    if sweep.design == "grid":
+        rows = np.array(list(itertools.product(*[a.grid_values() for a in axes])), dtype=float).reshape(-1, len(axes))
+    elif sweep.design == "points":  # explicit design rows: the i-th value of every axis
+        rows = np.column_stack([np.asarray(a.values, dtype=float) for a in axes]) if axes else np.zeros((1, 0))
+    else:
+        from scipy.stats import qmc
+
+        rng = np.random.default_rng(sweep.seed)
+        if sweep.design == "lhs":
+            u = qmc.LatinHypercube(d=len(axes), rng=rng).random(sweep.n)
+        else:
+            with warnings.catch_warnings():  # n not a power of 2: fine for a design, Sobol warns about balance
+                warnings.simplefilter("ignore", UserWarning)
+                u = qmc.Sobol(d=len(axes), scramble=True, rng=rng).random(sweep.n)
+        rows = np.column_stack([a.from_unit(u[:, j]) for j, a in enumerate(axes)])
+    members: list[str | None] = list(sweep.panel) if sweep.panel else [None]
+    panel = [m for m in members for _ in range(len(rows))]
+    return panel, np.tile(rows, (len(members), 1))
+
+
+def sweep_hash(sweep: Sweep, model: Model) -> str:
+    """A hash of everything that determines the results (spec and model), for resuming."""
+    spec = sweep.model_dump(mode="json", exclude={"model"})
+    text = json.dumps({"spec": spec, "model": model.sha256}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def apply_row(scenario: Scenario, targets: list[str], values, panel_cell: dict | None = None) -> Scenario:
+    """The scenario variant of one run: panel cell first, then every axis value (axes win over arms)."""
+    # exclude_unset: an arm's cell that names no context must keep inheriting the scenario's
+    data = scenario.model_dump(exclude_unset=True)
+    data["arms"] = [{**a, "treatments": a.get("treatments", [])} for a in data["arms"]]
+    cells = [data.setdefault("cell", {})] + [a["cell"] for a in data["arms"] if a.get("cell") is not None]
+
+    def set_cell(key: str, sid: str, v: float) -> None:
+        for cell in cells:
+            cell.setdefault(key, {})[sid] = float(v)
+
+    for key, mapping in (panel_cell or {}).items():
+        for sid, v in mapping.items():
+            set_cell(key, sid, v)
+    for target, v in zip(targets, values, strict=True):
+        kind, arm, what = parse_target(target)
+        if kind == "dose":
+            canonical = find_drug(what).name
+            for a in data["arms"]:
+                if arm in ("*", a["name"]):
+                    for t in a["treatments"]:
+                        if _same_drug(t["drug"], canonical):
+                            t["dose_nM"] = float(v)
+        elif kind == "stimulus":
+            data.setdefault("stimulus", {})
+            for holder in [data] + [a for a in data["arms"] if a.get("stimulus") is not None]:
+                holder["stimulus"][what] = float(v)
+        else:
+            set_cell({"parameter": "parameters"}.get(kind, kind), what, v)
+    return Scenario.model_validate(data)
