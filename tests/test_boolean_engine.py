@@ -28,7 +28,7 @@ from igfsim.model.bnet import (
     to_text,
     unpack_states,
 )
-from igfsim.resources import bundled_scenarios_dir
+from igfsim.resources import bundled_bnet_path, bundled_scenarios_dir
 from igfsim.scenario.readouts import READOUTS
 from igfsim.scenario.translate import build_protocol
 
@@ -50,7 +50,7 @@ DEFAULT_CELL = {
 
 @pytest.fixture(scope="module")
 def net():
-    return load_bnet(bnet_module.bundled_bnet_path())
+    return load_bnet(bundled_bnet_path())
 
 
 def _quiet_mpbn(network):

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from igfsim.errors import IgfsimError, Issue, ScenarioError, SimulationError
+from igfsim.result.scenario_result import RunStatus
 
 EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION = 0, 1, 2, 3
-_VERDICT = {"pass": "PASS", "fail": "FAIL", "xfail": "XFAIL", "xpass": "XPASS", "n/a": "N/A"}
 
 
 def _scenario_files(items: Sequence[str]) -> list[Path]:
@@ -44,7 +44,7 @@ def _err(msg: str) -> None:
 
 
 def _run_files(args, *, write: bool) -> int:
-    from igfsim.analysis.expectations import check_expectations, describe, scenario_header
+    from igfsim.analysis.expectations import Verdict, check_expectations, describe, scenario_header, verdict_counts
     from igfsim.model.sbml import load_model
     from igfsim.report.outputs import write_run_outputs
     from igfsim.runner import run_scenario
@@ -78,7 +78,7 @@ def _run_files(args, *, write: bool) -> int:
             )
         if not result.ok:
             for rec in result.records:
-                if rec.status != "ok":
+                if not rec.ok:
                     _err(f"{path}: arm {rec.arm!r}: {rec.message}")
             code = max(code, EXIT_SIMULATION)
             continue
@@ -88,11 +88,12 @@ def _run_files(args, *, write: bool) -> int:
             )
             for o in outcomes:
                 extra = f"  ({o.detail})" if o.detail else ""
-                print(f"  {_VERDICT[o.verdict]:5s}  {describe(o.expectation):70s} observed {o.observed:.4g}{extra}")
+                print(f"  {o.verdict.label:5s}  {describe(o.expectation):70s} observed {o.observed:.4g}{extra}")
         n_total += len(outcomes)
-        n_pass += sum(o.verdict == "pass" for o in outcomes)
-        n_xfail += sum(o.verdict == "xfail" for o in outcomes)
-        n_na += sum(o.verdict == "n/a" for o in outcomes)
+        counts = verdict_counts(outcomes)
+        n_pass += counts.get(Verdict.PASS, 0)
+        n_xfail += counts.get(Verdict.XFAIL, 0)
+        n_na += counts.get(Verdict.NOT_EXPRESSIBLE, 0)
         if any(not o.ok for o in outcomes):
             code = max(code, EXIT_EXPECTATION)
     known = f", {n_xfail} known failure(s)" if n_xfail else ""
@@ -206,7 +207,7 @@ def _cmd_sweep(args) -> int:
     failed = [
         (r, m)
         for r, s, m in zip(res.dataset["run"].values, res.status, res.dataset["message"].values, strict=True)
-        if s != "ok"
+        if s != RunStatus.OK
     ]
     print(f"{sweep.scenario.name}: {res.n_ok} run(s) ok, {len(failed)} failed of {res.n_runs}; wrote {out}")
     for run, msg in failed[:5]:

@@ -1,6 +1,8 @@
-"""Exceptions and validation issues shared by every igfsim module.
+"""Every exception igfsim raises on purpose, and the validation issues they carry.
 
-The CLI catches :class:`IgfsimError` only; anything else is a bug and keeps its traceback.
+The CLI catches :class:`IgfsimError` only; anything else is a bug and keeps its traceback. Each
+class also derives from the matching built-in (``ValueError``, ``RuntimeError``, ``ImportError``),
+so ``except ValueError`` keeps working.
 """
 
 from __future__ import annotations
@@ -62,6 +64,18 @@ class SimulationError(IgfsimError, RuntimeError):
 
 class EngineUnavailableError(IgfsimError, ImportError):
     """An engine was asked for that does not exist or is not installed."""
+
+
+class SweepStoreError(IgfsimError, ValueError):
+    """A sweep output folder cannot be used (exists without resume, belongs to another sweep, unreadable)."""
+
+
+class ReportInputError(IgfsimError, ValueError):
+    """An input folder is neither a run output folder nor a sweep folder."""
+
+
+class PetabExportError(IgfsimError, ValueError):
+    """The scenario cannot be written as PEtab."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

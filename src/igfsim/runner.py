@@ -11,7 +11,7 @@ import numpy as np
 from igfsim.engines import get_engine
 from igfsim.errors import SimulationError
 from igfsim.model.sbml import Model, load_model
-from igfsim.result.scenario_result import ArmRecord, ScenarioResult
+from igfsim.result.scenario_result import ArmRecord, RunStatus, ScenarioResult
 from igfsim.scenario.checks import validate_scenario
 from igfsim.scenario.loading import load_scenario
 from igfsim.scenario.readouts import unit_of
@@ -57,11 +57,11 @@ def run_scenario(
         t0 = time.perf_counter()
         try:
             values[i] = eng.simulate(model, protocol)
-            records.append(ArmRecord(arm.name, "ok", "", time.perf_counter() - t0))
+            records.append(ArmRecord(arm.name, RunStatus.OK, "", time.perf_counter() - t0))
         except SimulationError as err:
             if on_error == "raise":
                 raise
-            records.append(ArmRecord(arm.name, "failed", str(err), time.perf_counter() - t0))
+            records.append(ArmRecord(arm.name, RunStatus.FAILED, str(err), time.perf_counter() - t0))
     species = dict(model.species)
     return ScenarioResult(
         scenario=scenario.name,

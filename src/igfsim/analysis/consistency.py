@@ -21,6 +21,7 @@ import numpy as np
 
 from igfsim.analysis.expectations import (
     ExpectationOutcome,
+    Verdict,
     check_expectations,
     describe,
     scenario_header,
@@ -133,7 +134,7 @@ def compare_scenario(
             continue
         report.results[eng] = res
         if not res.ok:
-            report.errors[eng] = "; ".join(r.message for r in res.records if r.status != "ok")
+            report.errors[eng] = "; ".join(r.message for r in res.records if not r.ok)
             continue
         report.outcomes[eng] = check_expectations(res, scenario)
     odes = [e for e in ("roadrunner", "scipy") if e in report.outcomes]
@@ -171,7 +172,7 @@ def _detail_lines(row: dict[str, ExpectationOutcome], indent: int) -> list[str]:
     """One line per distinct (verdict, detail) that is not a plain pass, naming its engines."""
     groups: dict[tuple[str, str], list[str]] = {}
     for eng, o in row.items():
-        if o.verdict != "pass" and o.detail:
+        if o.verdict is not Verdict.PASS and o.detail:
             groups.setdefault((o.verdict, o.detail), []).append(eng)
     lines = []
     for (verdict, detail), engs in groups.items():
@@ -196,7 +197,7 @@ def format_consistency(reports: list[ScenarioConsistency]) -> str:
             head = "  " + " ".join(f"{e:>10s}" for e in engines) + "  "
             lines.append(head + "expectation")
             for text, row in rep.outcome_table():
-                checked = {o.verdict for o in row.values() if o.verdict != "n/a"}
+                checked = {o.verdict for o in row.values() if o.verdict is not Verdict.NOT_EXPRESSIBLE}
                 mark = "   <- engines differ" if len(checked) > 1 else ""
                 lines.append("  " + " ".join(f"{row[e].verdict.upper():>10s}" for e in engines) + f"  {text}{mark}")
                 lines += _detail_lines(row, len(head) + 2)

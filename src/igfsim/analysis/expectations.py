@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import operator
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -16,6 +18,34 @@ from igfsim.scenario.schema import Expectation, Scenario
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 
 
+class Verdict(StrEnum):
+    """The verdict on one expectation in one engine (values are the words written to summary.json)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    #: a known failure that still fails
+    XFAIL = "xfail"
+    #: a known failure that now passes: the marker is stale, so this fails validation
+    XPASS = "xpass"
+    #: the expectation has no form in this engine (``not_expressible``)
+    NOT_EXPRESSIBLE = "n/a"
+
+    @property
+    def ok(self) -> bool:
+        """Whether this verdict lets ``validate`` succeed (n/a neither passes nor fails)."""
+        return self in (Verdict.PASS, Verdict.XFAIL, Verdict.NOT_EXPRESSIBLE)
+
+    @property
+    def holds(self) -> bool:
+        """Whether the claim itself is true (pass, or a known failure that now passes)."""
+        return self in (Verdict.PASS, Verdict.XPASS)
+
+    @property
+    def label(self) -> str:
+        """The word printed in tables: PASS, FAIL, XFAIL, XPASS, N/A."""
+        return self.value.upper()
+
+
 @dataclass(frozen=True)
 class ExpectationOutcome:
     """An expectation with what the simulation gave and the verdict."""
@@ -23,15 +53,17 @@ class ExpectationOutcome:
     index: int
     expectation: Expectation
     observed: float
-    #: pass, fail, xfail (known failure still fails), xpass (known failure now passes),
-    #: n/a (not expressible in this engine; ``detail`` says why)
-    verdict: str
+    #: n/a: not expressible in this engine, ``detail`` says why
+    verdict: Verdict
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", Verdict(self.verdict))  # a verdict word ("pass") becomes the enum
 
     @property
     def ok(self) -> bool:
         """Whether this outcome lets ``validate`` succeed (n/a neither passes nor fails)."""
-        return self.verdict in ("pass", "xfail", "n/a")
+        return self.verdict.ok
 
 
 def describe(e: Expectation) -> str:
@@ -109,7 +141,7 @@ def check_expectation(result: ScenarioResult, e: Expectation, index: int = 0) ->
                 observed = _observe(result, e)
         except (ValueError, KeyError, ArithmeticError):
             observed = math.nan
-        return ExpectationOutcome(index, e, observed, "n/a", reason)
+        return ExpectationOutcome(index, e, observed, Verdict.NOT_EXPRESSIBLE, reason)
     observed = _observe(result, e)
     if e.readout in result.readouts and np.all(np.isnan(result.values[..., result.readouts.index(e.readout)])):
         passed, detail = False, f"{e.readout} is not available in the {result.engine} engine"
@@ -121,12 +153,12 @@ def check_expectation(result: ScenarioResult, e: Expectation, index: int = 0) ->
         passed, detail = bool(_OPS[e.op](observed, e.value)), ""
     known = e.known_failure_in(result.engine)
     if known:
-        verdict = "xpass" if passed else "xfail"
+        verdict = Verdict.XPASS if passed else Verdict.XFAIL
         detail = (detail + "; " if detail else "") + (
             "known failure now passes: remove 'known_failure'" if passed else f"known failure: {known}"
         )
     else:
-        verdict = "pass" if passed else "fail"
+        verdict = Verdict.PASS if passed else Verdict.FAIL
     return ExpectationOutcome(index, e, observed, verdict, detail)
 
 
@@ -144,7 +176,7 @@ def scenario_header(name: str, title: str, claims=(), references=()) -> list[str
     return lines
 
 
-def verdict_counts(outcomes) -> dict[str, int]:
-    """``{verdict: count}`` in the fixed order pass, fail, xfail, xpass, n/a (zero counts left out)."""
-    order = ("pass", "fail", "xfail", "xpass", "n/a")
-    return {v: n for v in order if (n := sum(o.verdict == v for o in outcomes))}
+def verdict_counts(outcomes: Iterable[ExpectationOutcome]) -> dict[Verdict, int]:
+    """``{verdict: count}`` in the order of :class:`Verdict` (zero counts left out)."""
+    verdicts = [o.verdict for o in outcomes]
+    return {v: n for v in Verdict if (n := verdicts.count(v))}

@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 
 from igfsim.engines.protocol import Change
-from igfsim.errors import IgfsimError
+from igfsim.errors import PetabExportError
 from igfsim.model.sbml import Model
 from igfsim.scenario.checks import validate_scenario
 from igfsim.scenario.schema import Scenario
@@ -42,10 +42,6 @@ FILES = {
     "model": "model.xml",
     "problem": "problem.yaml",
 }
-
-
-class PetabExportError(IgfsimError, ValueError):
-    """The scenario cannot be written as PEtab."""
 
 
 def _pid(text: str) -> str:

@@ -8,14 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from igfsim.errors import IgfsimError
-from igfsim.result.scenario_result import ArmRecord, ScenarioResult
+from igfsim.errors import IgfsimError, ReportInputError
+from igfsim.result.scenario_result import ArmRecord, RunStatus, ScenarioResult
 
 DEPENDENCIES = ("numpy", "scipy", "libroadrunner", "antimony", "python-libsbml", "xarray", "pandas", "matplotlib")
-
-
-class ReportInputError(IgfsimError, ValueError):
-    """An input folder is neither a run output folder nor a sweep folder."""
 
 
 @dataclass
@@ -81,7 +77,9 @@ def result_from_csv(csv: str | Path, summary: dict) -> ScenarioResult:
         if len(part) == times.size:
             values[i] = part[list(readouts)].to_numpy(dtype=float)
     info = summary.get("arms") or {}
-    records = tuple(ArmRecord(a, info.get(a, {}).get("status", "ok"), info.get(a, {}).get("message", "")) for a in arms)
+    records = tuple(
+        ArmRecord(a, info.get(a, {}).get("status", RunStatus.OK), info.get(a, {}).get("message", "")) for a in arms
+    )
     engine = summary.get("engine", "?")
     units = {r: (unit_of(r) if engine != "boolean" else "activity 0..1") for r in readouts}
     return ScenarioResult(

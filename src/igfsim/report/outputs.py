@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from igfsim.analysis.expectations import ExpectationOutcome, describe
+from igfsim.analysis.expectations import ExpectationOutcome, Verdict, describe, verdict_counts
 from igfsim.result.metrics import compute_metrics
 from igfsim.result.scenario_result import ScenarioResult
 from igfsim.scenario.schema import Scenario
@@ -21,6 +21,7 @@ def summary_dict(result: ScenarioResult, scenario: Scenario, outcomes: list[Expe
     from igfsim._version import __version__
 
     metrics = compute_metrics(result)
+    counts = verdict_counts(outcomes)
     return {
         "scenario": scenario.name,
         "title": scenario.title,
@@ -52,10 +53,10 @@ def summary_dict(result: ScenarioResult, scenario: Scenario, outcomes: list[Expe
             }
             for o in outcomes
         ],
-        "passed": sum(o.verdict == "pass" for o in outcomes),
+        "passed": counts.get(Verdict.PASS, 0),
         "failed": sum(not o.ok for o in outcomes),
-        "known_failures": sum(o.verdict == "xfail" for o in outcomes),
-        "not_expressible": sum(o.verdict == "n/a" for o in outcomes),
+        "known_failures": counts.get(Verdict.XFAIL, 0),
+        "not_expressible": counts.get(Verdict.NOT_EXPRESSIBLE, 0),
     }
 
 

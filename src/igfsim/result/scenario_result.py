@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
+
+
+class RunStatus(StrEnum):
+    """How one simulation (an arm, or a sweep run) went; the values are those written to files."""
+
+    OK = "ok"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -12,9 +20,17 @@ class ArmRecord:
     """How one arm's simulation went."""
 
     arm: str
-    status: str  # "ok" or "failed"
+    status: RunStatus
     message: str = ""
     wall_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", RunStatus(self.status))  # "ok" read back from a file -> RunStatus.OK
+
+    @property
+    def ok(self) -> bool:
+        """Whether the arm simulated."""
+        return self.status is RunStatus.OK
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,7 @@ class ScenarioResult:
     @property
     def ok(self) -> bool:
         """True when every arm simulated."""
-        return all(r.status == "ok" for r in self.records)
+        return all(r.ok for r in self.records)
 
     def get(self, arm: str, readout: str) -> np.ndarray:
         """One trajectory."""

@@ -12,10 +12,11 @@ them, ``store`` writes them to disk and ``result`` reads them back. See ``docs/s
 
 from __future__ import annotations
 
+from igfsim.errors import SweepStoreError
 from igfsim.sweep.execute import run_sweep
 from igfsim.sweep.result import SweepResult
 from igfsim.sweep.spec import Axis, Sweep, apply_row, check_sweep, design_table, load_sweep, sweep_hash
-from igfsim.sweep.store import SweepStore, SweepStoreError
+from igfsim.sweep.store import SweepStore
 
 __all__ = [
     "Axis",

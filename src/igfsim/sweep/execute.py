@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from igfsim.errors import ScenarioError
+from igfsim.errors import ScenarioError, SweepStoreError
 from igfsim.model.sbml import Model, load_model_string
+from igfsim.result.scenario_result import RunStatus
 from igfsim.scenario.schema import Scenario
 from igfsim.sweep.result import SweepResult
 from igfsim.sweep.spec import Axis, Sweep, apply_row, check_sweep, design_table, load_sweep, sweep_hash
-from igfsim.sweep.store import SweepStore, SweepStoreError
+from igfsim.sweep.store import SweepStore
 
 __all__ = [
     "Axis",
@@ -73,10 +74,10 @@ def _run_one(scenario: Scenario, model: Model, task: dict):
     try:
         res = run_scenario(scenario, model, engine=task["engine"], on_error="record")
     except Exception as err:  # noqa: BLE001 - any failure of one run is recorded, the sweep goes on
-        return "failed", f"{type(err).__name__}: {err}", summary, traj
-    failed = [f"{r.arm}: {r.message}" for r in res.records if r.status != "ok"]
+        return RunStatus.FAILED, f"{type(err).__name__}: {err}", summary, traj
+    failed = [f"{r.arm}: {r.message}" for r in res.records if not r.ok]
     for i, rec in enumerate(res.records):
-        if rec.status != "ok":
+        if not rec.ok:
             continue
         y = res.values[i]
         if traj is not None:
@@ -85,7 +86,7 @@ def _run_one(scenario: Scenario, model: Model, task: dict):
             col = y[:, res.readouts.index(ro)]
             for m, name in enumerate(task["metrics"]):
                 summary[i, k, m] = metric(res.times, col, name)
-    return ("failed" if failed else "ok"), "; ".join(failed), summary, traj
+    return (RunStatus.FAILED if failed else RunStatus.OK), "; ".join(failed), summary, traj
 
 
 def _run_batch(task: dict) -> dict:
@@ -98,7 +99,7 @@ def _run_batch(task: dict) -> dict:
             try:
                 variant = apply_row(base, task["targets"], values, (task["panel"] or {}).get(member))
             except (ValidationError, ValueError) as err:
-                status, msg = "failed", f"invalid run: {err}"
+                status, msg = RunStatus.FAILED, f"invalid run: {err}"
                 summary = np.full((len(task["arms"]), len(task["readouts"]), len(task["metrics"])), np.nan)
                 traj = (
                     np.full((len(task["arms"]), task["n_times"], len(task["readouts"])), np.nan)

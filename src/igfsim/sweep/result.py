@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from igfsim.result.scenario_result import RunStatus
 from igfsim.sweep.store import SweepStore
 
 
@@ -69,11 +70,11 @@ class SweepResult:
 
     @property
     def n_ok(self) -> int:
-        return sum(s == "ok" for s in self.status)
+        return sum(s == RunStatus.OK for s in self.status)
 
     @property
     def n_failed(self) -> int:
-        return sum(s == "failed" for s in self.status)
+        return sum(s == RunStatus.FAILED for s in self.status)
 
     @property
     def ok(self) -> bool:

@@ -10,7 +10,6 @@ import hashlib
 import itertools
 import json
 import math
-import re
 import warnings
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,27 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from igfsim.errors import Issue, ScenarioError, did_you_mean, read_text_file
 from igfsim.model.sbml import Model, load_model
 from igfsim.scenario.checks import check_cell
-from igfsim.scenario.contexts import EXPRESSION_PARAMETERS
 from igfsim.scenario.drugs import find_drug
 from igfsim.scenario.loading import format_loc, load_scenario, parse_scenario
 from igfsim.scenario.schema import METRIC_RE, METRICS_HELP, Cell, Finite, Scenario
+from igfsim.scenario.targets import TargetKind, check_target, parse_target, same_drug
 
-TARGET_KINDS = ("dose", "stimulus", "expression", "initial", "parameter")
-_TARGET_RE = re.compile(r"^(dose):([^/\s]+)/(\S+)$|^(stimulus|expression|initial|parameter):(\S+)$")
+#: the target kinds a sweep axis may take (the grammar lives in :mod:`igfsim.scenario.targets`)
+TARGET_KINDS = (TargetKind.DOSE, TargetKind.STIMULUS, TargetKind.EXPRESSION, TargetKind.INITIAL, TargetKind.PARAMETER)
 #: names used by the dataset's own dimensions and coordinates
 RESERVED = ("run", "arm", "readout", "metric", "time", "panel", "status", "message", "value")
 PANEL_KEYS = ("expression", "initial", "parameters")
-
-
-def parse_target(target: str) -> tuple[str, str, str]:
-    """``"dose:arm/drug"`` -> ``("dose", "arm", "drug")``; ``"parameter:k"`` -> ``("parameter", "", "k")``."""
-    m = _TARGET_RE.match(target)
-    if not m:
-        raise ValueError(
-            f"bad target {target!r}; expected one of dose:<arm>/<drug> (or dose:*/<drug>), "
-            "stimulus:<species>, expression:<key>, initial:<species>, parameter:<id>"
-        )
-    return (m[1], m[2], m[3]) if m[1] else (m[4], "", m[5])
 
 
 class Axis(BaseModel):
@@ -69,7 +57,7 @@ class Axis(BaseModel):
     @field_validator("target")
     @classmethod
     def _target(cls, v: str) -> str:
-        parse_target(v)
+        parse_target(v, TARGET_KINDS)
         return v
 
     @field_validator("distribution")
@@ -175,7 +163,7 @@ class Sweep(BaseModel):
 # ------------------------------------------------------------------------------------- checks
 
 
-def _check_value_range(axis: Axis, kind: str) -> str | None:
+def _check_value_range(axis: Axis, kind: TargetKind) -> str | None:
     lo, _ = axis.bounds()
     if kind in ("dose", "stimulus", "expression", "initial") and lo < 0:
         return f"{kind} values must be >= 0, got {lo:g}"
@@ -192,56 +180,9 @@ def check_sweep(sweep: Sweep, model: Model) -> list[Issue]:
         where = f"axes[{i}]"
         if names.count(axis.name) > 1:
             issues.append(Issue(f"{where}.name", f"axis name {axis.name!r} is repeated"))
-        kind, arm, what = parse_target(axis.target)
-        if kind == "dose":
-            drug = find_drug(what)
-            if drug is None:
-                issues.append(Issue(f"{where}.target", f"unknown drug {what!r}"))
-            elif arm != "*" and arm not in arm_names:
-                issues.append(
-                    Issue(
-                        f"{where}.target",
-                        f"no arm named {arm!r}{did_you_mean(arm, arm_names)}; arms are: {', '.join(arm_names)}",
-                    )
-                )
-            else:
-                has = [
-                    a.name
-                    for a in sc.arms
-                    if (arm in ("*", a.name)) and any(_same_drug(t.drug, drug.name) for t in a.treatments)
-                ]
-                if not has:
-                    issues.append(
-                        Issue(
-                            f"{where}.target",
-                            f"{'no arm' if arm == '*' else f'arm {arm!r}'} has a "
-                            f"{drug.name} treatment to set the dose of",
-                        )
-                    )
-        elif kind == "stimulus":
-            medium = [s for s, c in model.species.items() if c == "medium"]
-            if what not in medium:
-                issues.append(
-                    Issue(f"{where}.target", f"unknown extracellular species {what!r}{did_you_mean(what, medium)}")
-                )
-        elif kind == "expression" and what not in EXPRESSION_PARAMETERS:
-            issues.append(
-                Issue(
-                    f"{where}.target",
-                    f"unknown expression key {what!r}"
-                    f"{did_you_mean(what, EXPRESSION_PARAMETERS)}; expected one of: "
-                    f"{', '.join(EXPRESSION_PARAMETERS)}",
-                )
-            )
-        elif kind == "initial" and model.kind(what) != "species":
-            issues.append(Issue(f"{where}.target", f"unknown species {what!r}{model.suggest(what, ('species',))}"))
-        elif kind == "parameter" and model.kind(what) not in ("parameter", "compartment"):
-            issues.append(
-                Issue(
-                    f"{where}.target", f"unknown parameter {what!r}{model.suggest(what, ('parameter', 'compartment'))}"
-                )
-            )
-        if msg := _check_value_range(axis, kind):
+        target = parse_target(axis.target, TARGET_KINDS)
+        issues += [Issue(f"{where}.target", msg) for msg in check_target(target, sc, model)]
+        if msg := _check_value_range(axis, target.kind):
             issues.append(Issue(where, msg))
         if sweep.design == "grid" and axis.values is None and (axis.range is None or axis.n is None):
             issues.append(Issue(where, "a grid axis needs 'values' or 'range' with 'n'"))
@@ -306,11 +247,6 @@ def check_sweep(sweep: Sweep, model: Model) -> list[Issue]:
             )
         )
     return issues
-
-
-def _same_drug(name: str, canonical: str) -> bool:
-    d = find_drug(name)
-    return d is not None and d.name == canonical
 
 
 def _pydantic_issues(err: ValidationError, prefix: str = "") -> list[Issue]:
@@ -425,18 +361,20 @@ def apply_row(scenario: Scenario, targets: list[str], values, panel_cell: dict |
         for sid, v in mapping.items():
             set_cell(key, sid, v)
     for target, v in zip(targets, values, strict=True):
-        kind, arm, what = parse_target(target)
-        if kind == "dose":
-            canonical = find_drug(what).name
+        tg = parse_target(target, TARGET_KINDS)
+        if tg.kind is TargetKind.DOSE:
+            drug = find_drug(tg.drug)
+            if drug is None:
+                raise ValueError(f"target {tg}: unknown drug {tg.drug!r}")
             for a in data["arms"]:
-                if arm in ("*", a["name"]):
+                if tg.applies_to_arm(a["name"]):
                     for t in a["treatments"]:
-                        if _same_drug(t["drug"], canonical):
+                        if same_drug(t["drug"], drug.name):
                             t["dose_nM"] = float(v)
-        elif kind == "stimulus":
+        elif tg.kind is TargetKind.STIMULUS:
             data.setdefault("stimulus", {})
             for holder in [data] + [a for a in data["arms"] if a.get("stimulus") is not None]:
-                holder["stimulus"][what] = float(v)
+                holder["stimulus"][tg.key] = float(v)
         else:
-            set_cell({"parameter": "parameters"}.get(kind, kind), what, v)
+            set_cell({TargetKind.PARAMETER: "parameters"}.get(tg.kind, tg.kind.value), tg.key, v)
     return Scenario.model_validate(data)

@@ -18,13 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from igfsim.errors import IgfsimError
+from igfsim.errors import SweepStoreError
 
 FORMAT = "igfsim-sweep/1"
-
-
-class SweepStoreError(IgfsimError, ValueError):
-    """A sweep output folder cannot be used (exists without resume, belongs to another sweep, unreadable)."""
 
 
 class SweepStore:
