@@ -14,6 +14,29 @@ from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
 
 import igfsim  # noqa: E402
 
+SLOW_ENV = "IGFSIM_RUN_SLOW"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help=f"also run tests marked slow (what CI runs; or set {SLOW_ENV}=1)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import os
+
+    if config.getoption("--run-slow") or os.environ.get(SLOW_ENV, "") not in ("", "0"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (CI does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 # keep Hypothesis' caches inside tests/ (it writes a .gitignore there) rather than in the checkout root
 set_hypothesis_home_dir(Path(__file__).resolve().parent / ".hypothesis")
 

@@ -183,7 +183,8 @@ def _cmd_sweep(args) -> int:
 
     sweep = load_sweep(args.sweep)  # ScenarioError -> exit 2 in main()
     out = Path(args.out) if args.out else Path("out") / Path(args.sweep).stem
-    client, executor = None, None
+    client = None
+    executor: object = None  # None (a process pool), "serial" or a distributed.Client
     if args.dask:
         try:
             from distributed import Client
@@ -220,8 +221,9 @@ def _cmd_sweep(args) -> int:
 def _cmd_report(args) -> int:
     """Write one self-contained HTML report (and a PDF with --pdf); exit 0 written, 2 bad input."""
     from igfsim.report.html import write_report
-    from igfsim.report.inputs import load_inputs, run_bundled
+    from igfsim.report.inputs import ScenarioSection, SweepSection, load_inputs, run_bundled
 
+    sections: Sequence[ScenarioSection | SweepSection]
     if args.inputs:
         # ReportInputError / SweepStoreError -> exit 2 in main()
         sections = load_inputs(args.inputs, args.scenarios or ())

@@ -74,7 +74,7 @@ def describe(e: Expectation) -> str:
     """
     sign = "/" if e.compare == "ratio" else "-"
     if e.trend:
-        what = f"Spearman rho of {e.readout} {e.metric} over {len(e.arms)} arms ({e.trend})"
+        what = f"Spearman rho of {e.readout} {e.metric} over {len(e.trend_arms())} arms ({e.trend})"
         if e.vs_normalize:
             arms = f"arms normalised to {e.normalize}" if e.normalize else "arms not normalised"
             what += f" ({arms}, references normalised to {e.vs_normalize})"
@@ -89,7 +89,7 @@ def describe(e: Expectation) -> str:
             what += f" {sign} {e.vs}"
         if e.normalize:
             what += f" (normalised to {e.normalize})"
-    target = f"[{e.value[0]:g}, {e.value[1]:g}]" if e.op == "between" else f"{e.value:g}"
+    target = "[{:g}, {:g}]".format(*e.bounds()) if e.op == "between" else f"{e.threshold():g}"
     return f"{what} {e.op} {target}"
 
 
@@ -112,7 +112,7 @@ def _observe(result: ScenarioResult, e: Expectation) -> float:
     if e.trend:
         from scipy.stats import spearmanr
 
-        vals = [_value(result, e, a) for a in e.arms]
+        vals = [_value(result, e, a) for a in e.trend_arms()]
         if isinstance(e.vs, list):
             refs = [_value(result, e, r, vs_side=True) for r in e.vs]
             vals = [(_safe_div(v, ref) if e.compare == "ratio" else v - ref) for v, ref in zip(vals, refs, strict=True)]
@@ -120,8 +120,8 @@ def _observe(result: ScenarioResult, e: Expectation) -> float:
             return 0.0
         rho = float(spearmanr(np.arange(len(vals)), vals).statistic)
         return rho if e.trend == "increasing" else -rho
-    v = _value(result, e, e.arm)
-    if e.vs:
+    v = _value(result, e, e.main_arm())
+    if isinstance(e.vs, str):
         ref = _value(result, e, e.vs, vs_side=True)
         return _safe_div(v, ref) if e.compare == "ratio" else v - ref
     return v
@@ -148,9 +148,10 @@ def check_expectation(result: ScenarioResult, e: Expectation, index: int = 0) ->
     elif math.isnan(observed):
         passed, detail = False, "undefined (0/0: both arms are zero)"
     elif e.op == "between":
-        passed, detail = e.value[0] <= observed <= e.value[1], ""
+        low, high = e.bounds()
+        passed, detail = low <= observed <= high, ""
     else:
-        passed, detail = bool(_OPS[e.op](observed, e.value)), ""
+        passed, detail = bool(_OPS[e.op](observed, e.threshold())), ""
     known = e.known_failure_in(result.engine)
     if known:
         verdict = Verdict.XPASS if passed else Verdict.XFAIL

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from igfsim.engines import ENGINES
 from igfsim.errors import Issue, ScenarioError, did_you_mean
 from igfsim.model.sbml import Model
 from igfsim.scenario.contexts import CONTEXTS, EXPRESSION_PARAMETERS, context_hint
-from igfsim.scenario.drugs import OPTION_PARAMETERS, drug_hint, find_drug
+from igfsim.scenario.drugs import OPTION_PARAMETERS, Drug, drug_hint, find_drug
 from igfsim.scenario.readouts import READOUTS
-from igfsim.scenario.schema import Cell, Scenario
+from igfsim.scenario.schema import Arm, Cell, Expectation, Scenario, Treatment
 
 
 def check_cell(cell: Cell, where: str, model: Model) -> list[Issue]:
@@ -74,124 +75,125 @@ def _check_stimulus(stim: dict, where: str, model: Model) -> list[Issue]:
 def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
     """Every problem of names and references in ``scenario`` against ``model`` (never raises)."""
     issues = check_cell(scenario.cell, "cell", model) + _check_stimulus(scenario.stimulus, "stimulus", model)
-    selectable = set(model.all_ids())
-    for i, r in enumerate(scenario.readouts or []):
-        if r not in selectable:
-            issues.append(Issue(f"readouts[{i}]", f"unknown readout {r!r}{did_you_mean(r, selectable)}"))
-    if scenario.readouts is None:
-        missing = [r for r in READOUTS if r not in selectable]
-        if missing:
-            issues.append(
-                Issue(
-                    "readouts",
-                    f"the model lacks standard readout(s) {', '.join(missing)}; list the readouts to record explicitly",
-                )
-            )
+    issues += _check_readouts(scenario, model)
     for a, arm in enumerate(scenario.arms):
         if arm.cell is not None:
             issues += check_cell(arm.cell, f"arms[{a}].cell", model)
         if arm.stimulus is not None:
             issues += _check_stimulus(arm.stimulus, f"arms[{a}].stimulus", model)
-        slots: dict[str, tuple[str, dict]] = {}
-        options: dict[str, tuple[int, bool]] = {}
-        for t, tr in enumerate(arm.treatments):
-            where = f"arms[{a}].treatments[{t}]"
-            drug = find_drug(tr.drug)
-            if drug is None:
-                issues.append(Issue(f"{where}.drug", f"unknown drug {tr.drug!r}{drug_hint(tr.drug)}"))
-                continue
-            for opt in OPTION_PARAMETERS:
-                chosen = getattr(tr, opt)
-                if chosen is not None and opt not in drug.options:
-                    issues.append(
-                        Issue(
-                            f"{where}.{opt}",
-                            f"option {opt!r} does not apply to {drug.name} ({drug.mode_of_action.value})",
-                        )
-                    )
-                elif opt in drug.options:
-                    value = drug.options[opt] if chosen is None else chosen
-                    if opt in options and options[opt][1] != value:
-                        issues.append(
-                            Issue(
-                                f"{where}.{opt}",
-                                f"{opt}={value} conflicts with {opt}={options[opt][1]} "
-                                f"of treatments[{options[opt][0]}]; one arm has one "
-                                "antibody slot",
-                            )
-                        )
-                    options.setdefault(opt, (t, value))
-            absent = [i for i in (drug.slot, *drug.potency) if model.kind(i) is None]
-            if absent:
-                issues.append(
-                    Issue(
-                        f"{where}.drug",
-                        f"the model has no {', '.join(absent)} for {drug.name} ({drug.mode_of_action.value}) to act on",
-                    )
-                )
-                continue
-            prev = slots.get(drug.slot)
-            if prev and (prev[0] != drug.name):
-                issues.append(
-                    Issue(
-                        f"{where}.drug",
-                        f"{drug.name} and {prev[0]} act through the same model slot "
-                        f"{drug.slot!r} with different potencies; combine one of them",
-                    )
-                )
-            slots[drug.slot] = (drug.name, dict(drug.potency))
-    from igfsim.engines import ENGINES  # not at module level: engines -> protocol -> scenario
-
-    engine_names = list(ENGINES)
-    names = {a.name for a in scenario.arms}
-    duration = scenario.simulation.duration_min
+        issues += _check_treatments(arm, f"arms[{a}]", model)
+    selectable = set(model.all_ids())
     for e, exp in enumerate(scenario.expect):
-        if exp.metric.startswith("at_") and float(exp.metric[3:]) > duration:
-            issues.append(
-                Issue(
-                    f"expect[{e}].metric",
-                    f"{exp.metric} asks for t = {float(exp.metric[3:]):g} min, "
-                    f"after the end of the simulation ({duration:g} min)",
-                )
-            )
-        if exp.readout not in selectable:
-            issues.append(
-                Issue(f"expect[{e}].readout", f"unknown readout {exp.readout!r}{did_you_mean(exp.readout, selectable)}")
-            )
-        for key in ("arm", "vs", "normalize", "vs_normalize", "arms"):
-            val = getattr(exp, key)
-            for name in val if isinstance(val, list) else [val] if val else []:
-                if name not in names:
-                    issues.append(
-                        Issue(
-                            f"expect[{e}].{key}",
-                            f"no arm named {name!r}{did_you_mean(name, names)}; arms are: {', '.join(sorted(names))}",
-                        )
-                    )
-        for key, engines in (
-            ("known_failure_engines", exp.known_failure_engines or []),
-            ("not_expressible", list(exp.not_expressible or {})),
-        ):
-            for eng in engines:
-                if eng not in engine_names:
-                    issues.append(
-                        Issue(
-                            f"expect[{e}].{key}",
-                            f"unknown engine {eng!r}"
-                            f"{did_you_mean(eng, engine_names)}; engines are: "
-                            f"{', '.join(engine_names)}",
-                        )
-                    )
-    mech = scenario.mechanism
-    if mech is not None and mech.id and scenario.claims and mech.id not in scenario.claims:
+        issues += _check_expectation(exp, f"expect[{e}]", scenario, selectable)
+    return issues + _check_mechanism(scenario)
+
+
+def _check_readouts(scenario: Scenario, model: Model) -> list[Issue]:
+    selectable = set(model.all_ids())
+    issues = [
+        Issue(f"readouts[{i}]", f"unknown readout {r!r}{did_you_mean(r, selectable)}")
+        for i, r in enumerate(scenario.readouts or [])
+        if r not in selectable
+    ]
+    if scenario.readouts is None and (missing := [r for r in READOUTS if r not in selectable]):
         issues.append(
             Issue(
-                "mechanism.id",
-                f"{mech.id!r} is not one of the scenario's claims "
-                f"({', '.join(scenario.claims)}){did_you_mean(mech.id, scenario.claims)}",
+                "readouts",
+                f"the model lacks standard readout(s) {', '.join(missing)}; list the readouts to record explicitly",
             )
         )
     return issues
+
+
+def _check_treatments(arm: Arm, where: str, model: Model) -> list[Issue]:
+    """Unknown drugs, options that do not apply or conflict, drugs the model cannot carry, shared slots."""
+    issues: list[Issue] = []
+    slots: dict[str, str] = {}  # model slot -> the drug using it
+    options: dict[str, tuple[int, bool]] = {}  # antibody option -> (treatment index, value)
+    for t, tr in enumerate(arm.treatments):
+        at = f"{where}.treatments[{t}]"
+        drug = find_drug(tr.drug)
+        if drug is None:
+            issues.append(Issue(f"{at}.drug", f"unknown drug {tr.drug!r}{drug_hint(tr.drug)}"))
+            continue
+        issues += _check_options(tr, drug, t, at, options)
+        action = drug.mode_of_action.value
+        if absent := [i for i in (drug.slot, *drug.potency) if model.kind(i) is None]:
+            msg = f"the model has no {', '.join(absent)} for {drug.name} ({action}) to act on"
+            issues.append(Issue(f"{at}.drug", msg))
+            continue
+        prev = slots.setdefault(drug.slot, drug.name)
+        if prev != drug.name:
+            msg = (
+                f"{drug.name} and {prev} act through the same model slot {drug.slot!r} with different potencies; "
+                "combine one of them"
+            )
+            issues.append(Issue(f"{at}.drug", msg))
+            slots[drug.slot] = drug.name
+    return issues
+
+
+def _check_options(tr: Treatment, drug: Drug, index: int, where: str, seen: dict[str, tuple[int, bool]]) -> list[Issue]:
+    """Antibody options: only for drugs that have them, and one value per arm (one antibody slot)."""
+    issues = []
+    for opt in OPTION_PARAMETERS:
+        chosen = getattr(tr, opt)
+        if chosen is not None and opt not in drug.options:
+            msg = f"option {opt!r} does not apply to {drug.name} ({drug.mode_of_action.value})"
+            issues.append(Issue(f"{where}.{opt}", msg))
+        elif opt in drug.options:
+            value = drug.options[opt] if chosen is None else chosen
+            if opt in seen and seen[opt][1] != value:
+                msg = (
+                    f"{opt}={value} conflicts with {opt}={seen[opt][1]} of treatments[{seen[opt][0]}]; "
+                    "one arm has one antibody slot"
+                )
+                issues.append(Issue(f"{where}.{opt}", msg))
+            seen.setdefault(opt, (index, value))
+    return issues
+
+
+def _check_expectation(exp: Expectation, where: str, scenario: Scenario, selectable: set[str]) -> list[Issue]:
+    """Time points inside the run, known readouts, arms that exist, engines that exist."""
+    issues = []
+    duration = scenario.simulation.duration_min
+    if exp.metric.startswith("at_") and float(exp.metric[3:]) > duration:
+        msg = (
+            f"{exp.metric} asks for t = {float(exp.metric[3:]):g} min, "
+            f"after the end of the simulation ({duration:g} min)"
+        )
+        issues.append(Issue(f"{where}.metric", msg))
+    if exp.readout not in selectable:
+        msg = f"unknown readout {exp.readout!r}{did_you_mean(exp.readout, selectable)}"
+        issues.append(Issue(f"{where}.readout", msg))
+    names = {a.name for a in scenario.arms}
+    for key in ("arm", "vs", "normalize", "vs_normalize", "arms"):
+        val = getattr(exp, key)
+        for name in val if isinstance(val, list) else [val] if val else []:
+            if name not in names:
+                msg = f"no arm named {name!r}{did_you_mean(name, names)}; arms are: {', '.join(sorted(names))}"
+                issues.append(Issue(f"{where}.{key}", msg))
+    engine_names = list(ENGINES)
+    for key, engines in (
+        ("known_failure_engines", exp.known_failure_engines or []),
+        ("not_expressible", list(exp.not_expressible or {})),
+    ):
+        for eng in engines:
+            if eng not in engine_names:
+                msg = f"unknown engine {eng!r}{did_you_mean(eng, engine_names)}; engines are: {', '.join(engine_names)}"
+                issues.append(Issue(f"{where}.{key}", msg))
+    return issues
+
+
+def _check_mechanism(scenario: Scenario) -> list[Issue]:
+    mech = scenario.mechanism
+    if mech is None or not mech.id or not scenario.claims or mech.id in scenario.claims:
+        return []
+    msg = (
+        f"{mech.id!r} is not one of the scenario's claims "
+        f"({', '.join(scenario.claims)}){did_you_mean(mech.id, scenario.claims)}"
+    )
+    return [Issue("mechanism.id", msg)]
 
 
 def validate_scenario(scenario: Scenario, model: Model, source: str = "<scenario>") -> Scenario:

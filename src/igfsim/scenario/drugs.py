@@ -181,6 +181,17 @@ def find_drug(name: str) -> Drug | None:
     return DRUGS[key] if key else None
 
 
+def get_drug(name: str) -> Drug:
+    """The drug called ``name`` (name or alias); ``KeyError`` with a hint when there is none.
+
+    For code after validation (:func:`igfsim.scenario.check_scenario` reports unknown drugs to users).
+    """
+    drug = find_drug(name)
+    if drug is None:
+        raise KeyError(f"unknown drug {name!r}{drug_hint(name)}")
+    return drug
+
+
 def drug_hint(name: str) -> str:
     """A "did you mean" hint over drug names and aliases."""
     return did_you_mean(name, [*DRUGS, *(a for d in CATALOG for a in d.aliases)])

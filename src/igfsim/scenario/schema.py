@@ -129,6 +129,28 @@ class Expectation(_Strict):
                 raise ValueError("with 'trend', 'vs' must list one arm per entry of 'arms'")
         return self
 
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a ``between`` expectation."""
+        if not isinstance(self.value, tuple):
+            raise ValueError(f"op {self.op!r} has a single value, not bounds")
+        return self.value
+
+    def threshold(self) -> float:
+        """The single value of a ``>=``, ``<=``, ``>`` or ``<`` expectation."""
+        if isinstance(self.value, tuple):
+            raise ValueError("op 'between' has bounds, not a single value")
+        return self.value
+
+    def trend_arms(self) -> list[str]:
+        """The arms of a trend, in order (empty for a single-arm expectation)."""
+        return list(self.arms or [])
+
+    def main_arm(self) -> str:
+        """The arm of a single-arm expectation."""
+        if self.arm is None:
+            raise ValueError("a trend expectation has 'arms', not one 'arm'")
+        return self.arm
+
     def arm_names(self) -> list[str]:
         """Every arm this expectation refers to."""
         names = [self.arm] if self.arm else list(self.arms or [])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from types import MappingProxyType
+from typing import Literal
 
 import numpy as np
 
 from igfsim.engines.protocol import Change, Event, Protocol
 from igfsim.model.sbml import Model
 from igfsim.scenario.contexts import CONTEXTS, EXPRESSION_PARAMETERS
-from igfsim.scenario.drugs import OPTION_PARAMETERS, find_drug
+from igfsim.scenario.drugs import OPTION_PARAMETERS, get_drug
 from igfsim.scenario.schema import Arm, Cell, Scenario
 
 
@@ -50,13 +51,13 @@ def build_protocol(model: Model, scenario: Scenario, arm: Arm) -> Protocol:
     for sid, conc in stimulus.items():
         at[0.0].append(Change(sid, float(conc), "species", "set"))
     for tr in arm.treatments:
-        drug = find_drug(tr.drug)
+        drug = get_drug(tr.drug)
         overrides.update(drug.potency)
         for opt, pid in OPTION_PARAMETERS.items():
             if opt in drug.options:
                 chosen = getattr(tr, opt)
                 overrides[pid] = float(drug.options[opt] if chosen is None else chosen)
-        kind = "species" if drug.slot_is_species else "parameter"
+        kind: Literal["species", "parameter"] = "species" if drug.slot_is_species else "parameter"
         at[float(tr.start_min)].append(Change(drug.slot, float(tr.dose_nM), kind, "add"))
         if tr.stop_min is not None:
             if drug.slot_is_species:
