@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import textwrap
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from igfsim.analysis.expectations import (
     scenario_header,
     verdict_counts,
 )
+from igfsim.engines import ODE_ENGINES
 from igfsim.model.sbml import Model
 from igfsim.result.scenario_result import ScenarioResult
 from igfsim.runner import run_scenario
@@ -39,7 +41,26 @@ DEFAULT_THRESHOLD = 0.2
 #: Boolean ON when the attractor's mean activity reaches this: nodes on a feedback cycle oscillate
 #: and average about 0.5 over the ensemble, while OFF nodes are exactly 0
 BOOLEAN_ON = 0.25
+#: largest |roadrunner - scipy| on 0..1 readouts that counts as agreement
+ODE_AGREEMENT = 1e-3
 FRACTION_READOUTS = tuple(r for r in READOUTS if r not in ("IGF1R_total", "InsR_total"))
+
+
+class ProblemKind(StrEnum):
+    """Why a cross-engine comparison is not OK."""
+
+    ENGINE_FAILED = "engine failed"
+    EXPECTATION_FAILED = "expectation failed"
+    ODE_VERDICTS_DIFFER = "ODE verdicts differ"
+    ODE_VALUES_DIFFER = "ODE values differ"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a comparison is not OK, with its line of text."""
+
+    kind: ProblemKind
+    message: str
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,34 @@ class ScenarioConsistency:
         """``(engine, outcome)`` of every expectation that fails (``fail`` or ``xpass``) in any engine."""
         return [(e, o) for e in self.engines for o in self.outcomes.get(e, []) if not o.ok]
 
+    def problems(self, ode_agreement: float = ODE_AGREEMENT) -> list[Problem]:
+        """What makes this comparison not OK: an engine that failed (its expectations went unchecked),
+        an expectation that fails in any engine, ODE engines whose verdicts differ, or ODE engines whose
+        0..1 readouts differ by more than ``ode_agreement``."""
+        if self.errors:
+            return [Problem(ProblemKind.ENGINE_FAILED, f"{self.scenario}: the {e} engine failed") for e in self.errors]
+        out = [
+            Problem(
+                ProblemKind.EXPECTATION_FAILED,
+                f"{self.scenario}: expect[{o.index}] {o.verdict.label} in {e}: {describe(o.expectation)}",
+            )
+            for e, o in self.failures()
+        ]
+        odes = [e for e in ODE_ENGINES if e in self.outcomes]
+        n_expect = len(self.outcomes[odes[0]]) if odes else 0
+        out += [
+            Problem(
+                ProblemKind.ODE_VERDICTS_DIFFER,
+                f"{self.scenario}: expect[{i}] has different verdicts in {' and '.join(odes)}",
+            )
+            for i in range(n_expect)
+            if len({self.outcomes[e][i].verdict for e in odes}) > 1
+        ]
+        if (self.ode_max_abs_diff or 0) > ode_agreement:
+            msg = f"{self.scenario}: max |roadrunner - scipy| = {self.ode_max_abs_diff:.2e} exceeds {ode_agreement:g}"
+            out.append(Problem(ProblemKind.ODE_VALUES_DIFFER, msg))
+        return out
+
 
 def _final(result: ScenarioResult, arm: str, readout: str) -> float:
     return float(result.get(arm, readout)[-1])
@@ -137,7 +186,7 @@ def compare_scenario(
             report.errors[eng] = "; ".join(r.message for r in res.records if not r.ok)
             continue
         report.outcomes[eng] = check_expectations(res, scenario)
-    odes = [e for e in ("roadrunner", "scipy") if e in report.outcomes]
+    odes = [e for e in ODE_ENGINES if e in report.outcomes]
     if len(odes) == 2:
         a, b = (report.results[e] for e in odes)
         cols = [i for i, r in enumerate(a.readouts) if r in FRACTION_READOUTS]
