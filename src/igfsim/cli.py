@@ -352,39 +352,52 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"igfsim {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_scenario_commands(sub)
+    _add_sweep_and_report_commands(sub)
+    _add_file_commands(sub)
+    return p
 
-    def common(sp):
-        sp.add_argument(
-            "--engine",
-            default="roadrunner",
-            help="simulation engine: roadrunner (default), scipy, boolean, or all (validate)",
-        )
-        sp.add_argument(
-            "--threshold",
-            type=float,
-            default=0.2,
-            help="with all engines: ODE fraction at or above which a readout counts as ON (0.2)",
-        )
-        sp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
-        sp.add_argument("--quiet", action="store_true", help="print only the summary line")
-        sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
 
+def _common_run_options(sp: argparse.ArgumentParser) -> None:
+    """Options of every command that simulates scenarios (run, validate, compare)."""
+    sp.add_argument(
+        "--engine",
+        default="roadrunner",
+        help="simulation engine: roadrunner (default), scipy, boolean, or all (validate)",
+    )
+    sp.add_argument(
+        "--threshold",
+        type=float,
+        default=0.2,
+        help="with all engines: ODE fraction at or above which a readout counts as ON (0.2)",
+    )
+    sp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+    sp.add_argument("--quiet", action="store_true", help="print only the summary line")
+    sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
+
+
+def _add_scenario_commands(sub) -> None:
+    """run, validate, compare."""
     run = sub.add_parser("run", help="simulate scenarios and write timecourse.csv, summary.json, timecourse.png")
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     run.add_argument("--out", default="out", help="output folder (default: out)")
-    common(run)
+    _common_run_options(run)
     run.set_defaults(handler=_cmd_run)
     val = sub.add_parser("validate", help="check every expectation (default: all bundled scenarios)")
     val.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
     val.add_argument("--out", default=None, help="also write run outputs here")
-    common(val)
+    _common_run_options(val)
     val.set_defaults(handler=_cmd_validate)
     cmp_ = sub.add_parser(
         "compare", help="run scenarios in every engine and print the agreement table (same as validate --engine all)"
     )
     cmp_.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
-    common(cmp_)
+    _common_run_options(cmp_)
     cmp_.set_defaults(handler=_cmd_compare, engine="all")
+
+
+def _add_sweep_and_report_commands(sub) -> None:
+    """sweep, report."""
     swp = sub.add_parser("sweep", help="run a parameter sweep file (docs/sweeps.md) and write its dataset")
     swp.add_argument("sweep", metavar="SWEEP.yaml")
     swp.add_argument("--out", default=None, metavar="DIR", help="output folder (default: out/<sweep file name>)")
@@ -424,6 +437,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--model", default=None, help="without INPUT: Antimony or SBML model (default: the bundled model)")
     rep.set_defaults(handler=_cmd_report)
+
+
+def _add_file_commands(sub) -> None:
+    """export, docs, list."""
     exp = sub.add_parser(
         "export",
         help="write the model as SBML, the logical model as bnet or SBML-qual, or a "
@@ -452,7 +469,6 @@ def _parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")
     lst.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "drugs", "contexts", "readouts"])
     lst.set_defaults(handler=_cmd_list)
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:

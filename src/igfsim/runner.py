@@ -8,7 +8,8 @@ from typing import Literal
 
 import numpy as np
 
-from igfsim.engines import get_engine
+from igfsim.engines import Engine, get_engine
+from igfsim.engines.protocol import Protocol
 from igfsim.errors import SimulationError
 from igfsim.model.sbml import Model, load_model
 from igfsim.result.scenario_result import ArmRecord, RunStatus, ScenarioResult
@@ -51,17 +52,7 @@ def run_scenario(
     readouts = tuple(scenario.selected_readouts())
     protocols = [build_protocol(model, scenario, arm) for arm in scenario.arms]
     times = np.asarray(eng.output_times(protocols[0]), dtype=float)
-    values = np.full((len(scenario.arms), times.size, len(readouts)), np.nan)
-    records = []
-    for i, (arm, protocol) in enumerate(zip(scenario.arms, protocols, strict=True)):
-        t0 = time.perf_counter()
-        try:
-            values[i] = eng.simulate(model, protocol)
-            records.append(ArmRecord(arm.name, RunStatus.OK, "", time.perf_counter() - t0))
-        except SimulationError as err:
-            if on_error == "raise":
-                raise
-            records.append(ArmRecord(arm.name, RunStatus.FAILED, str(err), time.perf_counter() - t0))
+    values, records = _simulate_arms(eng, model, scenario, protocols, (times.size, len(readouts)), on_error)
     species = dict(model.species)
     return ScenarioResult(
         scenario=scenario.name,
@@ -80,3 +71,26 @@ def run_scenario(
             "atol": scenario.simulation.atol,
         },
     )
+
+
+def _simulate_arms(
+    eng: Engine,
+    model: Model,
+    scenario: Scenario,
+    protocols: list[Protocol],
+    shape: tuple[int, int],
+    on_error: Literal["raise", "record"],
+) -> tuple[np.ndarray, list[ArmRecord]]:
+    """Values ``(arm, time, readout)`` and one record per arm; a failed arm stays NaN when recorded."""
+    values = np.full((len(protocols), *shape), np.nan)
+    records = []
+    for i, (arm, protocol) in enumerate(zip(scenario.arms, protocols, strict=True)):
+        t0 = time.perf_counter()
+        try:
+            values[i] = eng.simulate(model, protocol)
+            records.append(ArmRecord(arm.name, RunStatus.OK, "", time.perf_counter() - t0))
+        except SimulationError as err:
+            if on_error == "raise":
+                raise
+            records.append(ArmRecord(arm.name, RunStatus.FAILED, str(err), time.perf_counter() - t0))
+    return values, records
