@@ -1,4 +1,8 @@
-"""Read scenario files: YAML -> :class:`Scenario`, every shape problem as an :class:`Issue`."""
+"""Read scenario files: YAML -> :class:`Scenario`, every shape problem as an :class:`Issue`.
+
+:func:`read_yaml_file` and :func:`issues_from_pydantic` serve every YAML input of igfsim (scenario and
+sweep files), so a problem reads the same wherever it is found.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from igfsim.scenario.schema import Scenario
 
 
 def format_loc(loc: tuple) -> str:
+    """A pydantic error location as a dotted key: ``("arms", 0, "cell")`` -> ``arms[0].cell``."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -21,8 +26,8 @@ def format_loc(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def _known_keys(loc: tuple) -> list[str]:
-    model: type[BaseModel] | None = Scenario
+def _known_keys(loc: tuple, root: type[BaseModel]) -> list[str]:
+    model: type[BaseModel] | None = root
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
@@ -40,14 +45,15 @@ def _walk_types(ann):
         yield from _walk_types(a)
 
 
-def _issues_from_pydantic(err: ValidationError) -> list[Issue]:
+def issues_from_pydantic(err: ValidationError, root: type[BaseModel] = Scenario) -> list[Issue]:
+    """One :class:`Issue` per problem pydantic found validating ``root`` (a union field's alternatives once)."""
     issues = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
         where = format_loc(loc)
         got = e.get("input")
         if e["type"] == "extra_forbidden":
-            known = _known_keys(loc)
+            known = _known_keys(loc, root)
             msg = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), known)}; expected one of: {', '.join(known)}"
         elif e["type"] == "missing":
             msg = "required key is missing"
@@ -77,20 +83,25 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(source, _issues_from_pydantic(err)) from None
+        raise ScenarioError(source, issues_from_pydantic(err)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and shape-check one YAML scenario file."""
+def read_yaml_file(path: str | Path) -> object:
+    """The parsed content of a UTF-8 YAML file; :class:`ScenarioError` naming the file (and the line and
+    column of a syntax error) when it cannot be read or parsed."""
     p = Path(path)
     text, problem = read_text_file(p)
     if text is None:
         raise ScenarioError(str(p), [Issue("(file)", problem)])
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         problem = getattr(err, "problem", None) or str(err)
         raise ScenarioError(str(p), [Issue(where, f"malformed YAML: {problem}")]) from None
-    return parse_scenario(data, str(p))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and shape-check one YAML scenario file."""
+    return parse_scenario(read_yaml_file(path), str(Path(path)))
