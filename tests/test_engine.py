@@ -9,7 +9,8 @@ import pytest
 
 import igfsim
 from igfsim.engines import ENGINES, get_engine
-from igfsim.engines.protocol import Change, Event, Protocol
+from igfsim.engines.protocol import Change, Event, Protocol, final_event
+from igfsim.engines.steady_state import StepFailure, preequilibrate
 
 K, A0 = 0.1, 10.0
 
@@ -162,3 +163,95 @@ def test_engine_registry_is_lazy_and_reused():
     assert "roadrunner" in ENGINES
     assert get_engine("roadrunner") is get_engine("roadrunner")
     assert get_engine().name == "roadrunner"
+
+
+# ------------------------------------------------------------------------ state_at (the SED-ML start state)
+def test_state_at_applies_pretreatment_and_the_events_at_t(engine, tiny_model):
+    events = [
+        Event(-10.0, (Change("A", 5.0, "species", "add"),)),
+        Event(0.0, (Change("k", 0.3, "parameter", "set"), Change("B", 1.0, "species", "set"))),
+        Event(8.0, (Change("A", 100.0, "species", "set"),)),  # after t: ignored
+    ]
+    pr = protocol(np.linspace(0, 10, 11), events=events, t_start=-10.0)
+    state = engine.state_at(tiny_model, pr, 0.0)
+    assert state.time == 0.0
+    assert state.species["A"] == pytest.approx((A0 + 5.0) * np.exp(-K * 10), rel=1e-6)
+    assert state.species["B"] == 1.0 and state.parameters["k"] == 0.3
+    first = engine.simulate(tiny_model, pr)[0]  # the same set-up path as simulate
+    assert first == pytest.approx([state.species["A"], state.species["B"]], rel=1e-9)
+    later = engine.state_at(tiny_model, pr, 5.0)
+    assert later.time == 5.0 and later.species["A"] == pytest.approx(state.species["A"] * np.exp(-0.3 * 5), rel=1e-6)
+
+
+def test_final_event_is_the_event_at_the_last_output_time_after_the_start():
+    ev = Event(5.0, (Change("A", 1.0, "species"),))
+    assert final_event(protocol([0.0, 5.0], events=[ev])) is ev
+    assert final_event(protocol([0.0, 4.0], events=[ev])) is None
+    assert final_event(protocol([5.0], events=[ev], t_start=5.0)) is None  # applied at the start instead
+
+
+# ------------------------------------------------------------------------ shared pre-equilibration
+class _FakeTrajectory:
+    """x(t) = exp(growth * t) with d/dt = growth * x; ``fail_from`` makes steps ending at or after it fail."""
+
+    species = ("X",)
+
+    def __init__(self, growth, fail_from=np.inf, fail_longer_than=np.inf):
+        self.growth, self.fail_from, self.fail_longer_than = growth, fail_from, fail_longer_than
+        self.x, self.calls, self.restored = np.ones(1), [], []
+
+    def state(self):
+        return self.x.copy()
+
+    def restore(self, x):
+        self.restored.append(x.copy())
+        self.x = x.copy()
+
+    def advance(self, t0, t1):
+        self.calls.append((t0, t1))
+        if t1 >= self.fail_from or t1 - t0 > self.fail_longer_than:
+            raise StepFailure("boom")
+        with np.errstate(over="ignore"):
+            self.x = self.x * np.exp(self.growth * (t1 - t0))
+        return self.x
+
+    def rates(self, t):
+        return self.growth * self.x
+
+
+def test_preequilibrate_returns_the_steady_state_after_one_long_attempt():
+    traj = _FakeTrajectory(-1.0)
+    x = preequilibrate(traj, protocol([0.0]), "fake")
+    assert traj.calls == [(0.0, 1e5)] and x[0] == 0.0
+
+
+def test_preequilibrate_grows_its_attempts_tenfold_up_to_the_limit():
+    traj = _FakeTrajectory(-1e-6)  # changes by 1e-6 of its value per minute: never steady
+    with pytest.raises(igfsim.SimulationError) as info:
+        preequilibrate(traj, protocol([0.0], label="slow/arm"), "fake")
+    assert traj.calls == [(0.0, 1e5), (1e5, 1e6)]
+    assert str(info.value) == (
+        "[fake] slow/arm: no steady state reached within 1e+06 min of ligand-free, drug-free "
+        "pre-equilibration (X still changes by 1e-06 of its value per minute); the cell context or "
+        "parameter overrides may make the network oscillate or grow without bound"
+    )
+    assert info.value.t_reached == 1e6
+
+
+def test_preequilibrate_replays_a_failed_attempt_to_report_divergence():
+    traj = _FakeTrajectory(1.0, fail_longer_than=1e3)  # e**t passes 1e12 at t = 27.6: replay steps end at 1, 3, .. 31
+    with pytest.raises(igfsim.SimulationError) as info:
+        preequilibrate(traj, protocol([0.0], label="grow/arm"), "fake")
+    assert traj.restored == [np.ones(1)] and traj.calls[1:3] == [(0.0, 1.0), (1.0, 3.0)]
+    assert str(info.value) == (
+        "[fake] grow/arm: pre-equilibration diverged: concentrations grow without bound "
+        "(above 1e12 nM by t = 31 min); check the cell's parameter overrides"
+    )
+
+
+def test_preequilibrate_reports_a_solver_failure_with_the_solver_message():
+    traj = _FakeTrajectory(-1e-3, fail_from=6.0)  # the replay fails too, at its step ending at 7
+    with pytest.raises(igfsim.SimulationError) as info:
+        preequilibrate(traj, protocol([0.0], label="stiff/arm"), "fake")
+    assert str(info.value) == "[fake] stiff/arm: pre-equilibration failed after t = 3 min: boom"
+    assert info.value.t_reached == 3.0

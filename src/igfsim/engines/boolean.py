@@ -63,12 +63,17 @@ class Attractor:
     states: np.ndarray | None = None
     trap_space: Mapping[str, int | str] | None = None
 
+    def _space(self) -> Mapping[str, int | str]:
+        if self.trap_space is None:
+            raise ValueError("an Attractor needs its cycle (states) or its trap space")
+        return self.trap_space
+
     @property
     def is_fixed_point(self) -> bool:
         """One state (a cycle of length 1, or a trap space without free nodes)."""
         if self.states is not None:
             return len(self.states) == 1
-        return all(v != "*" for v in self.trap_space.values())
+        return all(v != "*" for v in self._space().values())
 
     def fixed_point(self) -> dict[str, int] | None:
         """The state as ``{node: 0/1}`` if this is a fixed point, else None."""
@@ -76,13 +81,15 @@ class Attractor:
             return None
         if self.states is not None:
             return {n: int(v) for n, v in zip(self.nodes, self.states[0], strict=True)}
-        return {n: int(self.trap_space[n]) for n in self.nodes}
+        space = self._space()
+        return {n: int(space[n]) for n in self.nodes}
 
     def mean(self) -> dict[str, float]:
         """Mean activity per node: cycle average, or 0/1 on a trap space (NaN for its free nodes)."""
         if self.states is not None:
             return dict(zip(self.nodes, self.states.mean(axis=0).tolist(), strict=True))
-        return {n: (np.nan if self.trap_space[n] == "*" else float(self.trap_space[n])) for n in self.nodes}
+        space = self._space()
+        return {n: (np.nan if space[n] == "*" else float(space[n])) for n in self.nodes}
 
 
 def sync_cycles(network: BooleanNetwork, states: np.ndarray, max_steps: int = MAX_SYNC_STEPS) -> list[np.ndarray]:
@@ -95,7 +102,7 @@ def sync_cycles(network: BooleanNetwork, states: np.ndarray, max_steps: int = MA
     x = np.array(states, dtype=bool, ndmin=2)
     seen: list[dict[bytes, int]] = [{} for _ in range(len(x))]
     trail: list[np.ndarray] = []
-    cycles: list[np.ndarray | None] = [None] * len(x)
+    cycles: dict[int, np.ndarray] = {}  # trajectory -> its cycle
     todo = list(range(len(x)))
     for t in range(max_steps + 1):
         keys = np.packbits(x, axis=1)
@@ -109,7 +116,7 @@ def sync_cycles(network: BooleanNetwork, states: np.ndarray, max_steps: int = MA
                 cycles[e] = np.array([trail[s][e] for s in range(first, t)])
         todo = still
         if not todo:
-            return cycles
+            return [cycles[e] for e in range(len(x))]
         x = network.update(x.T).T
     raise RuntimeError(f"{len(todo)} trajectory(ies) did not repeat a state within {max_steps} synchronous steps")
 
@@ -149,7 +156,7 @@ def attractors(
     net = network if isinstance(network, BooleanNetwork) else load_bnet(network)
     x = _state_array(net, initial_state)
     found: list[Attractor] = []
-    keys: set = set()
+    keys: set[frozenset[bytes] | tuple[int | str, ...]] = set()
     if mode == "sync":
         for cycle in sync_cycles(net, x, max_steps):
             key = frozenset(row.tobytes() for row in np.packbits(cycle, axis=1))
@@ -166,9 +173,9 @@ def attractors(
             warnings.simplefilter("ignore", ResourceWarning)
             spaces = list(mbn.attractors(reachable_from=start))
         for space in spaces:
-            key = tuple(space[n] for n in net.nodes)
-            if key not in keys:
-                keys.add(key)
+            space_key = tuple(space[n] for n in net.nodes)
+            if space_key not in keys:
+                keys.add(space_key)
                 found.append(Attractor(net.nodes, trap_space=MappingProxyType({n: space[n] for n in net.nodes})))
     return found
 
@@ -277,7 +284,7 @@ class BooleanEngine:
         self.mode, self.seed, self.n_trajectories = mode, int(seed), int(n_trajectories)
         self.burn_in, self.window, self.preequilibration_steps = int(burn_in), int(window), int(preequilibration_steps)
         self._network = network if isinstance(network, BooleanNetwork) else None
-        self._network_path = None if network is None or self._network else Path(network)
+        self._network_path = None if network is None or isinstance(network, BooleanNetwork) else Path(network)
         self._loaded: dict[tuple, BooleanNetwork] = {}
 
     def network_for(self, model: Model | None = None) -> BooleanNetwork:

@@ -19,6 +19,9 @@ from typing import Literal
 
 import numpy as np
 
+#: the ODE solvers' step limit per integration call (CVODE's ``maximum_num_steps``, LSODA's ``mxstep``)
+MAX_STEPS = 100000
+
 
 @dataclass(frozen=True)
 class Change:
@@ -84,3 +87,14 @@ def segments(protocol: Protocol) -> list[Segment]:
         grid = np.unique(np.concatenate([[a], out_t[mask], [b]]))
         result.append(Segment(a, b, events.get(a), grid, np.flatnonzero(mask), np.searchsorted(grid, out_t[mask])))
     return result
+
+
+def final_event(protocol: Protocol) -> Event | None:
+    """The event at the last output time, if that is after the start (shared by every ODE engine).
+
+    :func:`segments` ends at the last output time, so this event is in no segment: an engine
+    applies it after the last segment and records the last row again (the value just after it).
+    """
+    last = float(np.asarray(protocol.times, dtype=float)[-1])
+    events = {e.time: e for e in protocol.events}
+    return events[last] if last in events and last > protocol.t_start else None

@@ -1,19 +1,63 @@
 """libRoadRunner (CVODE) engine: the only module that imports roadrunner.
 
 One compiled RoadRunner per model per process; every run starts from ``resetToOrigin()`` and
-states its output times explicitly, so no option leaks from one run into the next.
+states its output times explicitly, so no option leaks from one run into the next. Pre-equilibration is
+:func:`igfsim.engines.steady_state.preequilibrate`, driving CVODE through :class:`_CvodeTrajectory`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from igfsim.engines.protocol import Change, Protocol, segments
+from igfsim.engines.protocol import MAX_STEPS, Change, Protocol, final_event, segments
+from igfsim.engines.steady_state import STEADY_REL_RATE as STEADY_REL_RATE  # re-exported
+from igfsim.engines.steady_state import StepFailure, preequilibrate
 from igfsim.errors import SimulationError
 from igfsim.model.sbml import Model
 
-#: a steady state is reached when every species changes by less than this fraction per minute
-STEADY_REL_RATE = 1e-7
+#: a compiled ``roadrunner.RoadRunner`` (the package has no type annotations)
+_RoadRunner = Any
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """Every species concentration and independent parameter value of a model at one time."""
+
+    time: float
+    species: dict[str, float]  # species id -> concentration
+    parameters: dict[str, float]  # independent parameter id -> value
+
+
+def _first_line(err: RuntimeError) -> str:
+    """The first line of libRoadRunner's message (the solver's own words)."""
+    return str(err).strip().splitlines()[0]
+
+
+class _CvodeTrajectory:
+    """A RoadRunner's floating species as a :class:`igfsim.engines.steady_state.Trajectory`."""
+
+    def __init__(self, rr: _RoadRunner) -> None:
+        self.rr = rr
+        self.species = list(rr.model.getFloatingSpeciesIds())
+
+    def state(self) -> np.ndarray:
+        return np.array(self.rr.model.getFloatingSpeciesConcentrations())
+
+    def restore(self, x: np.ndarray) -> None:
+        self.rr.model.setFloatingSpeciesConcentrations(x)
+
+    def advance(self, t0: float, t1: float) -> np.ndarray:
+        try:
+            self.rr.simulate(t0, t1, 2)
+        except RuntimeError as err:
+            raise StepFailure(_first_line(err)) from None
+        return np.asarray(self.rr.model.getFloatingSpeciesConcentrations())
+
+    def rates(self, t: float) -> np.ndarray:
+        return np.asarray(self.rr.model.getFloatingSpeciesConcentrationRates())
 
 
 class RoadRunnerEngine:
@@ -23,9 +67,9 @@ class RoadRunnerEngine:
     time_units = "min"
 
     def __init__(self) -> None:
-        self._cache: dict[str, object] = {}
+        self._cache: dict[str, _RoadRunner] = {}
 
-    def _compiled(self, model: Model):
+    def _compiled(self, model: Model) -> _RoadRunner:
         rr = self._cache.get(model.sha256)
         if rr is None:
             import roadrunner
@@ -37,7 +81,7 @@ class RoadRunnerEngine:
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
-    def _apply(rr, model: Model, change: Change) -> None:
+    def _apply(rr: _RoadRunner, model: Model, change: Change) -> None:
         if change.kind == "species":
             key = f"[{change.target}]"
             new = change.value + (rr[key] if change.mode == "add" else 0.0)
@@ -49,93 +93,65 @@ class RoadRunnerEngine:
     def _fail(self, protocol: Protocol, msg: str, t: float | None = None) -> SimulationError:
         return SimulationError(msg, engine=self.name, run_id=protocol.label, t_reached=t)
 
-    def _preequilibrate(self, rr, model: Model, protocol: Protocol) -> None:
-        """Integrate the ligand-free, drug-free cell until no species changes any more.
-
-        One long integration per attempt (CVODE restarts from a near-steady state are where its
-        corrector fails on this model), each attempt 10x longer, up to the protocol's limit.
-        """
-        ids = list(rr.model.getFloatingSpeciesIds())
-        t, span = 0.0, min(1e5, protocol.preequilibration_max_min)
-        rel = np.zeros(1)
-        while t < protocol.preequilibration_max_min:
-            x0 = np.array(rr.model.getFloatingSpeciesConcentrations())
-            try:
-                rr.simulate(t, t + span, 2)
-            except RuntimeError as err:
-                raise self._diagnose_preequilibration(rr, protocol, t, x0, err) from None
-            t += span
-            x = np.asarray(rr.model.getFloatingSpeciesConcentrations())
-            dx = np.asarray(rr.model.getFloatingSpeciesConcentrationRates())
-            if not np.all(np.isfinite(x)) or np.abs(x).max() > 1e12:
-                raise self._fail(
-                    protocol,
-                    "pre-equilibration diverged: concentrations grow without bound; "
-                    "check the cell's parameter overrides",
-                    t,
-                )
-            rel = np.abs(dx) / (np.abs(x) + 1e-6)
-            if rel.max() < STEADY_REL_RATE:
-                return
-            span = min(span * 10, protocol.preequilibration_max_min - t)
-        worst = ids[int(np.argmax(rel))]
-        raise self._fail(
-            protocol,
-            f"no steady state reached within {protocol.preequilibration_max_min:g} min of "
-            f"ligand-free, drug-free pre-equilibration ({worst} still changes by "
-            f"{rel.max():.2g} of its value per minute); the cell context or parameter "
-            "overrides may make the network oscillate or grow without bound",
-            t,
-        )
-
-    def _diagnose_preequilibration(self, rr, protocol: Protocol, t0: float, x0: np.ndarray, err: RuntimeError):
-        """After CVODE failed: replay the attempt in short steps to tell divergence from a solver failure."""
-        rr.model.setFloatingSpeciesConcentrations(x0)
-        t, span = t0, 1.0
-        try:
-            while t < t0 + 1e5:
-                rr.simulate(t, t + span, 2)
-                t += span
-                state = np.asarray(rr.model.getFloatingSpeciesConcentrations())
-                if not np.all(np.isfinite(state)) or np.abs(state).max() > 1e12:
-                    return self._fail(
-                        protocol,
-                        "pre-equilibration diverged: concentrations grow without bound "
-                        f"(above 1e12 nM by t = {t:.4g} min); check the cell's parameter "
-                        "overrides",
-                        t,
-                    )
-                span *= 2
-        except RuntimeError:
-            pass
-        msg = str(err).strip().splitlines()[0]
-        return self._fail(protocol, f"pre-equilibration failed after t = {t:.6g} min: {msg}", t)
-
-    # ------------------------------------------------------------------ API
-    def output_times(self, protocol: Protocol) -> np.ndarray:
-        """Minutes after the stimulus: ``protocol.times``."""
-        return np.asarray(protocol.times, dtype=float)
-
-    def simulate(self, model: Model, protocol: Protocol) -> np.ndarray:
-        """Run ``protocol`` and return the selected values at ``protocol.times``."""
+    def _prepare(self, model: Model, protocol: Protocol) -> _RoadRunner:
+        """The model's RoadRunner at the protocol's start: fresh, with the protocol's solver settings,
+        overrides, initial assignments re-evaluated, ``initial`` species set and, if asked for,
+        pre-equilibrated."""
         rr = self._compiled(model)
         rr.resetToOrigin()
         integ = rr.integrator
         integ.relative_tolerance = protocol.rtol
         integ.absolute_tolerance = protocol.atol
-        integ.maximum_num_steps = 100000
+        integ.maximum_num_steps = MAX_STEPS
         for pid, value in protocol.overrides.items():
             rr[pid] = value
         rr.reset()  # re-evaluate initial assignments with the overrides
         for sid, value in protocol.initial.items():
             rr[f"[{sid}]"] = value
         if protocol.preequilibrate:
-            self._preequilibrate(rr, model, protocol)
+            preequilibrate(_CvodeTrajectory(rr), protocol, self.name)
+        return rr
+
+    # ------------------------------------------------------------------ API
+    def output_times(self, protocol: Protocol) -> np.ndarray:
+        """Minutes after the stimulus: ``protocol.times``."""
+        return np.asarray(protocol.times, dtype=float)
+
+    def state_at(self, model: Model, protocol: Protocol, t: float = 0.0) -> ModelState:
+        """The state of ``model`` at time ``t`` of ``protocol``, just after the events at ``t``.
+
+        Set-up and pre-equilibration are those of :meth:`simulate`; then the events at or before
+        ``t`` are applied in time order, integrating between them, and the state is integrated on
+        to ``t`` (it stays at the protocol's start if that is later than ``t``). Events after
+        ``t`` are ignored. Returns every species concentration and every independent parameter
+        value of ``model``. A CVODE failure after pre-equilibration raises libRoadRunner's
+        ``RuntimeError``.
+        """
+        rr = self._prepare(model, protocol)
+        now = protocol.t_start
+        for ev in sorted(protocol.events, key=lambda e: e.time):
+            if ev.time > t:
+                break
+            if ev.time > now:
+                rr.simulate(now, ev.time, 2)
+                now = ev.time
+            for ch in ev.changes:
+                self._apply(rr, model, ch)
+        if now < t:
+            rr.simulate(now, t, 2)
+            now = t
+        return ModelState(
+            time=now,
+            species={sid: float(rr[f"[{sid}]"]) for sid in model.species},
+            parameters={pid: float(rr[pid]) for pid in model.parameters},
+        )
+
+    def simulate(self, model: Model, protocol: Protocol) -> np.ndarray:
+        """Run ``protocol`` and return the selected values at ``protocol.times``."""
+        rr = self._prepare(model, protocol)
         sel = ["time"] + [f"[{s}]" if model.kind(s) == "species" else s for s in protocol.selections]
         rr.timeCourseSelections = sel
-        out_t = np.asarray(protocol.times, dtype=float)
-        out = np.full((out_t.size, len(sel) - 1), np.nan)
-        events = {e.time: e for e in protocol.events}
+        out = np.full((len(protocol.times), len(sel) - 1), np.nan)
         for seg in segments(protocol):
             if seg.event is not None:
                 for ch in seg.event.changes:
@@ -147,13 +163,13 @@ class RoadRunnerEngine:
             except RuntimeError as err:
                 raise self._fail(
                     protocol,
-                    f"CVODE failed between t = {seg.start:g} and {seg.end:g} min: {str(err).strip().splitlines()[0]}",
+                    f"CVODE failed between t = {seg.start:g} and {seg.end:g} min: {_first_line(err)}",
                     seg.start,
                 ) from None
             out[seg.rows] = res[seg.take, 1:]
-        if out_t[-1] in events and out_t[-1] > protocol.t_start:
-            # an event at the last output time: record the value just after it
-            for ch in events[out_t[-1]].changes:
+        last = final_event(protocol)
+        if last is not None:  # an event at the last output time: record the value just after it
+            for ch in last.changes:
                 self._apply(rr, model, ch)
             out[-1] = [rr[s] for s in sel[1:]]
         if not np.all(np.isfinite(out)):

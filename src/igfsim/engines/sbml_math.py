@@ -83,10 +83,12 @@ class _Reader:
         self.sym: dict[str, sp.Symbol] = {}
         for x in [*m.getListOfCompartments(), *m.getListOfSpecies(), *m.getListOfParameters()]:
             self.sym[x.getId()] = sp.Symbol("m_" + x.getId(), real=True)
+        self.names = {s: i for i, s in self.sym.items()}  # symbol -> SBML id
         self.reactions = {r.getId() for r in m.getListOfReactions()}
 
     # ------------------------------------------------------------------ MathML -> sympy
-    def expr(self, ast, where: str, local: dict | None = None):
+    def expr(self, ast: libsbml.ASTNode | None, where: str, local: dict[str, sp.Expr] | None = None) -> sp.Expr:
+        """The sympy expression of ``ast``; translation problems become :class:`ModelError` naming ``where``."""
         if ast is None:
             raise ModelError(f"{where} has no math")
         try:
@@ -96,7 +98,12 @@ class _Reader:
         except (TypeError, ValueError, AttributeError) as err:
             raise ModelError(f"{where}: cannot translate {libsbml.formulaToL3String(ast)!r} ({err})") from None
 
-    def _node(self, n, where: str, local: dict):  # noqa: C901 - one branch per MathML construct
+    def _node(self, n: libsbml.ASTNode, where: str, local: dict[str, sp.Expr]) -> sp.Expr:  # noqa: C901
+        """The sympy expression of MathML node ``n`` (children first; ``local`` binds lambda arguments).
+
+        Longer than the other functions on purpose: one flat branch per MathML construct reads
+        better as one dispatch than split across helpers.
+        """
         t = n.getType()
         kids = (
             [self._node(n.getChild(i), where, local) for i in range(n.getNumChildren())]
@@ -285,151 +292,226 @@ def _finite_derivatives(exprs: list) -> bool:
     return not any(e.has(sp.Derivative, sp.Subs) for e in exprs)
 
 
-def read_system(sbml: str) -> tuple[Meta, dict[str, Program]]:
-    """Read ``sbml`` into run-time metadata and the programs ``rhs``, ``jac``, ``rules``, ``init``."""
-    doc = libsbml.readSBMLFromString(sbml)
-    m = doc.getModel()
-    if m is None:
-        raise ModelError("invalid SBML: no model")
-    rd = _Reader(m)
-    rd.reject_unsupported()
+@dataclass
+class _Rules:
+    """The model's rules as sympy: assignment rules by target symbol, rate rules by species id."""
+
+    assign: dict[sp.Symbol, sp.Expr]
+    rate: dict[str, sp.Expr]
+    order: list[sp.Symbol]  # assignment-rule targets in evaluation order
+
+
+@dataclass
+class _Layout:
+    """Which ids are integrated (``state``) and which are run-time inputs (``params``, of ``kinds``)."""
+
+    state: list[str]
+    params: list[str]
+    kinds: list[str]
+    compartment_of: dict[str, str]
+    sizes: dict[str, float]  # compartment id -> SBML size (updated by initial assignments)
+
+
+@dataclass
+class _Reactions:
+    """Rates (amount per time) with their symbols, and each state species' (stoichiometry, rate) terms."""
+
+    rates: list[sp.Expr]
+    symbols: list[sp.Symbol]
+    terms: dict[str, list[tuple[sp.Expr, sp.Symbol]]]
+
+
+def _read_rules(rd: _Reader) -> _Rules:
     sym = rd.sym
-    names = {s: i for i, s in sym.items()}
     assign = {
         sym[r.getVariable()]: rd.expr(r.getMath(), f"assignment rule for {r.getVariable()!r}")
-        for r in m.getListOfRules()
+        for r in rd.m.getListOfRules()
         if r.isAssignment()
     }
-    rate_rules = {
+    rate = {
         r.getVariable(): rd.expr(r.getMath(), f"rate rule for {r.getVariable()!r}")
-        for r in m.getListOfRules()
+        for r in rd.m.getListOfRules()
         if r.isRate()
     }
-    rule_order = _order_rules(assign, names)
+    return _Rules(assign, rate, _order_rules(assign, rd.names))
+
+
+def _layout(rd: _Reader, rules: _Rules) -> _Layout:
+    """Integrated species: rate-rule targets and species a reaction changes; the rest are inputs or rules."""
+    m, sym, assign = rd.m, rd.sym, rules.assign
     species = list(m.getListOfSpecies())
     state = [
         s.getId()
         for s in species
-        if s.getId() in rate_rules
+        if s.getId() in rules.rate
         or (sym[s.getId()] not in assign and not s.getBoundaryCondition() and not s.getConstant())
     ]
     fixed_species = [s.getId() for s in species if s.getId() not in state and sym[s.getId()] not in assign]
-    comp_of = {s.getId(): s.getCompartment() for s in species}
     sizes = {c.getId(): c.getSize() if c.isSetSize() else 1.0 for c in m.getListOfCompartments()}
-    ia = {
-        a.getSymbol(): rd.expr(a.getMath(), f"initial assignment for {a.getSymbol()!r}")
-        for a in m.getListOfInitialAssignments()
-    }
     # independent inputs: parameters without rules, compartments, species that no reaction changes
     params = [p.getId() for p in m.getListOfParameters() if sym[p.getId()] not in assign]
     kinds = ["parameter"] * len(params) + ["compartment"] * len(sizes) + ["species"] * len(fixed_species)
     params += [*sizes, *fixed_species]
+    return _Layout(state, params, kinds, {s.getId(): s.getCompartment() for s in species}, sizes)
 
-    # ---- initial values: SBML values, initial assignments and rules resolved together at t = 0
-    by_id = {s.getId(): s for s in species}
 
-    def sbml_initial(sid: str) -> sp.Expr:
-        s = by_id[sid]
+class _InitialValues:
+    """SBML values, initial assignments and rules resolved together at t = 0.
+
+    Compartment sizes given by initial assignments are written into ``layout.sizes``.
+    """
+
+    def __init__(self, rd: _Reader, rules: _Rules, layout: _Layout):
+        m, sym = rd.m, rd.sym
+        self.sym, self.names, self.assign, self.layout = sym, rd.names, rules.assign, layout
+        self.ia = {
+            a.getSymbol(): rd.expr(a.getMath(), f"initial assignment for {a.getSymbol()!r}")
+            for a in m.getListOfInitialAssignments()
+        }
+        self.by_id = {s.getId(): s for s in m.getListOfSpecies()}
+        self.species_ids = set(layout.compartment_of)
+        self.subst_at0: dict[sp.Symbol, sp.Expr] = {TIME: sp.Integer(0)}
+        self.resolving: set[sp.Symbol] = set()
+        self.base = {sym[p.getId()]: p.getValue() for p in m.getListOfParameters()} | {
+            sym[c]: v for c, v in layout.sizes.items()
+        }
+        self.fixed_values: dict[sp.Symbol, float] = {}
+
+    def sbml_initial(self, sid: str) -> sp.Expr:
+        s = self.by_id[sid]
         if s.isSetInitialConcentration():
             return sp.Float(s.getInitialConcentration())
         if s.isSetInitialAmount():
-            return sp.Float(s.getInitialAmount() / sizes[comp_of[sid]])
+            return sp.Float(s.getInitialAmount() / self.layout.sizes[self.layout.compartment_of[sid]])
         return sp.nan
 
-    species_ids = set(comp_of)
-    subst_at0: dict = {TIME: sp.Integer(0)}
-    resolving: set = set()
-
-    def resolve(s: sp.Symbol) -> sp.Expr:
-        if s in subst_at0:
-            return subst_at0[s]
-        sid = names.get(s)
-        if s in assign:
-            expr = assign[s]
-        elif sid in species_ids:
-            expr = ia[sid] if sid in ia else sbml_initial(sid)
+    def resolve(self, s: sp.Symbol) -> sp.Expr:
+        """``s`` at t = 0 in terms of run-time inputs (parameter values from initial assignments are fixed below)."""
+        if s in self.subst_at0:
+            return self.subst_at0[s]
+        sid = self.names.get(s)
+        if s in self.assign:
+            expr = self.assign[s]
+        elif sid is not None and sid in self.species_ids:
+            expr = self.ia[sid] if sid in self.ia else self.sbml_initial(sid)
         else:
-            return s  # a run-time input (parameter values from initial assignments are fixed below)
-        if s in resolving:
+            return s  # a run-time input
+        if s in self.resolving:
             raise ModelError(f"initial values depend on each other in a cycle through {sid!r}")
-        resolving.add(s)
-        out = expr.xreplace({d: resolve(d) for d in expr.free_symbols})
-        resolving.discard(s)
-        subst_at0[s] = out
+        self.resolving.add(s)
+        out = expr.xreplace({d: self.resolve(d) for d in expr.free_symbols})
+        self.resolving.discard(s)
+        self.subst_at0[s] = out
         return out
 
-    base = {sym[p.getId()]: p.getValue() for p in m.getListOfParameters()} | {sym[c]: v for c, v in sizes.items()}
-    fixed_values: dict = {}
-
-    def evaluate(expr: sp.Expr) -> float:
-        expr = expr.xreplace({d: resolve(d) for d in expr.free_symbols})
+    def evaluate(self, expr: sp.Expr) -> float:
+        expr = expr.xreplace({d: self.resolve(d) for d in expr.free_symbols})
         return float(
             expr.xreplace(
-                {d: fixed_value(d) if names.get(d) in ia else base.get(d, d) for d in expr.free_symbols}
+                {
+                    d: self.fixed_value(d) if self.names.get(d) in self.ia else self.base.get(d, d)
+                    for d in expr.free_symbols
+                }
             ).evalf()
         )
 
-    def fixed_value(s: sp.Symbol) -> float:
+    def fixed_value(self, s: sp.Symbol) -> float:
         """An initial assignment of a parameter or compartment, evaluated once from the SBML values."""
-        if s not in fixed_values:
-            if s in resolving:
-                raise ModelError(f"initial assignments depend on each other in a cycle through {names[s]!r}")
-            resolving.add(s)
-            fixed_values[s] = evaluate(ia[names[s]])
-            resolving.discard(s)
-        return fixed_values[s]
+        if s not in self.fixed_values:
+            if s in self.resolving:
+                raise ModelError(f"initial assignments depend on each other in a cycle through {self.names[s]!r}")
+            self.resolving.add(s)
+            self.fixed_values[s] = self.evaluate(self.ia[self.names[s]])
+            self.resolving.discard(s)
+        return self.fixed_values[s]
 
-    for cid in sizes:
-        if cid in ia:
-            sizes[cid] = base[sym[cid]] = fixed_value(sym[cid])
-    # like libRoadRunner's reset(), only the integrated species are re-initialised after overrides;
-    # parameters, compartments and boundary species keep the values computed here
-    values = [
-        evaluate(resolve(sym[pid]))
-        if pid in species_ids
-        else fixed_value(sym[pid])
-        if pid in ia
-        else float(base[sym[pid]])
-        for pid in params
-    ]
-    init = Program([], [resolve(sym[s]) for s in state])  # initial concentrations of the state
+    def param_values(self) -> list[float]:
+        """Values of the run-time inputs (after sizing the compartments that have initial assignments).
 
-    # ---- reactions: rates in amount per time, d[S]/dt = sum(stoich * rate) / V
+        Like libRoadRunner's reset(), only the integrated species are re-initialised after overrides;
+        parameters, compartments and boundary species keep the values computed here.
+        """
+        sym, sizes = self.sym, self.layout.sizes
+        for cid in sizes:
+            if cid in self.ia:
+                sizes[cid] = self.base[sym[cid]] = self.fixed_value(sym[cid])
+        return [
+            self.evaluate(self.resolve(sym[pid]))
+            if pid in self.species_ids
+            else self.fixed_value(sym[pid])
+            if pid in self.ia
+            else float(self.base[sym[pid]])
+            for pid in self.layout.params
+        ]
+
+    def program(self) -> Program:
+        """Initial concentrations of the state."""
+        return Program([], [self.resolve(self.sym[s]) for s in self.layout.state])
+
+
+def _read_reactions(rd: _Reader, rules: _Rules, state: list[str]) -> _Reactions:
+    """Rates in amount per time; d[S]/dt = sum(stoich * rate) / V for each species without a rate rule."""
     rates, v_syms = [], []
-    terms: dict[str, list] = {s: [] for s in state}
-    for k, r in enumerate(m.getListOfReactions()):
+    terms: dict[str, list[tuple[sp.Expr, sp.Symbol]]] = {s: [] for s in state}
+    for k, r in enumerate(rd.m.getListOfReactions()):
         kl = r.getKineticLaw()
         local = {p.getId(): sp.Float(p.getValue()) for p in [*kl.getListOfParameters(), *kl.getListOfLocalParameters()]}
         rates.append(rd.expr(kl.getMath(), f"kinetic law of reaction {r.getId()!r}", local))
         v_syms.append(sp.Symbol(f"v_{k}", real=True))
         for sign, refs in ((-1, r.getListOfReactants()), (1, r.getListOfProducts())):
             for sr in refs:
-                if sr.getSpecies() in terms and sr.getSpecies() not in rate_rules:
+                if sr.getSpecies() in terms and sr.getSpecies() not in rules.rate:
                     st = sr.getStoichiometry() if sr.isSetStoichiometry() else 1.0
                     st = sp.Integer(int(st)) if float(st).is_integer() else sp.Float(st)
                     terms[sr.getSpecies()].append((sign * st, v_syms[-1]))
-    used = set().union(*(e.free_symbols for e in [*rates, *rate_rules.values()]))
-    needed: set = set()
-    for s in reversed(rule_order):
+    return _Reactions(rates, v_syms, terms)
+
+
+def _rules_needed(rules: _Rules, exprs: list[sp.Expr]) -> list[tuple[sp.Symbol, sp.Expr]]:
+    """The assignment rules that ``exprs`` use, directly or through other rules, in evaluation order."""
+    used = set().union(*(e.free_symbols for e in exprs))
+    needed: set[sp.Symbol] = set()
+    for s in reversed(rules.order):
         if s in used or s in needed:
             needed.add(s)
-            needed |= assign[s].free_symbols & assign.keys()
-    rhs_rules = [(s, assign[s]) for s in rule_order if s in needed]
+            needed |= rules.assign[s].free_symbols & rules.assign.keys()
+    return [(s, rules.assign[s]) for s in rules.order if s in needed]
+
+
+def _rhs(
+    rd: _Reader, rules: _Rules, layout: _Layout, rx: _Reactions
+) -> tuple[Program, list[tuple[sp.Symbol, sp.Expr]], list[list[tuple[sp.Expr, sp.Symbol]]]]:
+    """The right-hand side program, the rules it evaluates first, and each state species' Jacobian terms.
+
+    Rate rules join ``rx.rates`` (as symbols ``rr_<species>``), so that the Jacobian differentiates them too.
+    """
+    rhs_rules = _rules_needed(rules, [*rx.rates, *rules.rate.values()])
     rhs_out, jac_terms = [], []
-    for sid in state:
-        if sid in rate_rules:
+    for sid in layout.state:
+        if sid in rules.rate:
             rr_sym = sp.Symbol(f"rr_{sid}", real=True)
-            rates.append(rate_rules[sid])
-            v_syms.append(rr_sym)
+            rx.rates.append(rules.rate[sid])
+            rx.symbols.append(rr_sym)
             jac_terms.append([(sp.Integer(1), rr_sym)])
             rhs_out.append(rr_sym)
         else:
-            volume = sym[comp_of[sid]]
-            jac_terms.append([(c / volume, v) for c, v in terms[sid]])
-            rhs_out.append(sp.Add(*[c * v for c, v in terms[sid]]) / volume)
-    rhs = Program([*rhs_rules, *zip(v_syms, rates, strict=True)], rhs_out)
-    xs = [sym[s] for s in state]
-    d_assign, entries = _jacobian(jac_terms, rates, xs, [s for s, _ in rhs_rules], assign, v_syms)
+            volume = rd.sym[layout.compartment_of[sid]]
+            jac_terms.append([(c / volume, v) for c, v in rx.terms[sid]])
+            rhs_out.append(sp.Add(*[c * v for c, v in rx.terms[sid]]) / volume)
+    return Program([*rhs_rules, *zip(rx.symbols, rx.rates, strict=True)], rhs_out), rhs_rules, jac_terms
+
+
+def _jacobian_program(
+    rd: _Reader,
+    rules: _Rules,
+    layout: _Layout,
+    rx: _Reactions,
+    rhs_rules: list[tuple[sp.Symbol, sp.Expr]],
+    jac_terms: list[list[tuple[sp.Expr, sp.Symbol]]],
+) -> tuple[Program, list[int], bool]:
+    """The Jacobian's program, its nonzeros' flat column-major positions, and whether every derivative evaluated."""
+    xs = [rd.sym[s] for s in layout.state]
+    d_assign, entries = _jacobian(jac_terms, rx.rates, xs, [s for s, _ in rhs_rules], rules.assign, rx.symbols)
     d_assign = [
         (
             s,
@@ -440,23 +522,41 @@ def read_system(sbml: str) -> tuple[Meta, dict[str, Program]]:
         )
         for s, e in d_assign
     ]
-    n = len(state)
+    n = len(layout.state)
     positions = [j * n + i for (i, j) in entries]
     jac = Program([*rhs_rules, *d_assign], list(entries.values()))
-    has_jac = _finite_derivatives([e for _, e in d_assign])
-    rules = Program([(s, assign[s]) for s in rule_order], list(rule_order))
+    return jac, positions, _finite_derivatives([e for _, e in d_assign])
+
+
+def read_system(sbml: str) -> tuple[Meta, dict[str, Program]]:
+    """Read ``sbml`` into run-time metadata and the programs ``rhs``, ``jac``, ``rules``, ``init``."""
+    doc = libsbml.readSBMLFromString(sbml)  # owns the model: keep it alive while reading
+    m = doc.getModel()
+    if m is None:
+        raise ModelError("invalid SBML: no model")
+    rd = _Reader(m)
+    rd.reject_unsupported()
+    rules = _read_rules(rd)
+    layout = _layout(rd, rules)
+    initial = _InitialValues(rd, rules, layout)
+    values = initial.param_values()
+    init = initial.program()
+    rx = _read_reactions(rd, rules, layout.state)
+    rhs, rhs_rules, jac_terms = _rhs(rd, rules, layout, rx)
+    jac, positions, has_jac = _jacobian_program(rd, rules, layout, rx, rhs_rules, jac_terms)
     meta = Meta(
-        state=state,
-        params=params,
+        state=layout.state,
+        params=layout.params,
         param_values=values,
-        param_kind=kinds,
-        rules=[names[s] for s in rule_order],
-        compartment_of=comp_of,
-        compartment_sizes=sizes,
+        param_kind=layout.kinds,
+        rules=[rd.names[s] for s in rules.order],
+        compartment_of=layout.compartment_of,
+        compartment_sizes=layout.sizes,
         jac_nonzeros=positions,
         has_jacobian=has_jac,
     )
-    return meta, {"rhs": rhs, "jac": jac, "rules": rules, "init": init}
+    rule_values = Program([(s, rules.assign[s]) for s in rules.order], list(rules.order))
+    return meta, {"rhs": rhs, "jac": jac, "rules": rule_values, "init": init}
 
 
 def symbols_of(meta: Meta) -> tuple[list[sp.Symbol], list[sp.Symbol]]:

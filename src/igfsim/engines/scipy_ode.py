@@ -8,7 +8,8 @@ compartment sizes and boundary species are a run-time input vector, so overrides
 no recompilation. Without a C compiler (or with ``IGFSIM_SCIPY_BACKEND=python``) the programs are
 lambdified instead: same results, slower.
 
-Scenario semantics are those of :class:`igfsim.engines.roadrunner_ode.RoadRunnerEngine`.
+Scenario semantics are those of :class:`igfsim.engines.roadrunner_ode.RoadRunnerEngine`; pre-equilibration
+is :func:`igfsim.engines.steady_state.preequilibrate`, driving LSODA through :class:`_LsodaTrajectory`.
 """
 
 from __future__ import annotations
@@ -22,21 +23,25 @@ import shutil
 import subprocess
 import tempfile
 import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from scipy.integrate import ODEintWarning, odeint
 
-from igfsim.engines.protocol import Change, Protocol, segments
+from igfsim.engines.protocol import MAX_STEPS, Change, Protocol, final_event, segments
+from igfsim.engines.steady_state import STEADY_REL_RATE as STEADY_REL_RATE  # re-exported
+from igfsim.engines.steady_state import StepFailure, preequilibrate
 from igfsim.errors import EngineUnavailableError, SimulationError
 from igfsim.model.sbml import Model
 
-#: a steady state is reached when every species changes by less than this fraction per minute
-STEADY_REL_RATE = 1e-7
-#: LSODA's step limit per call (the roadrunner engine's CVODE limit)
-MAX_STEPS = 100000
+if TYPE_CHECKING:  # sbml_math imports sympy and libsbml: only when a model is translated
+    from igfsim.engines.sbml_math import Meta, Program
+
 #: environment variable choosing the backend: "auto" (default), "c" or "python"
 BACKEND_ENV = "IGFSIM_SCIPY_BACKEND"
 #: environment variable naming the folder of compiled models (default: a per-user temp folder)
@@ -46,14 +51,19 @@ GENERATOR_VERSION = "5"
 CFLAGS = ("-O2", "-shared", "-fPIC")
 BACKENDS = ("auto", "c", "python")
 
-_LOADED: dict[str, object] = {}  # per process: cache key -> system
+#: ``f(t, y)`` or ``jac(t, y)`` as odeint calls them
+OdeFunction = Callable[[float, np.ndarray], np.ndarray]
+#: values of the selections at ``(times, states, parameters)``
+Selector = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+_LOADED: dict[str, _System] = {}  # per process: cache key -> system
 
 
 # ---------------------------------------------------------------------------------------- systems
-class _System:
+class _System(ABC):
     """Run-time tables of a model plus its four functions; subclasses supply the functions."""
 
-    def __init__(self, meta):
+    def __init__(self, meta: Meta):
         self.meta = meta
         self.n = len(meta.state)
         self.base = np.asarray(meta.param_values, dtype=float)
@@ -67,6 +77,19 @@ class _System:
         self.fixed_comp = np.array([self.param_index[comp[meta.params[i]]] for i in fixed], dtype=int)
         self.sbml_size = np.array([meta.compartment_sizes.get(p, np.nan) for p in meta.params])
 
+    @abstractmethod
+    def bind(self, p: np.ndarray) -> tuple[OdeFunction, OdeFunction | None]:
+        """``f(t, y)`` and ``jac(t, y)`` (column-major; None without an analytic Jacobian) for odeint,
+        reading parameters from ``p``."""
+
+    @abstractmethod
+    def rules(self, times: np.ndarray, states: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Assignment-rule values, one row per time."""
+
+    @abstractmethod
+    def initial(self, p: np.ndarray) -> np.ndarray:
+        """Initial concentrations from the SBML values and initial assignments, with parameters ``p``."""
+
     def initial_state(self, p: np.ndarray) -> np.ndarray:
         """Initial concentrations; species amounts are kept when ``p`` resizes a compartment (libRoadRunner)."""
         x = self.initial(p)
@@ -79,7 +102,8 @@ class _CSystem(_System):
     def __init__(self, path: Path):
         lib = ctypes.CDLL(str(path))
         lib.igf_meta.restype = ctypes.c_char_p
-        super().__init__(SimpleNamespace(**json.loads(lib.igf_meta().decode())))  # no sympy on a cache hit
+        # the JSON of a Meta, read without importing sympy (a cache hit needs no translation)
+        super().__init__(cast("Meta", SimpleNamespace(**json.loads(lib.igf_meta().decode()))))
         dbl, ptr = ctypes.c_double, ctypes.c_void_p
         lib.igf_rhs.argtypes = lib.igf_jac.argtypes = [dbl, ptr, ptr, ptr]
         lib.igf_rules.argtypes = [ctypes.c_int, ptr, ptr, ptr, ptr]
@@ -88,18 +112,17 @@ class _CSystem(_System):
             f.restype = None
         self.lib, self.path = lib, path
 
-    def bind(self, p: np.ndarray):
-        """``f(t, y)`` and ``jac(t, y)`` (column-major) for odeint, reading parameters from ``p``."""
+    def bind(self, p: np.ndarray) -> tuple[OdeFunction, OdeFunction | None]:
         n, rhs, jfun = self.n, self.lib.igf_rhs, self.lib.igf_jac
         x, dx, jac = np.zeros(n), np.zeros(n), np.zeros((n, n))
         xp, dxp, jp, pp = x.ctypes.data, dx.ctypes.data, jac.ctypes.data, p.ctypes.data
 
-        def f(t, y):
+        def f(t: float, y: np.ndarray) -> np.ndarray:
             x[:] = y
             rhs(t, xp, pp, dxp)
             return dx
 
-        def j(t, y):
+        def j(t: float, y: np.ndarray) -> np.ndarray:
             x[:] = y
             jfun(t, xp, pp, jp)
             return jac
@@ -122,7 +145,7 @@ class _CSystem(_System):
 class _PySystem(_System):
     """The same programs through ``sympy.lambdify`` (module ``math``): no compiler needed."""
 
-    def __init__(self, meta, progs):
+    def __init__(self, meta: Meta, progs: dict[str, Program]):
         import sympy as sp
 
         from igfsim.engines.sbml_math import TIME, symbols_of
@@ -141,14 +164,14 @@ class _PySystem(_System):
         }
         self._nz = np.asarray(meta.jac_nonzeros, dtype=int)
 
-    def bind(self, p: np.ndarray):
+    def bind(self, p: np.ndarray) -> tuple[OdeFunction, OdeFunction | None]:
         n, rhs, jfun, nz, pl = self.n, self._fn["rhs"], self._fn["jac"], self._nz, p.tolist()
         jac = np.zeros((n, n))
 
-        def f(t, y):
+        def f(t: float, y: np.ndarray) -> np.ndarray:
             return np.array(rhs(t, y.tolist(), pl))
 
-        def j(t, y):
+        def j(t: float, y: np.ndarray) -> np.ndarray:
             jac.flat[nz] = jfun(t, y.tolist(), pl)
             return jac
 
@@ -178,7 +201,7 @@ def cache_dir() -> Path:
     return Path(env) if env else Path(tempfile.gettempdir()) / f"igfsim-{user}"
 
 
-def c_source(meta, progs) -> str:
+def c_source(meta: Meta, progs: dict[str, Program]) -> str:
     """The C translation unit of a model's programs (see :func:`sbml_math.read_system`)."""
     from sympy.printing.c import C99CodePrinter
 
@@ -238,14 +261,15 @@ def _compiled_system(sbml: str, cc: str) -> _CSystem:
     key = hashlib.sha256(
         "\0".join([GENERATOR_VERSION, cc, " ".join(CFLAGS), platform.machine(), platform.system(), sbml]).encode()
     ).hexdigest()
-    if key in _LOADED:
-        return _LOADED[key]
+    cached = _LOADED.get(key)
+    if isinstance(cached, _CSystem):
+        return cached
     folder = cache_dir()
     lib = folder / f"scipy-engine-{key[:40]}.so"
     if lib.exists():
         try:
-            _LOADED[key] = _CSystem(lib)
-            return _LOADED[key]
+            loaded = _LOADED[key] = _CSystem(lib)
+            return loaded
         except (OSError, AttributeError, ValueError, TypeError):
             pass  # unreadable or stale: rebuild
     from igfsim.engines.sbml_math import read_system
@@ -271,8 +295,8 @@ def _compiled_system(sbml: str, cc: str) -> _CSystem:
         raise EngineUnavailableError(
             f"the scipy engine cannot build its library in {folder} ({err}); set {CACHE_ENV} to a writable folder"
         ) from None
-    _LOADED[key] = _CSystem(lib)
-    return _LOADED[key]
+    built = _LOADED[key] = _CSystem(lib)
+    return built
 
 
 def build_system(sbml: str, backend: str = "auto") -> _System:
@@ -310,6 +334,70 @@ class _SolverFailure(Exception):
         self.t = t
 
 
+def _integrate(sys_: _System, p: np.ndarray, x0: np.ndarray, grid: np.ndarray, protocol: Protocol) -> np.ndarray:
+    """States at ``grid`` (``grid[0]`` is the start); raises :class:`_SolverFailure`."""
+    if x0.size == 0:  # nothing to integrate: every species is fixed or computed by a rule
+        return np.zeros((grid.size, 0))
+    f, jac = sys_.bind(p)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ODEintWarning)
+            sol, info = odeint(
+                f,
+                x0,
+                grid,
+                Dfun=jac,
+                col_deriv=True,
+                full_output=True,
+                tfirst=True,
+                rtol=protocol.rtol,
+                atol=protocol.atol,
+                mxstep=MAX_STEPS,
+            )
+    except (ArithmeticError, ValueError) as err:  # the Python backend's math errors
+        raise _SolverFailure(f"{type(err).__name__}: {err}", float(grid[0])) from None
+    for w in caught:
+        if not issubclass(w.category, ODEintWarning):  # not ours: pass it on
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if info["message"] != "Integration successful.":
+        done = int(np.argmin(info["nst"] > 0)) if np.any(info["nst"] == 0) else len(info["nst"])
+        raise _SolverFailure(info["message"], float(info["tcur"][done - 1] if done else grid[0]))
+    finite = np.isfinite(sol).all(axis=1)
+    if not finite.all():  # LSODA can step over a singularity and report success
+        k = int(np.argmin(finite))
+        raise _SolverFailure(
+            f"the solution became infinite or NaN between t = {grid[k - 1]:g} and "
+            f"{grid[k]:g} min (a concentration overflowed)",
+            float(grid[k - 1]),
+        )
+    return sol
+
+
+class _LsodaTrajectory:
+    """One run's state under LSODA as a :class:`igfsim.engines.steady_state.Trajectory`."""
+
+    def __init__(self, sys_: _System, p: np.ndarray, x: np.ndarray, protocol: Protocol) -> None:
+        self.species = sys_.meta.state
+        self._sys, self._p, self._x, self._protocol = sys_, p, x, protocol
+        self._f, _ = sys_.bind(p)
+
+    def state(self) -> np.ndarray:
+        return self._x  # never modified in place: advance() replaces it
+
+    def restore(self, x: np.ndarray) -> None:
+        self._x = x
+
+    def advance(self, t0: float, t1: float) -> np.ndarray:
+        try:
+            self._x = _integrate(self._sys, self._p, self._x, np.array([t0, t1]), self._protocol)[-1]
+        except _SolverFailure as err:
+            raise StepFailure(f"LSODA: {err}") from None
+        return self._x
+
+    def rates(self, t: float) -> np.ndarray:
+        return self._f(t, self._x)
+
+
 class ScipyEngine:
     """Deterministic ODE simulation with LSODA (``scipy.integrate.odeint``) on generated C code."""
 
@@ -338,100 +426,6 @@ class ScipyEngine:
     def _fail(self, protocol: Protocol, msg: str, t: float | None = None) -> SimulationError:
         return SimulationError(msg, engine=self.name, run_id=protocol.label, t_reached=t)
 
-    @staticmethod
-    def _integrate(sys_: _System, p: np.ndarray, x0: np.ndarray, grid: np.ndarray, protocol: Protocol):
-        """States at ``grid`` (``grid[0]`` is the start); raises :class:`_SolverFailure`."""
-        if x0.size == 0:  # nothing to integrate: every species is fixed or computed by a rule
-            return np.zeros((grid.size, 0))
-        f, jac = sys_.bind(p)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ODEintWarning)
-                sol, info = odeint(
-                    f,
-                    x0,
-                    grid,
-                    Dfun=jac,
-                    col_deriv=True,
-                    full_output=True,
-                    tfirst=True,
-                    rtol=protocol.rtol,
-                    atol=protocol.atol,
-                    mxstep=MAX_STEPS,
-                )
-        except (ArithmeticError, ValueError) as err:  # the Python backend's math errors
-            raise _SolverFailure(f"{type(err).__name__}: {err}", float(grid[0])) from None
-        for w in caught:
-            if not issubclass(w.category, ODEintWarning):  # not ours: pass it on
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        if info["message"] != "Integration successful.":
-            done = int(np.argmin(info["nst"] > 0)) if np.any(info["nst"] == 0) else len(info["nst"])
-            raise _SolverFailure(info["message"], float(info["tcur"][done - 1] if done else grid[0]))
-        finite = np.isfinite(sol).all(axis=1)
-        if not finite.all():  # LSODA can step over a singularity and report success
-            k = int(np.argmin(finite))
-            raise _SolverFailure(
-                f"the solution became infinite or NaN between t = {grid[k - 1]:g} and "
-                f"{grid[k]:g} min (a concentration overflowed)",
-                float(grid[k - 1]),
-            )
-        return sol
-
-    def _preequilibrate(self, sys_: _System, p: np.ndarray, x: np.ndarray, protocol: Protocol) -> np.ndarray:
-        """Integrate the ligand-free, drug-free cell until no species changes any more."""
-        t, span = 0.0, min(1e5, protocol.preequilibration_max_min)
-        rel = np.zeros(1)
-        f, _ = sys_.bind(p)
-        while t < protocol.preequilibration_max_min:
-            x0 = x
-            try:
-                x = self._integrate(sys_, p, x0, np.array([t, t + span]), protocol)[-1]
-            except _SolverFailure as err:
-                raise self._diagnose_preequilibration(sys_, p, protocol, t, x0, err) from None
-            t += span
-            if not np.all(np.isfinite(x)) or np.abs(x).max(initial=0.0) > 1e12:
-                raise self._fail(
-                    protocol,
-                    "pre-equilibration diverged: concentrations grow without bound; "
-                    "check the cell's parameter overrides",
-                    t,
-                )
-            rel = np.abs(f(t, x)) / (np.abs(x) + 1e-6)
-            if rel.max(initial=0.0) < STEADY_REL_RATE:
-                return x
-            span = min(span * 10, protocol.preequilibration_max_min - t)
-        worst = sys_.meta.state[int(np.argmax(rel))]
-        raise self._fail(
-            protocol,
-            f"no steady state reached within {protocol.preequilibration_max_min:g} min of "
-            f"ligand-free, drug-free pre-equilibration ({worst} still changes by "
-            f"{rel.max():.2g} of its value per minute); the cell context or parameter "
-            "overrides may make the network oscillate or grow without bound",
-            t,
-        )
-
-    def _diagnose_preequilibration(
-        self, sys_, p, protocol: Protocol, t0: float, x0: np.ndarray, err: _SolverFailure
-    ) -> SimulationError:
-        """After LSODA failed: replay the attempt in short steps to tell divergence from a solver failure."""
-        t, span, x = t0, 1.0, x0
-        try:
-            while t < t0 + 1e5:
-                x = self._integrate(sys_, p, x, np.array([t, t + span]), protocol)[-1]
-                t += span
-                if not np.all(np.isfinite(x)) or np.abs(x).max(initial=0.0) > 1e12:
-                    return self._fail(
-                        protocol,
-                        "pre-equilibration diverged: concentrations grow without bound "
-                        f"(above 1e12 nM by t = {t:.4g} min); check the cell's parameter "
-                        "overrides",
-                        t,
-                    )
-                span *= 2
-        except _SolverFailure:
-            pass
-        return self._fail(protocol, f"pre-equilibration failed after t = {t:.6g} min: LSODA: {err}", t)
-
     def _apply(self, sys_: _System, x: np.ndarray, p: np.ndarray, change: Change, protocol: Protocol) -> None:
         tgt = change.target
         if change.kind == "species":
@@ -444,18 +438,18 @@ class ScipyEngine:
             new = change.value + (arr[i] if change.mode == "add" else 0.0)
             arr[i] = 0.0 if new < 1e-12 else new
             return
-        i = sys_.param_index.get(tgt)
-        if i is None:
+        j = sys_.param_index.get(tgt)
+        if j is None:
             raise self._fail(protocol, f"cannot set {tgt!r}: not a parameter or compartment of the model")
-        new = change.value + (p[i] if change.mode == "add" else 0.0)
+        new = change.value + (p[j] if change.mode == "add" else 0.0)
         new = 0.0 if abs(new) < 1e-12 else new
-        if sys_.meta.param_kind[i] == "compartment":  # resizing keeps amounts, as libRoadRunner does
-            x[sys_.state_comp == i] *= p[i] / new
-            p[sys_.fixed_species[sys_.fixed_comp == i]] *= p[i] / new
-        p[i] = new
+        if sys_.meta.param_kind[j] == "compartment":  # resizing keeps amounts, as libRoadRunner does
+            x[sys_.state_comp == j] *= p[j] / new
+            p[sys_.fixed_species[sys_.fixed_comp == j]] *= p[j] / new
+        p[j] = new
 
-    def _selector(self, sys_: _System, model: Model, protocol: Protocol):
-        cols = []
+    def _selector(self, sys_: _System, model: Model, protocol: Protocol) -> Selector:
+        cols: list[tuple[str, int]] = []
         for s in protocol.selections:
             if s in sys_.state_index:
                 cols.append(("x", sys_.state_index[s]))
@@ -467,9 +461,10 @@ class ScipyEngine:
                 raise self._fail(protocol, f"cannot select {s!r}: not in the model{model.suggest(s)}")
         need_rules = any(k == "r" for k, _ in cols)
 
-        def values(times, states, p):
-            rules = sys_.rules(times, states, p) if need_rules else None
-            src = {"x": states, "r": rules}
+        def values(times: np.ndarray, states: np.ndarray, p: np.ndarray) -> np.ndarray:
+            src = {"x": states}
+            if need_rules:
+                src["r"] = sys_.rules(times, states, p)
             return np.column_stack([src[k][:, i] if k != "p" else np.full(len(times), p[i]) for k, i in cols])
 
         return values
@@ -492,10 +487,9 @@ class ScipyEngine:
         for sid, value in protocol.initial.items():
             self._apply(sys_, x, p, Change(sid, float(value), "species", "set"), protocol)
         if protocol.preequilibrate:
-            x = self._preequilibrate(sys_, p, x, protocol)
+            x = preequilibrate(_LsodaTrajectory(sys_, p, x, protocol), protocol, self.name)
         out_t = np.asarray(protocol.times, dtype=float)
         out = np.full((out_t.size, len(protocol.selections)), np.nan)
-        events = {e.time: e for e in protocol.events}
         for seg in segments(protocol):
             if seg.event is not None:
                 for ch in seg.event.changes:
@@ -503,7 +497,7 @@ class ScipyEngine:
             if seg.grid.size < 2:
                 continue
             try:
-                res = self._integrate(sys_, p, x, seg.grid, protocol)
+                res = _integrate(sys_, p, x, seg.grid, protocol)
             except _SolverFailure as err:
                 raise self._fail(
                     protocol, f"LSODA failed between t = {seg.start:g} and {seg.end:g} min: {err}", err.t
@@ -511,9 +505,9 @@ class ScipyEngine:
             if seg.take.size:
                 out[seg.rows] = select(seg.grid[seg.take], res[seg.take], p)
             x = res[-1].copy()
-        if out_t[-1] in events and out_t[-1] > protocol.t_start:
-            # an event at the last output time: record the value just after it
-            for ch in events[out_t[-1]].changes:
+        last = final_event(protocol)
+        if last is not None:  # an event at the last output time: record the value just after it
+            for ch in last.changes:
                 self._apply(sys_, x, p, ch, protocol)
             out[-1] = select(out_t[-1:], x[None, :], p)[0]
         if not np.all(np.isfinite(out)):

@@ -29,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from igfsim.engines.protocol import Protocol
+from igfsim.engines import get_engine
+from igfsim.engines.protocol import MAX_STEPS, Protocol
+from igfsim.engines.roadrunner_ode import RoadRunnerEngine
 from igfsim.errors import IgfsimError
 from igfsim.model.sbml import Model
 from igfsim.scenario.checks import validate_scenario
@@ -44,9 +46,6 @@ KISAO_MAX_STEPS = "KISAO:0000415"
 FORMAT_SBML = "http://identifiers.org/combine.specifications/sbml"
 FORMAT_SEDML = "http://identifiers.org/combine.specifications/sed-ml"
 SEDML_FILE = "simulation.sedml"
-
-
-_ENGINE = None  # one compiled RoadRunner per model, shared by every export in this process
 
 
 class SedmlExportError(IgfsimError, ValueError):
@@ -76,8 +75,6 @@ def _sid(text: str) -> str:
 
 def start_state(model: Model, protocol: Protocol) -> StartState:
     """Run igfsim's own semantics up to t = 0 and return the state just after the t = 0 events."""
-    from igfsim.engines.roadrunner_ode import RoadRunnerEngine
-
     late = [e.time for e in protocol.events if e.time > 0]
     if late:
         raise SedmlExportError(
@@ -85,38 +82,16 @@ def start_state(model: Model, protocol: Protocol) -> StartState:
             "written in this SED-ML export; only treatments starting at or before t = 0 "
             "(and never stopped) are supported"
         )
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = RoadRunnerEngine()
-    eng = _ENGINE
-    rr = eng._compiled(model)
-    rr.resetToOrigin()
-    rr.integrator.relative_tolerance = protocol.rtol
-    rr.integrator.absolute_tolerance = protocol.atol
-    rr.integrator.maximum_num_steps = 100000
-    for pid, value in protocol.overrides.items():
-        rr[pid] = value
-    rr.reset()
-    for sid, value in protocol.initial.items():
-        rr[f"[{sid}]"] = value
-    if protocol.preequilibrate:
-        eng._preequilibrate(rr, model, protocol)
-    t = protocol.t_start
-    for ev in sorted(protocol.events, key=lambda e: e.time):
-        if ev.time > t:
-            rr.simulate(t, ev.time, 2)
-            t = ev.time
-        for ch in ev.changes:
-            eng._apply(rr, model, ch)
-    if t < 0:
-        rr.simulate(t, 0.0, 2)
-    species = {sid: float(rr[f"[{sid}]"]) for sid in model.species}
-    params = {}
-    for pid, default in model.parameters.items():
-        value = float(rr[pid])
-        if pid in protocol.overrides or not math.isclose(value, default, rel_tol=1e-14, abs_tol=0.0):
-            params[pid] = value
-    return StartState(species=species, parameters=params)
+    engine = get_engine("roadrunner")  # the registry's instance: its compiled models are reused
+    if not isinstance(engine, RoadRunnerEngine):
+        raise TypeError(f"the 'roadrunner' engine is a {type(engine).__name__}, not a RoadRunnerEngine")
+    state = engine.state_at(model, protocol, 0.0)
+    params = {
+        pid: value
+        for pid, value in state.parameters.items()
+        if pid in protocol.overrides or not math.isclose(value, model.parameters[pid], rel_tol=1e-14, abs_tol=0.0)
+    }
+    return StartState(species=state.species, parameters=params)
 
 
 def _check(obj, what: str) -> None:
@@ -146,17 +121,8 @@ def arm_sbml(model: Model, state: StartState) -> str:
     return libsbml.writeSBMLToString(doc)
 
 
-def sedml_document(scenario: Scenario, model: Model, states: list[StartState] | None = None):
-    """The libsedml ``SedDocument`` of ``scenario`` (one model, task, data generators and report per arm).
-
-    ``states`` are the arms' start states (computed with :func:`start_state` when not given).
-    """
-    import libsedml
-
-    validate_scenario(scenario, model, f"<scenario {scenario.name}>")
-    if states is None:
-        states = [start_state(model, build_protocol(model, scenario, arm)) for arm in scenario.arms]
-    doc = libsedml.SedDocument(SEDML_LEVEL, SEDML_VERSION)
+def _timecourse(doc, scenario: Scenario):
+    """The one ``UniformTimeCourse`` of every task: 0 .. duration, CVODE with the scenario's tolerances."""
     sim_cfg = scenario.simulation
     sim = doc.createUniformTimeCourse()
     sim.setId("timecourse")
@@ -170,52 +136,73 @@ def sedml_document(scenario: Scenario, model: Model, states: list[StartState] | 
     for kisao, text in (
         (KISAO_RTOL, repr(float(sim_cfg.rtol))),
         (KISAO_ATOL, repr(float(sim_cfg.atol))),
-        (KISAO_MAX_STEPS, "100000"),
+        (KISAO_MAX_STEPS, str(MAX_STEPS)),
     ):
         ap = alg.createAlgorithmParameter()
         ap.setKisaoID(kisao)
         ap.setValue(text)
-    readouts = scenario.selected_readouts()
-    for i, arm in enumerate(scenario.arms):
-        state = states[i]
-        tag = f"a{i}_{_sid(arm.name)}"
-        m = doc.createModel()
-        m.setId(f"model_{tag}")
-        m.setName(f"{scenario.name}/{arm.name}: state at t = 0 (pre-equilibrated, pre-treated, stimulated)")
-        m.setLanguage("urn:sedml:language:sbml.level-3.version-2")
-        m.setSource(arm_model_file(i, arm.name))
-        for pid, value in state.parameters.items():
-            ch = m.createChangeAttribute()
-            ch.setTarget(f"{parameter_xpath(pid)}/@value")
-            ch.setNewValue(repr(float(value)))
-        task = doc.createTask()
-        task.setId(f"task_{tag}")
-        task.setName(arm.name)
-        task.setModelReference(m.getId())
-        task.setSimulationReference(sim.getId())
-        report = doc.createReport()
-        report.setId(f"report_{tag}")
-        report.setName(f"{scenario.name}/{arm.name}")
-        columns = [("time", None)] + [(r, r) for r in readouts]
-        for label, rid in columns:
-            dg = doc.createDataGenerator()
-            dg.setId(f"dg_{tag}_{label}")
-            dg.setName(f"{arm.name}: {label}")
-            var = dg.createVariable()
-            var.setId(f"v_{tag}_{label}")
-            var.setTaskReference(task.getId())
-            if rid is None:
-                var.setSymbol("urn:sedml:symbol:time")
-            else:
-                xpath = species_xpath(rid) if model.kind(rid) == "species" else parameter_xpath(rid)
-                var.setTarget(xpath)
-            math_ast = libsedml.parseL3Formula(var.getId())
-            _check(math_ast, f"the math of data generator {dg.getId()}")
-            dg.setMath(math_ast)
-            ds = report.createDataSet()
-            ds.setId(f"ds_{tag}_{label}")
-            ds.setLabel(label)
-            ds.setDataReference(dg.getId())
+    return sim
+
+
+def _add_arm(doc, sim, scenario: Scenario, model: Model, index: int, state: StartState) -> None:
+    """Arm ``index``: its model (SBML at the start state + parameter changes), task and report."""
+    import libsedml
+
+    arm = scenario.arms[index]
+    tag = f"a{index}_{_sid(arm.name)}"
+    m = doc.createModel()
+    m.setId(f"model_{tag}")
+    m.setName(f"{scenario.name}/{arm.name}: state at t = 0 (pre-equilibrated, pre-treated, stimulated)")
+    m.setLanguage("urn:sedml:language:sbml.level-3.version-2")
+    m.setSource(arm_model_file(index, arm.name))
+    for pid, value in state.parameters.items():
+        ch = m.createChangeAttribute()
+        ch.setTarget(f"{parameter_xpath(pid)}/@value")
+        ch.setNewValue(repr(float(value)))
+    task = doc.createTask()
+    task.setId(f"task_{tag}")
+    task.setName(arm.name)
+    task.setModelReference(m.getId())
+    task.setSimulationReference(sim.getId())
+    report = doc.createReport()
+    report.setId(f"report_{tag}")
+    report.setName(f"{scenario.name}/{arm.name}")
+    columns = [("time", None)] + [(r, r) for r in scenario.selected_readouts()]
+    for label, rid in columns:
+        dg = doc.createDataGenerator()
+        dg.setId(f"dg_{tag}_{label}")
+        dg.setName(f"{arm.name}: {label}")
+        var = dg.createVariable()
+        var.setId(f"v_{tag}_{label}")
+        var.setTaskReference(task.getId())
+        if rid is None:
+            var.setSymbol("urn:sedml:symbol:time")
+        else:
+            xpath = species_xpath(rid) if model.kind(rid) == "species" else parameter_xpath(rid)
+            var.setTarget(xpath)
+        math_ast = libsedml.parseL3Formula(var.getId())
+        _check(math_ast, f"the math of data generator {dg.getId()}")
+        dg.setMath(math_ast)
+        ds = report.createDataSet()
+        ds.setId(f"ds_{tag}_{label}")
+        ds.setLabel(label)
+        ds.setDataReference(dg.getId())
+
+
+def sedml_document(scenario: Scenario, model: Model, states: list[StartState] | None = None):
+    """The libsedml ``SedDocument`` of ``scenario`` (one model, task, data generators and report per arm).
+
+    ``states`` are the arms' start states (computed with :func:`start_state` when not given).
+    """
+    import libsedml
+
+    validate_scenario(scenario, model, f"<scenario {scenario.name}>")
+    if states is None:
+        states = [start_state(model, build_protocol(model, scenario, arm)) for arm in scenario.arms]
+    doc = libsedml.SedDocument(SEDML_LEVEL, SEDML_VERSION)
+    sim = _timecourse(doc, scenario)
+    for i in range(len(scenario.arms)):
+        _add_arm(doc, sim, scenario, model, i, states[i])
     return doc
 
 

@@ -18,11 +18,12 @@ For single-node (asynchronous) updates each rule is also tabulated over its regu
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
+from typing import NoReturn
 
 import numpy as np
 
@@ -70,6 +71,7 @@ class _Parser:
                 col = pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1
                 raise _SyntaxError(f"unexpected character {text[col - 1]!r}", col)
             kind = m.lastgroup
+            assert kind is not None  # the pattern's alternatives are all named groups
             self.tokens.append((kind, m.group(kind), m.start(kind) + 1))
             pos = m.end()
         self.i = 0
@@ -77,7 +79,7 @@ class _Parser:
     def _peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
-    def _fail(self, expected: str):
+    def _fail(self, expected: str) -> NoReturn:
         tok = self._peek()
         if tok is None:
             raise _SyntaxError(f"expected {expected} but the rule ends", len(self.text) + 1)
@@ -124,7 +126,6 @@ class _Parser:
             return ("const", value == "1")
         self.i -= 1
         self._fail("a node name, '!' or '('")
-        raise AssertionError  # unreachable
 
 
 def parse_rule(text: str) -> Expr:
@@ -225,7 +226,8 @@ class BooleanNetwork:
 
     # ------------------------------------------------------------------ vectorised evaluation
     @cached_property
-    def _update_function(self):
+    def _update_function(self) -> Callable[[np.ndarray, np.generic, np.generic], np.ndarray]:
+        """The rules compiled to one Python function ``update(x, true, false)`` of numpy row expressions."""
         lines = ["def update(x, _T, _F):", "    out = np.empty_like(x)"]
         for k, n in enumerate(self.nodes):
             lines.append(f"    out[{k}] = {_numpy_code(self.rules[n], self.index)}")
