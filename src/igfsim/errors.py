@@ -40,6 +40,17 @@ class ModelError(IgfsimError, ValueError):
     """The model text, its SBML or its provenance table is invalid."""
 
 
+class BnetError(ModelError):
+    """A ``.bnet`` file is invalid; carries the file and *all* problems found (``.issues``)."""
+
+    def __init__(self, path: str, issues: list[Issue]):
+        self.path = str(path)
+        self.issues = list(issues)
+        lines = [f"{self.path}: {i}" for i in self.issues]
+        head = [f"{len(lines)} problem(s) in Boolean network file"] if len(lines) > 1 else []
+        super().__init__("\n".join(head + lines))
+
+
 class ScenarioError(IgfsimError, ValueError):
     """A scenario file is invalid; carries the file path and *all* issues found."""
 
@@ -76,6 +87,10 @@ class ReportInputError(IgfsimError, ValueError):
 
 class PetabExportError(IgfsimError, ValueError):
     """The scenario cannot be written as PEtab."""
+
+
+class SedmlExportError(IgfsimError, ValueError):
+    """The scenario cannot be written as SED-ML (or the written document is invalid)."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

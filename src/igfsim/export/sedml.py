@@ -32,7 +32,7 @@ import numpy as np
 from igfsim.engines import get_engine
 from igfsim.engines.protocol import MAX_STEPS, Protocol
 from igfsim.engines.roadrunner_ode import RoadRunnerEngine
-from igfsim.errors import IgfsimError
+from igfsim.errors import SedmlExportError
 from igfsim.model.sbml import Model
 from igfsim.scenario.checks import validate_scenario
 from igfsim.scenario.schema import Scenario
@@ -46,10 +46,6 @@ KISAO_MAX_STEPS = "KISAO:0000415"
 FORMAT_SBML = "http://identifiers.org/combine.specifications/sbml"
 FORMAT_SEDML = "http://identifiers.org/combine.specifications/sed-ml"
 SEDML_FILE = "simulation.sedml"
-
-
-class SedmlExportError(IgfsimError, ValueError):
-    """The scenario cannot be written as SED-ML (or the written document is invalid)."""
 
 
 @dataclass(frozen=True)

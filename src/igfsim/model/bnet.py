@@ -27,7 +27,7 @@ from typing import NoReturn
 
 import numpy as np
 
-from igfsim.errors import Issue, ModelError, did_you_mean, read_text_file
+from igfsim.errors import BnetError, Issue, did_you_mean, read_text_file
 
 #: a rule's syntax tree: ("var", name) | ("const", bool) | ("not", node) | ("and"|"or", (node, ...))
 Expr = tuple
@@ -37,17 +37,6 @@ _NAME_RE = re.compile(rf"^{_NAME}$")
 _TOKEN_RE = re.compile(rf"\s*(?:(?P<name>{_NAME})|(?P<const>[01])(?![A-Za-z0-9_.])|(?P<op>[!&|()]))")
 #: regulators above this count are not tabulated (2**k entries); such networks update by full evaluation
 MAX_TABLE_INPUTS = 16
-
-
-class BnetError(ModelError):
-    """A ``.bnet`` file is invalid; carries the file and *all* problems found (``.issues``)."""
-
-    def __init__(self, path: str, issues: list[Issue]):
-        self.path = str(path)
-        self.issues = list(issues)
-        lines = [f"{self.path}: {i}" for i in self.issues]
-        head = [f"{len(lines)} problem(s) in Boolean network file"] if len(lines) > 1 else []
-        super().__init__("\n".join(head + lines))
 
 
 class _SyntaxError(Exception):
