@@ -127,3 +127,134 @@ def test_default_runs_bundled_scenario(tmp_path, monkeypatch):
     text = out.read_text(encoding="utf-8")
     assert "Engine agreement" in text and "Boolean/ODE agreement" in text
     assert "arm cixutumumab: cixutumumab 100 nM" in text  # overrides from the scenario file
+
+
+def test_shipped_report_has_no_script(run_dir, tmp_path):
+    """The browser probe lives in tests/test_report_browser.py, not in every report."""
+    out = tmp_path / "r.html"
+    write_report(load_inputs([run_dir], [run_dir.parent]), out)
+    text = out.read_text(encoding="utf-8")
+    assert "<script" not in text.lower() and "<style>" in text
+
+
+# ----------------------------------------------------------------------------- dose axes and their arms
+
+TREATED_SCENARIO = {
+    "name": "lins_dose",
+    "title": "IGF1-stimulated cells, linsitinib dose in an arm not named after the drug",
+    "simulation": {"duration_min": 30, "points": 7},
+    "stimulus": {"IGF1": 10},
+    "readouts": ["pIGF1R", "pAkt"],
+    "arms": [
+        {"name": "control"},
+        {"name": "treated", "treatments": [{"drug": "linsitinib", "dose_nM": 100, "start_min": -30}]},
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=["dose:treated/linsitinib", "dose:*/linsitinib"])
+def treated_sweep(request, tmp_path_factory):
+    """A one-axis dose sweep whose arm (``treated``) is not named after its drug, run to a folder."""
+    from igfsim.sweep import Axis, Sweep, run_sweep
+
+    sweep = Sweep(
+        scenario=TREATED_SCENARIO,
+        axes=[Axis(name="dose_nM", target=request.param, range=(0.1, 10000), n=6, scale="log")],
+        metrics=["auc", "final"],
+    )
+    out = tmp_path_factory.mktemp("treated") / "sweep"
+    run_sweep(sweep, executor="serial", out=out, progress=False)
+    return out
+
+
+def test_dose_axis_of_a_named_arm_draws_its_curves(treated_sweep, tmp_path):
+    """``dose:<arm>/<drug>`` (and ``dose:*/<drug>``) is read as arm then drug: the report draws the
+    dose-response of the arm that takes the drug, and only that arm (control has no linsitinib)."""
+    from igfsim.report.figures import sweep_figures
+
+    out = tmp_path / "s.html"
+    assert main(["report", str(treated_sweep), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "no arm to read" not in text
+    assert "Dose-response of pIGF1R (auc, arm treated) over dose_nM" in text
+    assert "arm control)" not in text
+
+    (section,) = load_inputs([treated_sweep])
+    figs, notes, rows = sweep_figures(section.sweep, section.spec["scenario"])
+    assert figs and not [n for n in notes if "no arm" in n], notes
+    assert {caption.split("arm ")[1].split(")")[0] for caption, _ in figs} == {"treated"}
+    assert {r.arm for r in rows} == {"treated"} and all(r.converged for r in rows if r.readout == "pIGF1R")
+
+
+def test_dose_axis_arms_reads_the_target_grammar():
+    from igfsim.report.figures import dose_axis_arms
+
+    arms = ["control", "treated", "both"]
+    scenario = {
+        "arms": [
+            {"name": "control", "treatments": []},
+            {"name": "treated", "treatments": [{"drug": "OSI-906"}]},  # an alias of linsitinib
+            {"name": "both", "treatments": [{"drug": "cixutumumab"}, {"drug": "linsitinib"}]},
+        ]
+    }
+    assert dose_axis_arms("dose:treated/linsitinib", arms) == ["treated"]
+    assert dose_axis_arms("dose:treated/linsitinib", arms, scenario) == ["treated"]
+    assert dose_axis_arms("dose:*/linsitinib", arms, scenario) == ["treated", "both"]
+    assert dose_axis_arms("dose:*/cixutumumab", arms, scenario) == ["both"]
+    assert dose_axis_arms("dose:*/linsitinib", arms) == arms  # no scenario: every arm (flat curves drop out)
+    assert dose_axis_arms("dose:linsitinib/treated", arms) == []  # the old, wrong reading names no arm
+    assert dose_axis_arms("dose:*/no_such_drug", arms, scenario) == []
+    assert dose_axis_arms("stimulus:IGF1", arms) == []
+
+
+# ----------------------------------------------------------------------------- summary.json, typed
+
+
+def test_summary_json_round_trips_byte_for_byte(run_dir):
+    from igfsim.report.summary import RunSummary
+
+    path = run_dir / "failing_demo" / "summary.json"
+    summary = RunSummary.read(path)
+    assert summary.to_json() == path.read_text(encoding="utf-8")
+    assert summary.scenario == "failing_demo" and list(summary.arms) == ["control", "cixutumumab"]
+    assert [x.verdict.value for x in summary.expectations] == ["pass", "fail"]
+    assert summary.failed == 1 and summary.arms["control"].ok
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda d: d.pop("engine"), "'engine' is missing"),
+        (lambda d: d.update(passed="two"), "'passed' should be an integer"),
+        (lambda d: d["arms"]["control"].update(status="crashed"), "'arms.control.status' is 'crashed'"),
+        (lambda d: d["arms"]["control"].pop("metrics"), "'arms.control.metrics' is missing"),
+        (lambda d: d["expectations"][1].update(verdict="maybe"), "'expectations[1].verdict' is 'maybe'"),
+        (lambda d: d["expectations"][0].update(observed="high"), "'expectations[0].observed' should be a number"),
+        (lambda d: d["model"].update(sha256=5), "'model.sha256' should be a string or null"),
+        (lambda d: d.update(claims="C01"), "'claims' should be a list of strings"),
+    ],
+)
+def test_bad_summary_json_names_file_and_key(run_dir, tmp_path, capsys, edit, key):
+    from igfsim.errors import ReportInputError
+
+    folder = tmp_path / "failing_demo"
+    folder.mkdir()
+    data = json.loads((run_dir / "failing_demo" / "summary.json").read_text(encoding="utf-8"))
+    edit(data)
+    (folder / "summary.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ReportInputError) as err:
+        load_inputs([folder])
+    assert str(folder / "summary.json") in str(err.value) and key in str(err.value)
+    assert main(["report", str(folder), "--out", str(tmp_path / "r.html")]) == 2
+    assert key in capsys.readouterr().err
+
+
+def test_summary_json_without_later_keys_still_reads(run_dir, tmp_path):
+    """time_units, mechanism and not_expressible came later: files without them open with defaults."""
+    from igfsim.report.summary import RunSummary
+
+    data = json.loads((run_dir / "failing_demo" / "summary.json").read_text(encoding="utf-8"))
+    for key in ("time_units", "mechanism", "not_expressible"):
+        data.pop(key)
+    summary = RunSummary.from_dict(data, "old/summary.json")
+    assert (summary.time_units, summary.mechanism, summary.not_expressible) == ("min", None, 0)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -147,6 +148,239 @@ def _guess_log_ec50(logd: np.ndarray, y: np.ndarray) -> float:
     return float(np.median(ud))
 
 
+_SIGN = {"down": 1.0, "up": -1.0}  #: the sign of the Hill slope for each direction
+
+
+@dataclass(frozen=True)
+class _Points:
+    """The points a fit uses: the positive doses with their responses (and weights), and ``y0``."""
+
+    dose: np.ndarray
+    y: np.ndarray
+    w: np.ndarray | None
+    y0: float  #: mean response at dose 0, NaN when none was given
+
+
+def _fit_points(dose, response, weights, normalize: bool) -> _Points:
+    """Check the inputs, drop pairs with a NaN (or a non-positive weight), take dose 0 out (its mean
+    is ``y0``) and, with ``normalize``, divide the responses by ``y0``."""
+    dose = np.asarray(dose, dtype=float).ravel()
+    y = np.asarray(response, dtype=float).ravel()
+    if dose.shape != y.shape:
+        raise ValueError(f"dose and response differ in length ({dose.size} vs {y.size})")
+    w = None if weights is None else np.asarray(weights, dtype=float).ravel()
+    if w is not None and w.shape != y.shape:
+        raise ValueError("weights must have one value per point")
+    keep = np.isfinite(dose) & np.isfinite(y) & (dose >= 0)
+    if w is not None:
+        keep &= np.isfinite(w) & (w > 0)
+    dose, y = dose[keep], y[keep]
+    w = None if w is None else w[keep]
+    zero = dose == 0
+    y0 = float(y[zero].mean()) if zero.any() else math.nan
+    if normalize:
+        if not zero.any() or y0 == 0:
+            raise ValueError("normalize=True needs dose-0 points with a non-zero mean response")
+        y = y / y0
+        y0 = 1.0
+    return _Points(dose[~zero], y[~zero], None if w is None else w[~zero], y0)
+
+
+@dataclass(frozen=True)
+class _Params:
+    """What the optimiser moves: ``free`` names among bottom, ``amp`` (= top - bottom, used when neither
+    plateau is fixed, so that top >= bottom always), top, log_ec50 and hill; ``fixed`` plateaus."""
+
+    free: tuple[str, ...]
+    fixed: dict[str, float]
+
+    @classmethod
+    def make(cls, fix_bottom: float | None, fix_top: float | None) -> _Params:
+        fixed = {k: float(v) for k, v in (("bottom", fix_bottom), ("top", fix_top)) if v is not None}
+        free = tuple(k for k in ("bottom", "amp" if not fixed else "top", "log_ec50", "hill") if k not in fixed)
+        return cls(free, fixed)
+
+    def curve(self, p, sign: float) -> tuple[float, float, float, float]:
+        """``(bottom, top, log10 ec50, hill)`` of the free values ``p`` (hill signed by the direction)."""
+        vals = dict(zip(self.free, p, strict=True))
+        vals.update(self.fixed)
+        if "amp" in vals:
+            vals["top"] = vals["bottom"] + vals["amp"]
+        return vals["bottom"], vals["top"], vals["log_ec50"], sign * vals["hill"]
+
+    def model(self, sign: float) -> Callable[..., np.ndarray]:
+        """The curve in log10 dose as :func:`scipy.optimize.curve_fit` calls it: ``model(x, *p)``."""
+
+        def model(x, *p):
+            b, t, lec, h = self.curve(p, sign)
+            return b + (t - b) / (1.0 + 10.0 ** (h * (x - lec)))
+
+        return model
+
+
+def _unfittable(pts: _Points, n_par: int, flat_tol: float) -> str:
+    """Why ``pts`` cannot be fitted: too few points or doses, or a flat response ("" when they can)."""
+    n, n_doses = int(pts.y.size), np.unique(pts.dose).size
+    if n < n_par or n_doses < max(n_par - 1, 2):
+        return f"too few positive doses to fit ({n} points, {n_doses} distinct doses, {n_par} free parameters)"
+    scale = max(1.0, abs(float(np.mean(pts.y))))
+    if float(np.ptp(pts.y)) <= flat_tol * scale:
+        return "flat response: no dose dependence to fit"
+    return ""
+
+
+def _bounds(params: _Params, y: np.ndarray, logd: np.ndarray) -> tuple[list[float], list[float]]:
+    """Lower and upper bounds of the free values: plateaus within two spans of the data, the EC50 within
+    three decades of the tested doses, the slope within (_HILL_MIN, _HILL_MAX)."""
+    ymin, ymax, span = float(y.min()), float(y.max()), float(np.ptp(y))
+    pad = 2.0 * span
+    fixed = params.fixed
+    bounds = {
+        "bottom": (ymin - pad, fixed.get("top", ymax + pad)),
+        "top": (fixed.get("bottom", ymin - pad), ymax + pad),
+        "amp": (0.0, 5.0 * span),
+        "log_ec50": (float(logd.min()) - 3.0, float(logd.max()) + 3.0),
+        "hill": (_HILL_MIN, _HILL_MAX),
+    }
+    return [bounds[k][0] for k in params.free], [bounds[k][1] for k in params.free]
+
+
+def _starts(params: _Params, y: np.ndarray, logd: np.ndarray, lb: list[float], ub: list[float]) -> list[list[float]]:
+    """Start points from the data (plateaus, the midpoint crossing) at slopes 1, 0.5 and 2.5, inside the bounds."""
+    lo_d, hi_d = float(logd.min()), float(logd.max())
+    guess = {
+        "bottom": float(y.min()),
+        "top": float(y.max()),
+        "amp": float(np.ptp(y)),
+        "log_ec50": min(max(_guess_log_ec50(logd, y), lo_d - 2.9), hi_d + 2.9),
+    }
+    starts = []
+    for h0 in (1.0, 0.5, 2.5):
+        start = {**guess, "hill": h0}
+        starts.append([min(max(start[k], lb[i] + 1e-12), ub[i] - 1e-12) for i, k in enumerate(params.free)])
+    return starts
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One run of the optimiser: its weighted residual sum of squares and estimates, or the error."""
+
+    sse: float
+    popt: np.ndarray | None
+    pcov: np.ndarray | None
+    direction: str
+    error: str = ""
+
+
+def _attempts(params: _Params, pts: _Points, logd: np.ndarray, directions: tuple[str, ...]) -> list[_Attempt]:
+    """Run the optimiser from every start point in every direction, in that order."""
+    from scipy.optimize import curve_fit
+
+    y, w = pts.y, pts.w
+    sigma = None if w is None else 1.0 / np.sqrt(w)
+    lb, ub = _bounds(params, y, logd)
+    out = []
+    for dname in directions:
+        model = params.model(_SIGN[dname])
+        for p0 in _starts(params, y, logd, lb, ub):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    popt, pcov = curve_fit(
+                        model,
+                        logd,
+                        y,
+                        p0=p0,
+                        sigma=sigma,
+                        bounds=(lb, ub),
+                        method="trf",
+                        x_scale="jac",
+                        max_nfev=4000,
+                        ftol=1e-15,
+                        xtol=1e-15,
+                        gtol=1e-15,
+                    )
+            except (RuntimeError, ValueError) as err:
+                out.append(_Attempt(math.inf, None, None, dname, str(err)))
+                continue
+            res = y - model(logd, *popt)
+            sse = float(np.sum(res**2 if w is None else w * res**2))
+            out.append(_Attempt(sse, popt, pcov, dname))
+    return out
+
+
+def _best(attempts: list[_Attempt]) -> _Attempt:
+    """The first attempt, replaced by any later successful one with a smaller residual sum of squares."""
+    best = attempts[0]
+    for a in attempts[1:]:
+        if a.popt is not None and a.sse < best.sse:
+            best = a
+    return best
+
+
+def _goodness(y: np.ndarray, fitted: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
+    """Weighted R² and the (unweighted) root-mean-square residual."""
+    res = y - fitted
+    ww = np.ones_like(y) if w is None else w
+    ybar = float(np.sum(ww * y) / np.sum(ww))
+    ss_tot = float(np.sum(ww * (y - ybar) ** 2))
+    ss_res = float(np.sum(ww * res**2))
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
+    return r2, float(np.sqrt(np.mean(res**2)))
+
+
+def _standard_errors(params: _Params, pcov: np.ndarray | None, dof: int) -> dict[str, float]:
+    """Standard errors of the free values from the covariance (NaN when undefined)."""
+    se = {k: math.nan for k in ("bottom", "top", "log_ec50", "hill")}
+    if dof > 0 and pcov is not None and np.all(np.isfinite(pcov)):
+        for i, k in enumerate(params.free):
+            se[k] = float(np.sqrt(max(pcov[i, i], 0.0)))
+    return se
+
+
+def _fit_result(params: _Params, best: _Attempt, pts: _Points, logd: np.ndarray) -> HillFit:
+    """The :class:`HillFit` of the chosen attempt: fitted values, goodness of fit, intervals, warnings."""
+    from scipy.stats import t as student_t
+
+    b, t, lec, h = params.curve(best.popt, _SIGN[best.direction])
+    fitted = b + (t - b) / (1.0 + 10.0 ** (h * (logd - lec)))
+    r2, rmse = _goodness(pts.y, fitted, pts.w)
+    n = int(pts.y.size)
+    dof = n - len(params.free)
+    msgs = []
+    se = _standard_errors(params, best.pcov, dof)
+    if dof <= 0:
+        msgs.append("no residual degrees of freedom: confidence intervals undefined")
+    q = float(student_t.ppf(0.5 + _CONF / 2, dof)) if dof > 0 else math.nan
+    ec50 = 10.0**lec
+    ec50_ci = (10.0 ** (lec - q * se["log_ec50"]), 10.0 ** (lec + q * se["log_ec50"]))
+    hill_ci = sorted((h - q * se["hill"], h + q * se["hill"])) if not math.isnan(se["hill"]) else [math.nan] * 2
+    if lec <= float(logd.min()) - 1 or lec >= float(logd.max()) + 1:
+        msgs.append("EC50 lies more than a decade outside the tested doses (extrapolated)")
+    if abs(h) >= _HILL_MAX * 0.999 or abs(h) <= _HILL_MIN * 1.001:
+        msgs.append(f"Hill slope at its bound ({abs(h):g})")
+    e_zero, e_inf = (t, b) if h > 0 else (b, t)
+    return HillFit(
+        bottom=float(b),
+        top=float(t),
+        ec50=float(ec50),
+        hill=float(h),
+        emax=float(e_inf - e_zero),
+        r2=float(r2),
+        rmse=rmse,
+        ec50_ci=(float(ec50_ci[0]), float(ec50_ci[1])),
+        hill_ci=(float(hill_ci[0]), float(hill_ci[1])),
+        n=n,
+        converged=True,
+        message="; ".join(msgs),
+        log10_ec50_se=se["log_ec50"],
+        dof=dof,
+        y0=pts.y0,
+        direction="down" if h > 0 else "up",
+        fixed=tuple(sorted(params.fixed)),
+    )
+
+
 def fit_hill(
     dose,
     response,
@@ -185,168 +419,24 @@ def fit_hill(
     HillFit
         Never raises for data problems: a flat or too-short response, or an optimiser failure,
         gives ``converged=False`` and a ``message``.
-    """
-    from scipy.optimize import curve_fit
-    from scipy.stats import t as student_t
 
+    The steps: :func:`_fit_points` (the usable points), :func:`_unfittable` (too few or flat),
+    :func:`_attempts` (bounded fits from a few starts in each direction), :func:`_best` and
+    :func:`_fit_result` (goodness of fit and intervals).
+    """
     if direction not in ("auto", "down", "up"):
         raise ValueError(f"direction must be 'auto', 'down' or 'up', not {direction!r}")
-    dose = np.asarray(dose, dtype=float).ravel()
-    y = np.asarray(response, dtype=float).ravel()
-    if dose.shape != y.shape:
-        raise ValueError(f"dose and response differ in length ({dose.size} vs {y.size})")
-    w = None if weights is None else np.asarray(weights, dtype=float).ravel()
-    if w is not None and w.shape != y.shape:
-        raise ValueError("weights must have one value per point")
-    keep = np.isfinite(dose) & np.isfinite(y) & (dose >= 0)
-    if w is not None:
-        keep &= np.isfinite(w) & (w > 0)
-    dose, y = dose[keep], y[keep]
-    w = None if w is None else w[keep]
-    zero = dose == 0
-    y0 = float(y[zero].mean()) if zero.any() else math.nan
-    if normalize:
-        if not zero.any() or y0 == 0:
-            raise ValueError("normalize=True needs dose-0 points with a non-zero mean response")
-        y = y / y0
-        y0 = 1.0
-    dose, y = dose[~zero], y[~zero]
-    w = None if w is None else w[~zero]
-    n = int(y.size)
-    fixed = {k: float(v) for k, v in (("bottom", fix_bottom), ("top", fix_top)) if v is not None}
-    n_par = 4 - len(fixed)
-    if n < n_par or np.unique(dose).size < max(n_par - 1, 2):
-        return _failed(
-            n,
-            f"too few positive doses to fit ({n} points, {np.unique(dose).size} distinct doses, "
-            f"{n_par} free parameters)",
-            y0,
-        )
-    span = float(np.ptp(y))
-    scale = max(1.0, abs(float(np.mean(y))))
-    if span <= flat_tol * scale:
-        return _failed(n, "flat response: no dose dependence to fit", y0)
-
-    logd = np.log10(dose)
-    lo_d, hi_d = float(logd.min()), float(logd.max())
-    sigma = None if w is None else 1.0 / np.sqrt(w)
-    names = ("bottom", "top", "log_ec50", "hill")
-    # plateaus: with neither fixed, fit (bottom, amp = top - bottom >= 0) so that top >= bottom always
-    free = [k for k in ("bottom", "amp" if not fixed else "top", "log_ec50", "hill") if k not in fixed]
-
-    def full(p, sign):
-        vals = dict(zip(free, p, strict=True))
-        vals.update(fixed)
-        if "amp" in vals:
-            vals["top"] = vals["bottom"] + vals["amp"]
-        return vals["bottom"], vals["top"], vals["log_ec50"], sign * vals["hill"]
-
-    best = None
-    directions = ("down", "up") if direction == "auto" else (direction,)
-    guess_lec = _guess_log_ec50(logd, y)
-    ymin, ymax = float(y.min()), float(y.max())
-    for dname in directions:
-        sign = 1.0 if dname == "down" else -1.0
-
-        def model(x, *p, _sign=sign):
-            b, t, lec, h = full(p, _sign)
-            return b + (t - b) / (1.0 + 10.0 ** (h * (x - lec)))
-
-        pad = 2.0 * span
-        bounds_all = {
-            "bottom": (ymin - pad, fixed.get("top", ymax + pad)),
-            "top": (fixed.get("bottom", ymin - pad), ymax + pad),
-            "amp": (0.0, 5.0 * span),
-            "log_ec50": (lo_d - 3.0, hi_d + 3.0),
-            "hill": (_HILL_MIN, _HILL_MAX),
-        }
-        lb = [bounds_all[k][0] for k in free]
-        ub = [bounds_all[k][1] for k in free]
-        for h0 in (1.0, 0.5, 2.5):
-            start = {
-                "bottom": ymin,
-                "top": ymax,
-                "amp": span,
-                "log_ec50": min(max(guess_lec, lo_d - 2.9), hi_d + 2.9),
-                "hill": h0,
-            }
-            p0 = [min(max(start[k], lb[i] + 1e-12), ub[i] - 1e-12) for i, k in enumerate(free)]
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    popt, pcov = curve_fit(
-                        model,
-                        logd,
-                        y,
-                        p0=p0,
-                        sigma=sigma,
-                        bounds=(lb, ub),
-                        method="trf",
-                        x_scale="jac",
-                        max_nfev=4000,
-                        ftol=1e-15,
-                        xtol=1e-15,
-                        gtol=1e-15,
-                    )
-            except (RuntimeError, ValueError) as err:
-                if best is None:
-                    best = (math.inf, None, None, dname, str(err))
-                continue
-            res = y - model(logd, *popt)
-            sse = float(np.sum(res**2 if w is None else w * res**2))
-            if best is None or sse < best[0]:
-                best = (sse, popt, pcov, dname, "")
-    sse, popt, pcov, dname, err = best
-    if popt is None:
-        return _failed(n, f"curve_fit failed: {err}", y0)
-    sign = 1.0 if dname == "down" else -1.0
-    b, t, lec, h = full(popt, sign)
-    fitted = b + (t - b) / (1.0 + 10.0 ** (h * (logd - lec)))
-    res = y - fitted
-    ww = np.ones_like(y) if w is None else w
-    ybar = float(np.sum(ww * y) / np.sum(ww))
-    ss_tot = float(np.sum(ww * (y - ybar) ** 2))
-    ss_res = float(np.sum(ww * res**2))
-    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
-    rmse = float(np.sqrt(np.mean(res**2)))
-    dof = n - n_par
-    msgs = []
-    se = {k: math.nan for k in names}
-    if dof > 0 and pcov is not None and np.all(np.isfinite(pcov)):
-        for i, k in enumerate(free):
-            se[k] = float(np.sqrt(max(pcov[i, i], 0.0)))
-    elif dof <= 0:
-        msgs.append("no residual degrees of freedom: confidence intervals undefined")
-    q = float(student_t.ppf(0.5 + _CONF / 2, dof)) if dof > 0 else math.nan
-    ec50 = 10.0**lec
-    ec50_ci = (10.0 ** (lec - q * se["log_ec50"]), 10.0 ** (lec + q * se["log_ec50"]))
-    hill_ci = (
-        tuple(sorted((h - q * se["hill"], h + q * se["hill"]))) if not math.isnan(se["hill"]) else (math.nan, math.nan)
-    )
-    if lec <= lo_d - 1 or lec >= hi_d + 1:
-        msgs.append("EC50 lies more than a decade outside the tested doses (extrapolated)")
-    if abs(h) >= _HILL_MAX * 0.999 or abs(h) <= _HILL_MIN * 1.001:
-        msgs.append(f"Hill slope at its bound ({abs(h):g})")
-    e_zero, e_inf = (t, b) if h > 0 else (b, t)
-    return HillFit(
-        bottom=float(b),
-        top=float(t),
-        ec50=float(ec50),
-        hill=float(h),
-        emax=float(e_inf - e_zero),
-        r2=float(r2),
-        rmse=rmse,
-        ec50_ci=(float(ec50_ci[0]), float(ec50_ci[1])),
-        hill_ci=(float(hill_ci[0]), float(hill_ci[1])),
-        n=n,
-        converged=True,
-        message="; ".join(msgs),
-        log10_ec50_se=se["log_ec50"],
-        dof=dof,
-        y0=y0,
-        direction="down" if h > 0 else "up",
-        fixed=tuple(sorted(fixed)),
-    )
+    pts = _fit_points(dose, response, weights, normalize)
+    params = _Params.make(fix_bottom, fix_top)
+    n = int(pts.y.size)
+    problem = _unfittable(pts, len(params.free), flat_tol)
+    if problem:
+        return _failed(n, problem, pts.y0)
+    logd = np.log10(pts.dose)
+    best = _best(_attempts(params, pts, logd, ("down", "up") if direction == "auto" else (direction,)))
+    if best.popt is None:
+        return _failed(n, f"curve_fit failed: {best.error}", pts.y0)
+    return _fit_result(params, best, pts, logd)
 
 
 _FIELDS = (
@@ -437,10 +527,15 @@ def ic50_shift(fit_a, fit_b, *, conf: float = _CONF):
     import xarray as xr
 
     if isinstance(fit_a, xr.Dataset) and isinstance(fit_b, xr.Dataset):
-        lf = np.log10(fit_b["ec50"]) - np.log10(fit_a["ec50"])
-        se = np.hypot(fit_a["log10_ec50_se"], fit_b["log10_ec50_se"])
+        log_fold = np.log10(fit_b["ec50"]) - np.log10(fit_a["ec50"])
+        log_se = np.hypot(fit_a["log10_ec50_se"], fit_b["log10_ec50_se"])
         return xr.Dataset(
-            {"fold": 10.0**lf, "fold_lo": 10.0 ** (lf - z * se), "fold_hi": 10.0 ** (lf + z * se), "log10_se": se},
+            {
+                "fold": 10.0**log_fold,
+                "fold_lo": 10.0 ** (log_fold - z * log_se),
+                "fold_hi": 10.0 ** (log_fold + z * log_se),
+                "log10_se": log_se,
+            },
             attrs={"definition": "ec50_b / ec50_a", "confidence": conf},
         )
     raise TypeError("ic50_shift takes two HillFit objects or two Datasets from fit_dose_response")

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from igfsim.errors import IgfsimError, ReportInputError
+from igfsim.report.summary import SUMMARY_FILE, RunSummary
 from igfsim.result.scenario_result import ArmRecord, RunStatus, ScenarioResult
+
+if TYPE_CHECKING:
+    from igfsim.analysis.consistency import ScenarioConsistency
+    from igfsim.scenario.schema import Scenario
+    from igfsim.sweep.result import SweepResult
 
 DEPENDENCIES = ("numpy", "scipy", "libroadrunner", "antimony", "python-libsbml", "xarray", "pandas", "matplotlib")
 
@@ -19,11 +26,11 @@ class ScenarioSection:
     """One scenario run: its ``summary.json`` content, trajectories, and optionally the scenario file and
     the cross-engine comparison."""
 
-    summary: dict
+    summary: RunSummary
     result: ScenarioResult | None
     source: str
-    scenario: object | None = None  # igfsim.scenario.Scenario when found
-    consistency: object | None = None  # igfsim.consistency.ScenarioConsistency
+    scenario: Scenario | None = None  #: the scenario file, when found
+    consistency: ScenarioConsistency | None = None  #: the cross-engine comparison (``--engines all``)
 
 
 @dataclass
@@ -31,15 +38,15 @@ class SweepSection:
     """One sweep folder."""
 
     path: Path
-    sweep: object  # igfsim.sweep_store.SweepResult
-    spec: dict | None = None
+    sweep: SweepResult
+    spec: dict | None = None  #: the content of ``sweep.json`` (the sweep, its scenario included)
     notes: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------- inputs
 
 
-def _find_scenario(name: str, dirs=()):
+def _find_scenario(name: str, dirs=()) -> Scenario | None:
     """The scenario file named ``name`` (file stem or ``name:`` field) in ``dirs`` or the bundled
     scenarios, parsed; None when there is none."""
     from igfsim.resources import bundled_scenarios_dir
@@ -58,7 +65,7 @@ def _find_scenario(name: str, dirs=()):
     return None
 
 
-def result_from_csv(csv: str | Path, summary: dict) -> ScenarioResult:
+def result_from_csv(csv: str | Path, summary: RunSummary) -> ScenarioResult:
     """Rebuild a :class:`ScenarioResult` from ``timecourse.csv`` and its ``summary.json`` content."""
     import pandas as pd
 
@@ -67,7 +74,7 @@ def result_from_csv(csv: str | Path, summary: dict) -> ScenarioResult:
     frame = pd.read_csv(csv)
     if not {"arm", "time"} <= set(frame.columns):
         raise ReportInputError(f"{csv}: not an igfsim time course (columns arm, time missing)")
-    arms = tuple(summary.get("arms") or dict.fromkeys(frame["arm"].astype(str)))
+    arms = tuple(summary.arms or dict.fromkeys(frame["arm"].astype(str)))
     readouts = tuple(c for c in frame.columns if c not in ("arm", "time"))
     first = frame[frame["arm"].astype(str) == arms[0]]
     times = first["time"].to_numpy(dtype=float)
@@ -76,14 +83,14 @@ def result_from_csv(csv: str | Path, summary: dict) -> ScenarioResult:
         part = frame[frame["arm"].astype(str) == arm]
         if len(part) == times.size:
             values[i] = part[list(readouts)].to_numpy(dtype=float)
-    info = summary.get("arms") or {}
+    info = summary.arms
     records = tuple(
-        ArmRecord(a, info.get(a, {}).get("status", RunStatus.OK), info.get(a, {}).get("message", "")) for a in arms
+        ArmRecord(a, info[a].status, info[a].message) if a in info else ArmRecord(a, RunStatus.OK) for a in arms
     )
-    engine = summary.get("engine", "?")
+    engine = summary.engine
     units = {r: (unit_of(r) if engine != "boolean" else "activity 0..1") for r in readouts}
     return ScenarioResult(
-        scenario=summary.get("scenario", Path(csv).parent.name),
+        scenario=summary.scenario,
         engine=engine,
         arms=arms,
         times=times,
@@ -91,20 +98,15 @@ def result_from_csv(csv: str | Path, summary: dict) -> ScenarioResult:
         values=values,
         records=records,
         units=units,
-        time_units=summary.get("time_units", "min"),
+        time_units=summary.time_units,
     )
 
 
 def _load_run_folder(folder: Path, scenario_dirs=()) -> ScenarioSection:
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ReportInputError(f"{folder / 'summary.json'}: unreadable ({err})") from None
-    if not isinstance(summary, dict) or "scenario" not in summary:
-        raise ReportInputError(f"{folder / 'summary.json'}: not an igfsim run summary")
+    summary = RunSummary.read(folder / SUMMARY_FILE)  # a bad or missing field is a ReportInputError
     csv = folder / "timecourse.csv"
     result = result_from_csv(csv, summary) if csv.is_file() else None
-    return ScenarioSection(summary, result, str(folder), scenario=_find_scenario(summary["scenario"], scenario_dirs))
+    return ScenarioSection(summary, result, str(folder), scenario=_find_scenario(summary.scenario, scenario_dirs))
 
 
 def load_inputs(paths, scenario_dirs=()) -> list[ScenarioSection | SweepSection]:
@@ -125,10 +127,10 @@ def load_inputs(paths, scenario_dirs=()) -> list[ScenarioSection | SweepSection]
             except (OSError, ValueError):
                 spec = None
             sections.append(SweepSection(p, sweep, spec))
-        elif (p / "summary.json").is_file():
+        elif (p / SUMMARY_FILE).is_file():
             sections.append(_load_run_folder(p, scenario_dirs))
         else:
-            subs = sorted(d for d in p.iterdir() if (d / "summary.json").is_file())
+            subs = sorted(d for d in p.iterdir() if (d / SUMMARY_FILE).is_file())
             if not subs:
                 raise ReportInputError(
                     f"{p}: neither a run output folder (<scenario>/summary.json) nor a sweep folder (manifest.json)"
@@ -143,7 +145,6 @@ def run_bundled(scenarios=None, *, model=None, engines: str = "roadrunner") -> l
     from igfsim.analysis.consistency import compare_scenario
     from igfsim.analysis.expectations import check_expectations
     from igfsim.model.sbml import load_model
-    from igfsim.report.outputs import summary_dict
     from igfsim.resources import bundled_scenarios_dir
     from igfsim.runner import run_scenario
     from igfsim.scenario.loading import load_scenario
@@ -164,7 +165,7 @@ def run_bundled(scenarios=None, *, model=None, engines: str = "roadrunner") -> l
         else:
             result = run_scenario(sc, model, on_error="record", source=str(path))
             outcomes = check_expectations(result, sc) if result.ok else []
-        sections.append(ScenarioSection(summary_dict(result, sc, outcomes), result, str(path), sc, consistency))
+        sections.append(ScenarioSection(RunSummary.from_run(result, sc, outcomes), result, str(path), sc, consistency))
     return sections
 
 
@@ -186,7 +187,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def overrides(scenario) -> list[str]:
+def overrides(scenario: Scenario | None) -> list[str]:
     """Human-readable parameter overrides of a scenario: stimulus, cell context/expression/initial/
     parameters, and per arm treatments, cell and stimulus changes."""
     if scenario is None:
