@@ -118,10 +118,13 @@ def test_apply_values(c01_short, igf_model):
     kd = igf_model.parameters["Kd_mAb_IGF1R"]
     assert v.arm("control").cell.parameters["Kd_mAb_IGF1R"] == pytest.approx(10 * kd)
     assert c01_short.cell.parameters == {}  # the original is untouched
-    with pytest.raises(ValueError, match="unknown target"):
+    with pytest.raises(ValueError, match="bad target"):
         apply_values(c01_short, ["kp_R"], [1.0])
     with pytest.raises(ValueError, match="no .*treatment"):
         apply_values(c01_short, ["dose:control/cixutumumab"], [1.0])
+    with pytest.raises(ValueError, match="no arm has a linsitinib treatment"):
+        apply_values(c01_short, ["dose:*/linsitinib"], [1.0])
+    assert apply_values(c01_short, ["dose:*/IMC-A12"], [7.0]).arm("cixutumumab").treatments[0].dose_nM == 7.0
 
 
 def test_scenario_metric_evaluator(c01_short, igf_model):
@@ -181,6 +184,30 @@ def test_scenario_metric_evaluator(c01_short, igf_model):
     assert t.loc["dose", "mu_star"] > 0 and np.isfinite(t.values).all()
 
 
+def test_scenario_metric_evaluator_runs_through_the_sweep(c01_short, igf_model):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def make(targets, **kw):
+        return scenario_metric_evaluator(
+            c01_short, arm="cixutumumab", vs="control", readout="pIGF1R", metric="at_15", targets=targets, **kw
+        )
+
+    x = np.array([[1.0, 0.6], [30.0, 0.6], [30.0, -1.0]])  # the negative rate makes run 2 diverge
+    serial = make(["dose:cixutumumab/cixutumumab", "parameter:k_dp_fast"], model=igf_model)
+    y = serial(x)
+    assert np.isfinite(y[:2]).all() and np.isnan(y[2])  # a failed run is recorded, and gives NaN
+    with ThreadPoolExecutor(2) as pool:  # any Executor: the sweep ships the model's SBML with the tasks
+        pooled = make(["dose:cixutumumab/cixutumumab", "parameter:k_dp_fast"], model=igf_model, executor=pool)
+        np.testing.assert_array_equal(pooled(x), y)
+    wildcard = make(["dose:*/cixutumumab", "parameter:k_dp_fast"], model=igf_model, batch_size=1)
+    np.testing.assert_array_equal(wildcard(x), y)  # only the cixutumumab arm has the drug
+    assert serial(np.zeros((0, 2))).shape == (0,)
+    nominal = make([], model=igf_model)(np.zeros((3, 0)))  # no targets: one run stands for every row
+    assert nominal.shape == (3,) and np.isfinite(nominal).all() and len(set(nominal)) == 1
+    with pytest.raises(igfsim.ScenarioError, match="no arm named 'cix'"):
+        make(["dose:cix/cixutumumab"], model=igf_model)
+
+
 def test_lognormal_ensemble(igf_model):
     m1 = lognormal_ensemble(igf_model, ["kp_R", "kdp_R"], 0.3, 4, seed=5)
     assert m1 == lognormal_ensemble(igf_model, ["kp_R", "kdp_R"], 0.3, 4, seed=5)
@@ -209,3 +236,15 @@ def test_expectation_robustness(c01_short, igf_model):
     pd.testing.assert_frame_equal(tab, r2.table)
     same = expectation_robustness(c01_short, [{"kp_R": 1.0}], model=igf_model)
     assert (same.table["percent_holds"] == 100.0).all()  # multiplier 1 = the nominal scenario
+
+
+def test_expectation_robustness_mixed_members_and_failures(c01_short, igf_model):
+    members = [{"kp_R": 1.0}, {"parameter:k_dp_fast": -1.0}, {}, {"kp_R": 1.0, "expression:IRS": 1.0}]
+    r = expectation_robustness(c01_short, members, model=igf_model)
+    assert r.failed == (1,)  # the diverging member; the others are the nominal scenario
+    assert (r.table["n_evaluated"] == 3).all() and (r.table["percent_holds"] == 100.0).all()
+    assert r.holds.loc[1].isna().all() and r.holds.drop(index=1).eq(1.0).all().all()
+    np.testing.assert_array_equal(r.observed.loc[0].values, r.observed.loc[2].values)
+    np.testing.assert_array_equal(r.observed.loc[0].values, r.observed.loc[3].values)
+    with pytest.raises(ValueError, match="executor"):
+        expectation_robustness(c01_short, members, model=igf_model, executor="threads")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,17 +114,79 @@ def test_apply_row_reaches_arm_overrides_and_keeps_arm_contexts():
     sc["arms"] = [
         {"name": "a", "stimulus": {"IGF2": 1}, "cell": {"parameters": {"k_dp_fast": 0.4}}},
         {"name": "b", "cell": {"context": "default"}},
+        {"name": "c", "stimulus": {"IGF1": 1, "IGF2": 1}},
     ]
     base = Sweep(scenario=sc).scenario
     v = apply_row(
         base, ["stimulus:IGF1", "parameter:k_dp_fast", "initial:IGF2"], [3, 0.7, 0.2], {"expression": {"IGF1R": 2.0}}
     )
-    assert v.stimulus["IGF1"] == 3 and v.arms[0].stimulus == {"IGF2": 1, "IGF1": 3}
+    assert v.stimulus["IGF1"] == 3  # arm b inherits the scenario's medium
+    assert v.arms[0].stimulus == {"IGF2": 1}  # an arm's own medium without IGF1 keeps it absent
+    assert v.arms[2].stimulus == {"IGF1": 3, "IGF2": 1}  # ... one that lists it gets the swept value
     assert v.arms[0].cell.parameters["k_dp_fast"] == 0.7 and v.cell.parameters["k_dp_fast"] == 0.7
     assert v.cell.expression["IGF1R"] == 2.0 and v.arms[1].cell.expression["IGF1R"] == 2.0
     assert v.cell.initial["IGF2"] == 0.2
     assert "context" not in v.arms[0].cell.model_fields_set  # still inherits InsR-A-high
     assert v.arms[1].cell.context == "default"
+    assert v.arms[2].cell is None  # no cell of its own: it inherits the scenario's (swept) cell
+
+
+def test_apply_row_dose_wildcard_and_scale(igf_model):
+    sc = dict(copy.deepcopy(SCENARIO), cell={"parameters": {"kp_R": 2.0}})
+    sc["arms"] = [
+        {"name": "cix", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]},
+        {"name": "cix_b", "treatments": [{"drug": "IMC-A12", "dose_nM": 5}], "cell": {"parameters": {"kp_R": 3.0}}},
+        {"name": "control"},
+    ]
+    base = Sweep(scenario=sc).scenario
+    v = apply_row(base, ["dose:*/cixutumumab", "scale:kp_R"], [7.0, 10.0], model=igf_model)
+    assert [a.treatments[0].dose_nM for a in v.arms[:2]] == [7.0, 7.0]  # every arm, aliases included
+    # scale: x10 on each arm's effective value (scenario cell 2.0, arm cix_b's own 3.0)
+    assert [a.cell.parameters["kp_R"] for a in v.arms] == [20.0, 30.0, 20.0]
+    with pytest.raises(ValueError, match="need the model"):
+        apply_row(base, ["scale:kp_R"], [2.0])
+    with pytest.raises(ValueError, match="arm 'control' has no cixutumumab treatment"):
+        apply_row(base, ["dose:control/cixutumumab"], [1.0])
+
+
+def test_stimulus_axis_leaves_an_arm_own_medium_alone():
+    """An arm that gives its own stimulus without the swept species does not get it (here: IGF2 only)."""
+    sc = copy.deepcopy(SCENARIO)
+    sc["arms"] = [{"name": "igf1"}, {"name": "igf2_only", "stimulus": {"IGF2": 1}}]
+    res = run_sweep(
+        Sweep(scenario=sc, axes=[Axis(name="igf1", target="stimulus:IGF1", values=[0.1, 10])], metrics=["auc"]),
+        executor="serial",
+        progress=False,
+    )
+    auc = res.dataset["summary"].sel(readout="pIGF1R", metric="auc")
+    assert auc.sel(arm="igf1").values[1] > 2 * auc.sel(arm="igf1").values[0]
+    assert auc.sel(arm="igf2_only").values[1] == auc.sel(arm="igf2_only").values[0]
+
+
+def test_scale_axis_runs_and_multiplies_the_effective_value(igf_model):
+    scaled = run_sweep(
+        small(axes=[Axis(name="kp", target="scale:k_dp_fast", values=[1.0, 2.0])], metrics=["auc"]),
+        executor="serial",
+        progress=False,
+    )
+    absolute = run_sweep(
+        small(
+            axes=[Axis(name="kp", target="parameter:k_dp_fast", values=[igf_model.parameters["k_dp_fast"] * 2])],
+            metrics=["auc"],
+        ),
+        executor="serial",
+        progress=False,
+    )
+    from igfsim.result.metrics import metric
+
+    plain = igfsim.run_scenario(small().scenario, igf_model)
+    s = scaled.dataset["summary"].values  # (run, arm, readout, metric)
+    for i, arm in enumerate(plain.arms):  # x1 is the scenario itself
+        assert s[0, i, :, 0].tolist() == [metric(plain.times, plain.get(arm, r), "auc") for r in plain.readouts]
+    np.testing.assert_array_equal(s[1], absolute.dataset["summary"].values[0])  # x2 of the model value
+    assert not np.allclose(s[0], s[1])
+    with pytest.raises(ValueError, match="scale values must be >= 0"):
+        run_sweep(small(axes=[Axis(name="kp", target="scale:k_dp_fast", values=[-1.0])]), executor="serial")
 
 
 # ----------------------------------------------------------------------------- random designs
@@ -174,6 +237,14 @@ def test_panel_crossed_with_axes():
     rel = akt.sel(arm="cix") / akt.sel(arm="control")
     assert rel.sel(panel="InsR_A_rich", dose=100.0) > rel.sel(panel="IGF1R_rich", dose=100.0)
     assert "panel" in res.to_dataframe().columns
+
+
+def test_panel_without_axes():
+    panel = {"low": {"expression": {"InsR_A": 0.5}}, "high": {"expression": {"InsR_A": 4.0}}}
+    res = run_sweep(small(panel=panel, metrics=["auc"]), executor="serial", progress=False)
+    assert list(res.dataset["panel"].values) == ["low", "high"] and res.ok
+    g = res.grid()
+    assert g.dims == ("panel", "arm", "readout", "metric") and list(g["panel"].values) == ["low", "high"]
 
 
 # --------------------------------------------------------------------------- failures, executors
@@ -243,6 +314,68 @@ def test_stream_to_disk_interrupt_and_resume(tmp_path, monkeypatch, failing_swee
     assert SweepResult.open(out, trajectories=False).dataset.data_vars.keys() == {"summary"}
     again = run_sweep(failing_sweep, executor="serial", out=out, resume=True, progress=False)  # nothing left
     assert again.n_runs == 4
+
+
+def test_manifest_file_layout(tmp_path, igf_model):
+    """manifest.json keeps the igfsim-sweep/1 layout: format first, then these keys in this order."""
+    import json
+
+    from igfsim.sweep.records import SweepManifest
+
+    sw = small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])], metrics=["auc"])
+    res = run_sweep(sw, executor="serial", out=tmp_path / "sw", progress=False)
+    expected = {
+        "format": "igfsim-sweep/1",
+        "scenario": "sweep_small",
+        "engine": "roadrunner",
+        "design": "grid",
+        "seed": 0,
+        "axes": ["dose"],
+        "targets": ["dose:cix/cixutumumab"],
+        "arms": ["control", "cix"],
+        "readouts": ["pIGF1R", "pAkt"],
+        "metrics": ["auc"],
+        "times": [5.0 * i for i in range(13)],
+        "panel": None,
+        "design_values": [[1.0], [100.0]],
+        "keep_trajectories": False,
+        "spec_hash": sweep_mod.sweep_hash(sw, igf_model),
+        "model_sha256": igf_model.sha256,
+    }
+    assert (tmp_path / "sw" / "manifest.json").read_text(encoding="utf-8") == json.dumps(expected, indent=1)
+    assert SweepManifest.from_json(expected) == res.manifest and res.manifest.to_json() == expected
+    assert res.meta == expected  # the mapping view that reports read
+    with pytest.raises(ValueError, match="missing key"):
+        SweepManifest.from_json({k: v for k, v in expected.items() if k != "times"})
+
+
+OLD_FOLDER = Path(__file__).resolve().parent / "data" / "sweep_written_by_0.1.0"
+
+
+def test_folder_written_by_0_1_0_opens(tmp_path):
+    """The on-disk format (manifest, sweep.json, Parquet parts) is still read: dims, coords, statuses."""
+    old = SweepResult.open(OLD_FOLDER)
+    assert old.n_runs == 54 and old.n_ok == 54 and old.manifest.scenario == "cixutumumab_vs_insr_a"
+    summary = old.dataset["summary"]
+    assert summary.dims == ("run", "arm", "readout", "metric")
+    assert np.isfinite(summary.values).all() and set(old.manifest.axes) <= set(old.dataset.coords)
+
+
+def test_folder_written_by_0_1_0_resumes_to_the_same_numbers(tmp_path):
+    import shutil
+
+    old = SweepResult.open(OLD_FOLDER)
+    sw = load_sweep(Path(__file__).resolve().parents[1] / "sweeps" / "cixutumumab_vs_insr_a.yaml")
+    if sw.load_model().sha256 != old.manifest.model_sha256:
+        pytest.skip("the bundled model changed since the folder was written: its numbers no longer apply")
+    fresh = run_sweep(sw, executor="serial", progress=False)
+    assert old.manifest == fresh.manifest
+    np.testing.assert_allclose(fresh.dataset["summary"].values, old.dataset["summary"].values, rtol=1e-9)
+    folder = tmp_path / "sw"
+    shutil.copytree(OLD_FOLDER, folder)
+    (folder / "parts" / "part-000003.parquet").unlink()  # as if interrupted: resume runs that part again
+    resumed = run_sweep(sw, executor="serial", out=folder, resume=True, progress=False)
+    assert resumed.dataset.identical(old.dataset)
 
 
 # ---------------------------------------------------------------------------------- YAML and CLI
@@ -327,8 +460,6 @@ def test_cli_exit_codes(tmp_path, write_yaml, capsys):
 
 
 def test_bundled_example_sweep_loads():
-    from pathlib import Path
-
     sw = load_sweep(Path(__file__).resolve().parents[1] / "sweeps" / "cixutumumab_vs_insr_a.yaml")
     panel, rows = design_table(sw)
     assert rows.shape == (54, 2) and panel == [None] * 54

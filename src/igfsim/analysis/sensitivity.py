@@ -7,19 +7,40 @@
   Morris elementary effects are taken on the log10 scale).
 * :func:`scenario_metric_evaluator` builds ``evaluate`` for a metric of a scenario, with each column
   of ``X`` applied to a *target* (``parameter:<id>``, ``scale:<id>``, ``expression:<key>``,
-  ``dose:<arm>/<drug>``, ``stimulus:<species>``; see :func:`apply_values`).
+  ``initial:<species>``, ``dose:<arm>/<drug>`` or ``dose:*/<drug>``, ``stimulus:<species>``; the
+  grammar and how values reach the arms: :mod:`igfsim.scenario.targets`).
 * :func:`expectation_robustness` runs a scenario over an uncertainty ensemble (e.g. from
   :func:`lognormal_ensemble`) and reports, per expectation, the percent of members in which it holds.
+
+Both run their scenario variants as sweeps of explicit design rows (:func:`igfsim.sweep.run_sweep`,
+design ``points``): the same executors, per-run failure records, batching and progress bar.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from igfsim.analysis.expectations import ExpectationOutcome, Verdict, check_expectations, describe
+from igfsim.errors import ScenarioError
+from igfsim.model.sbml import Model, load_model
+from igfsim.result.metrics import metric as metric_value
+from igfsim.result.scenario_result import RunStatus
+from igfsim.runner import run_scenario
+from igfsim.scenario.checks import validate_scenario
+from igfsim.scenario.loading import load_scenario, parse_scenario
+from igfsim.scenario.schema import Scenario
+from igfsim.scenario.targets import apply_targets, parse_target
+from igfsim.sweep import Axis, Sweep, SweepResult, check_sweep, run_sweep
+from igfsim.sweep.spec import TARGET_KINDS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _LOG_DISTS = ("logunif", "loguniform", "log10unif")
 
@@ -85,6 +106,7 @@ def _columns(y: np.ndarray, outputs):
 def _frame(rows: list[tuple], names: list[str], columns: list[str], outputs_used: bool, attrs: dict):
     import pandas as pd
 
+    index: pd.Index
     if outputs_used:
         index = pd.MultiIndex.from_tuples([(o, n) for o, _ in rows for n in names], names=["output", "parameter"])
         data = np.concatenate([np.column_stack([r[c] for c in columns]) for _, r in rows])
@@ -198,134 +220,116 @@ def sobol(
 # ------------------------------------------------------------------------- scenario variants
 
 
-def _load(scenario, model):
-    from igfsim.model.sbml import Model, load_model
-    from igfsim.scenario.loading import load_scenario
-    from igfsim.scenario.schema import Scenario
-
+def _load(scenario: Scenario | str | Path, model: Model | str | Path | None) -> tuple[Scenario, Model]:
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     m = model if isinstance(model, Model) else load_model(model)
     return sc, m
 
 
-def _parse_target(target: str) -> tuple[str, str]:
-    kind, sep, key = str(target).partition(":")
-    if not sep or not key or kind not in ("parameter", "scale", "expression", "dose", "stimulus"):
-        raise ValueError(
-            f"unknown target {target!r}; use parameter:<id>, scale:<id>, expression:<key>, "
-            "dose:<arm>/<drug> or stimulus:<species>"
-        )
-    return kind, key
-
-
-def apply_values(scenario, targets: Sequence[str], values: Sequence[float], *, model=None):
+def apply_values(
+    scenario: Scenario, targets: Sequence[str], values: Sequence[float], *, model: Model | None = None
+) -> Scenario:
     """A copy of ``scenario`` with each target set to its value.
 
-    * ``parameter:<id>`` -- the model parameter's absolute value, in the scenario's ``cell.parameters``
-      and in every arm cell that overrides the same id (so it wins over contexts and drug potencies).
-    * ``scale:<id>`` -- a multiplier on the parameter's *effective* value in each arm (model value, then
-      context, drug potency and cell settings); needs ``model``.
-    * ``expression:<key>`` -- the expression multiplier of ``cell.expression`` (applied on top of the
-      context's, as in a scenario file), also in arm cells that set the key.
-    * ``dose:<arm>/<drug>`` -- ``dose_nM`` of that drug's treatment(s) in that arm (name or alias).
-    * ``stimulus:<species>`` -- the scenario stimulus concentration, also in arm stimuli that give it.
+    The one applier of targets, :func:`igfsim.scenario.targets.apply_targets` (sweeps use it too),
+    under its former name here: ``parameter:``/``expression:``/``initial:`` go into the scenario's cell
+    and every arm cell (so they win over arms), ``stimulus:`` into the scenario's medium and the arm
+    media that list the species, ``dose:<arm>/<drug>`` (or ``dose:*/<drug>``) into that drug's
+    treatments, and ``scale:<id>`` multiplies each arm's effective value (needs ``model``).
     """
-    from igfsim.scenario.checks import validate_scenario
-    from igfsim.scenario.drugs import find_drug
-    from igfsim.scenario.loading import parse_scenario
-    from igfsim.scenario.translate import build_protocol
-
-    if len(targets) != len(values):
-        raise ValueError(f"{len(targets)} targets but {len(values)} values")
-    d = scenario.model_dump(exclude_unset=True)
-    arms = d["arms"]
-    scales = []
-    for target, value in zip(targets, values, strict=True):
-        kind, key = _parse_target(target)
-        value = float(value)
-        if kind in ("parameter", "expression"):
-            field = "parameters" if kind == "parameter" else "expression"
-            d.setdefault("cell", {}).setdefault(field, {})[key] = value
-            for arm in arms:
-                cell = arm.get("cell")
-                if cell and key in cell.get(field, {}):
-                    cell[field][key] = value
-        elif kind == "stimulus":
-            d.setdefault("stimulus", {})[key] = value
-            for arm in arms:
-                if arm.get("stimulus") and key in arm["stimulus"]:
-                    arm["stimulus"][key] = value
-        elif kind == "dose":
-            arm_name, sep, drug_name = key.partition("/")
-            drug = find_drug(drug_name)
-            arm = next((a for a in arms if a["name"] == arm_name), None)
-            if not sep or drug is None or arm is None:
-                raise ValueError(f"target {target!r}: need dose:<arm>/<drug> with an existing arm and a known drug")
-            hits = [tr for tr in arm.get("treatments", []) if (find_drug(tr["drug"]) or drug).name == drug.name]
-            if not hits:
-                raise ValueError(f"target {target!r}: arm {arm_name!r} has no {drug.name} treatment")
-            for tr in hits:
-                tr["dose_nM"] = value
-        else:
-            scales.append((key, value))
-    new = parse_scenario(d, f"<variant of {scenario.name}>")
-    if not scales:
-        return new
-    if model is None:
-        raise ValueError("scale:<id> targets need the model (for the effective parameter values)")
-    validate_scenario(new, model, f"<variant of {scenario.name}>")
-    for key, _ in scales:
-        if key not in model.parameters:
-            from igfsim.errors import did_you_mean
-
-            raise ValueError(f"scale:{key}: no model parameter {key!r}{did_you_mean(key, model.parameters)}")
-    d = new.model_dump(exclude_unset=True)
-    for arm_obj, arm in zip(new.arms, d["arms"], strict=True):
-        eff = build_protocol(model, new, arm_obj).overrides
-        params = arm.setdefault("cell", {}).setdefault("parameters", {})
-        for key, mult in scales:
-            params[key] = float(eff.get(key, model.parameters[key])) * mult
-    return parse_scenario(d, f"<variant of {scenario.name}>")
+    return apply_targets(scenario, list(targets), list(values), model=model)
 
 
-def _metric_value(result, arm: str, readout: str, metric_name: str, vs: str | None, compare: str) -> float:
-    from igfsim.result.metrics import metric
-
-    v = metric(result.times, result.get(arm, readout), metric_name)
-    if vs is None:
-        return v
-    ref = metric(result.times, result.get(vs, readout), metric_name)
-    if compare == "difference":
-        return v - ref
-    return v / ref if ref != 0 else math.nan
-
-
-def _run_row(job: tuple) -> float:
-    """One evaluation (module level so that process pools can pickle it)."""
-    from igfsim.model.sbml import Model, load_model
-    from igfsim.runner import run_scenario
-    from igfsim.scenario.loading import parse_scenario
-
-    sc_dict, model_ref, engine, targets, values, arm, vs, readout, metric_name, compare = job
-    model = model_ref if isinstance(model_ref, Model) else load_model(model_ref)
-    base = parse_scenario(sc_dict)
-    variant = apply_values(base, targets, values, model=model)
-    res = run_scenario(variant, model, engine=engine, on_error="record")
-    if not res.ok:
-        return math.nan
-    return _metric_value(res, arm, readout, metric_name, vs, compare)
+def _sweep_executor(executor: object) -> object:
+    """The adapters run in-process by default (None = "serial"); an Executor or a Dask client goes to
+    :func:`igfsim.sweep.run_sweep` as given."""
+    if executor is None:
+        return "serial"
+    if isinstance(executor, str) and executor != "serial":
+        raise ValueError(
+            f"executor must be None, 'serial', a concurrent.futures.Executor or a distributed.Client, not {executor!r}"
+        )
+    return executor
 
 
-def _map(executor, fn, jobs):
-    if executor is None or executor == "serial":
-        return [fn(j) for j in jobs]
-    if isinstance(executor, str):
-        raise ValueError(f"executor must be None, 'serial' or a concurrent.futures.Executor, not {executor!r}")
-    return list(executor.map(fn, jobs))
+@dataclass(frozen=True)
+class _PointRuns:
+    """Runs explicit design rows of a scenario through :func:`igfsim.sweep.run_sweep` (design ``points``)."""
+
+    model: Model
+    engine: str
+    executor: object
+    n_workers: int | None
+    batch_size: int | None
+    progress: bool
+
+    def sweep(
+        self, scenario: Scenario, targets: Sequence[str], x: np.ndarray, metrics: list[str], keep: bool = False
+    ) -> Sweep:
+        """Row ``i`` of ``x`` sets ``targets`` in run ``i`` (no targets: one run of the scenario)."""
+        axes = [Axis(name=f"x{j}", target=t, values=x[:, j].tolist()) for j, t in enumerate(targets)]
+        return Sweep(
+            scenario=scenario, axes=axes, design="points", metrics=metrics, keep_trajectories=keep, engine=self.engine
+        )
+
+    def check(self, scenario: Scenario, targets: Sequence[str], metrics: list[str]) -> None:
+        """ScenarioError naming every problem of the targets (checked with value 1) and the scenario."""
+        where = f"<{scenario.name} with {', '.join(targets)}>"
+        validate_scenario(scenario, self.model, where)
+        probe = self.sweep(scenario, targets, np.ones((1, len(targets))), metrics)
+        if issues := check_sweep(probe, self.model):
+            raise ScenarioError(where, issues)
+
+    def run(self, sweep: Sweep) -> SweepResult:
+        return run_sweep(
+            sweep,
+            executor=self.executor,
+            n_workers=self.n_workers,
+            batch_size=self.batch_size,
+            progress=self.progress,
+            model=self.model,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class MetricEvaluator:
+    """``evaluate(X) -> y`` made by :func:`scenario_metric_evaluator`; ``targets`` in column order."""
+
+    scenario: Scenario
+    targets: list[str]
+    arm: str
+    vs: str | None
+    readout: str
+    metric: str
+    compare: str
+    runs: _PointRuns
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if x.shape[1] != len(self.targets):
+            raise ValueError(f"X has {x.shape[1]} columns for {len(self.targets)} targets")
+        if x.shape[0] == 0:
+            return np.zeros(0)
+        if not self.targets:  # nothing varies: one run stands for every row
+            return np.repeat(self._values(self.runs.run(self.runs.sweep(self.scenario, [], x, [self.metric]))), len(x))
+        return self._values(self.runs.run(self.runs.sweep(self.scenario, self.targets, x, [self.metric])))
+
+    def _values(self, res: SweepResult) -> np.ndarray:
+        """``y`` per run of ``res`` (NaN for a failed run)."""
+        summary = res.dataset["summary"].sel(readout=self.readout, metric=self.metric)
+        ok = np.array([s == RunStatus.OK for s in res.status])
+        v = np.where(ok, summary.sel(arm=self.arm).values, np.nan)  # a failed run gives NaN
+        if self.vs is None:
+            return v
+        ref = summary.sel(arm=self.vs).values
+        if self.compare == "difference":
+            return v - ref
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(ref != 0, v / ref, np.nan)
 
 
 def scenario_metric_evaluator(
-    scenario,
+    scenario: Scenario | str | Path,
     *,
     arm: str,
     readout: str,
@@ -333,24 +337,24 @@ def scenario_metric_evaluator(
     targets: list[str],
     vs: str | None = None,
     compare: str = "ratio",
-    executor=None,
-    model=None,
+    executor: object = None,
+    model: Model | str | Path | None = None,
     engine: str = "roadrunner",
-) -> Callable[[np.ndarray], np.ndarray]:
+    n_workers: int | None = None,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> MetricEvaluator:
     """A vectorised ``evaluate(X) -> y`` for :func:`morris`/:func:`sobol`: row ``i`` of ``X`` sets
-    ``targets`` (see :func:`apply_values`) and ``y[i]`` is ``metric`` of ``readout`` in ``arm`` -- divided by
-    (``compare="ratio"``) or minus (``"difference"``) the same in arm ``vs`` when given.
+    ``targets`` (see :func:`igfsim.scenario.targets.apply_targets`) and ``y[i]`` is ``metric`` of
+    ``readout`` in ``arm`` -- divided by (``compare="ratio"``) or minus (``"difference"``) the same in
+    arm ``vs`` when given.
 
-    Only the arms needed are simulated (expectations are dropped). A failed run gives NaN. ``executor``
-    is None/"serial" or a ``concurrent.futures.Executor`` (a process pool needs a model loaded from a
-    file). This runs the variants itself (serially by default); it can be switched to
-    ``igfsim.sweep.run_sweep`` once that accepts explicit design rows.
+    Each call runs the rows as one :func:`igfsim.sweep.run_sweep` of design ``points`` (only the arms
+    needed, no expectations), so a failed run is recorded and gives NaN. ``executor``: None or
+    ``"serial"`` (in-process, the default), any ``concurrent.futures.Executor`` (the model's SBML goes
+    with the tasks) or a ``distributed.Client``; ``n_workers``, ``batch_size`` and ``progress`` are
+    passed on. Targets, scenario and metric are checked here (ScenarioError, ValueError).
     """
-    from igfsim.model.sbml import Model
-    from igfsim.result.metrics import metric as _metric_fn
-    from igfsim.scenario.checks import validate_scenario
-    from igfsim.scenario.loading import parse_scenario
-
     sc, m = _load(scenario, model)
     names = [a.name for a in sc.arms]
     for a in (arm, vs):
@@ -359,49 +363,17 @@ def scenario_metric_evaluator(
     if compare not in ("ratio", "difference"):
         raise ValueError("compare must be 'ratio' or 'difference'")
     for t in targets:
-        _parse_target(t)
-    _metric_fn(np.array([0.0, sc.simulation.duration_min]), np.array([1.0, 1.0]), metric)  # validate the name
+        parse_target(t, TARGET_KINDS)
+    metric_value(np.array([0.0, sc.simulation.duration_min]), np.array([1.0, 1.0]), metric)  # validate the name
+    runs = _PointRuns(m, engine, _sweep_executor(executor), n_workers, batch_size, progress)
     keep = [a for a in names if a in (arm, vs)]
     d = sc.model_dump(exclude_unset=True)
     d["arms"] = [a for a in d["arms"] if a["name"] in keep]
     d["expect"] = []
     d["readouts"] = [readout]
     trimmed = parse_scenario(d, f"<{sc.name}: arms {', '.join(keep)}>")
-    probe = apply_values(trimmed, list(targets), [_probe(t, trimmed, m) for t in targets], model=m)
-    validate_scenario(probe, m, f"<{sc.name} with {', '.join(targets)}>")  # fail early on unknown ids
-    sc_dict = trimmed.model_dump(exclude_unset=True)
-    model_ref: Model | str = m if executor is None or executor == "serial" else m.path
-    if model_ref == m.path and not Path(str(m.path)).is_file():
-        raise ValueError("a parallel executor needs a model loaded from a file")
-    targets = list(targets)
-
-    def evaluate(x) -> np.ndarray:
-        x = np.atleast_2d(np.asarray(x, dtype=float))
-        if x.shape[1] != len(targets):
-            raise ValueError(f"X has {x.shape[1]} columns for {len(targets)} targets")
-        jobs = [(sc_dict, model_ref, engine, targets, tuple(row), arm, vs, readout, metric, compare) for row in x]
-        return np.asarray(_map(executor, _run_row, jobs), dtype=float)
-
-    evaluate.targets = targets  # type: ignore[attr-defined]
-    return evaluate
-
-
-def _probe(target: str, sc, model) -> float:
-    """A harmless value for validating a target up front: the current value (or 1 for multipliers)."""
-    kind, key = _parse_target(target)
-    if kind == "scale":
-        return 1.0
-    if kind == "parameter":
-        return float(sc.cell.parameters.get(key, model.parameters.get(key, 1.0)))
-    if kind == "expression":
-        return float(sc.cell.expression.get(key, 1.0))
-    if kind == "stimulus":
-        return float(sc.stimulus.get(key, 0.0))
-    arm_name, _, drug = key.partition("/")
-    arm = next((a for a in sc.arms if a.name == arm_name), None)
-    if arm is None:
-        raise ValueError(f"target {target!r}: no arm {arm_name!r} among those simulated")
-    return float(next((t.dose_nM for t in arm.treatments), 0.0))
+    runs.check(trimmed, targets, [metric])  # fail early on unknown ids
+    return MetricEvaluator(trimmed, list(targets), arm, vs, readout, metric, compare, runs)
 
 
 # ----------------------------------------------------------------------- uncertainty ensembles
@@ -448,13 +420,13 @@ class Robustness:
     expectation (True/False/NaN where not evaluated). ``failed``: members whose simulation failed.
     """
 
-    table: object
-    holds: object
-    observed: object
+    table: pd.DataFrame
+    holds: pd.DataFrame
+    observed: pd.DataFrame
     failed: tuple[int, ...]
 
 
-def _member_targets(member: dict, mode: str) -> tuple[list[str], list[float]]:
+def _member_targets(member: Mapping[str, float], mode: str) -> tuple[list[str], list[float]]:
     targets, values = [], []
     for key, v in member.items():
         targets.append(key if ":" in key else (f"scale:{key}" if mode == "multiplier" else f"parameter:{key}"))
@@ -462,58 +434,57 @@ def _member_targets(member: dict, mode: str) -> tuple[list[str], list[float]]:
     return targets, values
 
 
-def _robust_row(job: tuple):
-    from igfsim.analysis.expectations import check_expectations
-    from igfsim.model.sbml import Model, load_model
-    from igfsim.runner import run_scenario
-    from igfsim.scenario.loading import parse_scenario
+def _member_outcomes(
+    sc: Scenario, members: Sequence[Mapping[str, float]], mode: str, runs: _PointRuns
+) -> list[list[ExpectationOutcome] | None]:
+    """Per member, the outcome of every expectation (None: the member's run failed).
 
-    sc_dict, model_ref, engine, targets, values = job
-    model = model_ref if isinstance(model_ref, Model) else load_model(model_ref)
-    variant = apply_values(parse_scenario(sc_dict), targets, values, model=model)
-    res = run_scenario(variant, model, engine=engine, on_error="record")
-    if not res.ok:
-        return None
-    return [(o.verdict, float(o.observed)) for o in check_expectations(res, variant)]
-
-
-def expectation_robustness(
-    scenario, members: list[dict], *, mode: str = "multiplier", model=None, engine: str = "roadrunner", executor=None
-) -> Robustness:
-    """Run ``scenario`` once per ensemble member and report, per expectation, the percent of members in
-    which it holds.
-
-    Each member is a dict ``{parameter_id: multiplier}`` (``mode="multiplier"``: scales each arm's
-    effective value, see ``scale:`` in :func:`apply_values`) or ``{parameter_id: value}``
-    (``mode="value"``); keys containing ``:`` are used as targets verbatim (e.g. ``expression:IRS``).
-    An expectation *holds* when its claim is true (verdict ``pass``, or ``xpass`` for a known failure);
-    ``n/a`` verdicts and members whose simulation failed are not counted (``n_evaluated``).
+    Members that set the same targets run as one sweep (design ``points``) that keeps the
+    trajectories; each run's expectations are then checked on that run's result. Only the readouts
+    the expectations read are recorded.
     """
-    import pandas as pd
+    groups: dict[tuple[str, ...], list[int]] = {}
+    rows: list[list[float]] = []
+    for i, member in enumerate(members):
+        member_targets, values = _member_targets(member, mode)
+        groups.setdefault(tuple(member_targets), []).append(i)
+        rows.append(values)
+    readouts = list(dict.fromkeys(e.readout for e in sc.expect))
+    scenario = sc.model_copy(update={"readouts": readouts}) if readouts else sc
+    out: list[list[ExpectationOutcome] | None] = [None] * len(members)
+    for targets, idx in groups.items():
+        x = np.array([rows[i] for i in idx], dtype=float).reshape(len(idx), len(targets))
+        res = runs.run(runs.sweep(scenario, targets, x, ["final"], keep=True))
+        for k, i in enumerate(idx):
+            run = k if targets else 0  # without targets the sweep is one run of the scenario
+            if res.status[run] == RunStatus.OK:
+                out[i] = check_expectations(res.run_result(run), sc)
+    return out
 
-    from igfsim.analysis.expectations import check_expectations, describe
-    from igfsim.runner import run_scenario
 
-    if mode not in ("multiplier", "value"):
-        raise ValueError("mode must be 'multiplier' or 'value'")
-    sc, m = _load(scenario, model)
-    nominal = check_expectations(run_scenario(sc, m, engine=engine), sc)
-    sc_dict = sc.model_dump(exclude_unset=True)
-    model_ref = m if executor is None or executor == "serial" else m.path
-    jobs = [(sc_dict, model_ref, engine, *_member_targets(mem, mode)) for mem in members]
-    rows = _map(executor, _robust_row, jobs)
-    n_exp = len(sc.expect)
-    holds = np.full((len(members), n_exp), np.nan)
-    observed = np.full((len(members), n_exp), np.nan)
+def _verdict_arrays(
+    outcomes: list[list[ExpectationOutcome] | None], n_exp: int
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(holds, observed, failed members): member x expectation, NaN where not evaluated."""
+    holds = np.full((len(outcomes), n_exp), np.nan)
+    observed = np.full((len(outcomes), n_exp), np.nan)
     failed = []
-    for i, row in enumerate(rows):
+    for i, row in enumerate(outcomes):
         if row is None:
             failed.append(i)
             continue
-        for j, (verdict, obs) in enumerate(row):
-            observed[i, j] = obs
-            if verdict != "n/a":
-                holds[i, j] = 1.0 if verdict in ("pass", "xpass") else 0.0
+        for j, o in enumerate(row):
+            observed[i, j] = float(o.observed)
+            if o.verdict is not Verdict.NOT_EXPRESSIBLE:
+                holds[i, j] = 1.0 if o.verdict.holds else 0.0
+    return holds, observed, failed
+
+
+def _robustness_table(
+    sc: Scenario, nominal: list[ExpectationOutcome], holds: np.ndarray, observed: np.ndarray
+) -> pd.DataFrame:
+    import pandas as pd
+
     table = []
     for j, e in enumerate(sc.expect):
         h = holds[:, j]
@@ -526,7 +497,7 @@ def expectation_robustness(
                 "index": j,
                 "expectation": describe(e),
                 "nominal": nominal[j].verdict,
-                "n_members": len(members),
+                "n_members": holds.shape[0],
                 "n_evaluated": int(ok.sum()),
                 "n_holds": int(np.nansum(h)),
                 "percent_holds": float(100.0 * np.nanmean(h)) if ok.any() else math.nan,
@@ -535,9 +506,44 @@ def expectation_robustness(
                 "observed_p95": float(q[2]),
             }
         )
-    cols = [f"e{j}" for j in range(n_exp)]
+    return pd.DataFrame(table).set_index("index")
+
+
+def expectation_robustness(
+    scenario: Scenario | str | Path,
+    members: Sequence[Mapping[str, float]],
+    *,
+    mode: str = "multiplier",
+    model: Model | str | Path | None = None,
+    engine: str = "roadrunner",
+    executor: object = None,
+    n_workers: int | None = None,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> Robustness:
+    """Run ``scenario`` once per ensemble member and report, per expectation, the percent of members in
+    which it holds.
+
+    Each member is a dict ``{parameter_id: multiplier}`` (``mode="multiplier"``: scales each arm's
+    effective value, see ``scale:`` in :func:`igfsim.scenario.targets.apply_targets`) or
+    ``{parameter_id: value}`` (``mode="value"``); keys containing ``:`` are used as targets verbatim
+    (e.g. ``expression:IRS``). An expectation *holds* when its claim is true (verdict ``pass``, or
+    ``xpass`` for a known failure); ``n/a`` verdicts and members whose simulation failed are not
+    counted (``n_evaluated``). The members run through :func:`igfsim.sweep.run_sweep` (design
+    ``points``, trajectories kept, expectations checked on each run's result); ``executor``,
+    ``n_workers``, ``batch_size`` and ``progress`` as in :func:`scenario_metric_evaluator`.
+    """
+    import pandas as pd
+
+    if mode not in ("multiplier", "value"):
+        raise ValueError("mode must be 'multiplier' or 'value'")
+    sc, m = _load(scenario, model)
+    runs = _PointRuns(m, engine, _sweep_executor(executor), n_workers, batch_size, progress)
+    nominal = check_expectations(run_scenario(sc, m, engine=engine), sc)
+    holds, observed, failed = _verdict_arrays(_member_outcomes(sc, members, mode, runs), len(sc.expect))
+    cols = [f"e{j}" for j in range(len(sc.expect))]
     return Robustness(
-        table=pd.DataFrame(table).set_index("index"),
+        table=_robustness_table(sc, nominal, holds, observed),
         holds=pd.DataFrame(holds, columns=cols).rename_axis("member"),
         observed=pd.DataFrame(observed, columns=cols).rename_axis("member"),
         failed=tuple(failed),

@@ -6,9 +6,11 @@
 >>> res = run_sweep(sw)                      # a process pool; executor="serial" runs in-process
 >>> res.dataset["summary"].sel(arm="cixutumumab", readout="pAkt", metric="auc")  # doctest: +SKIP
 
-Each run applies one design row to a copy of the scenario and simulates it with
-:func:`igfsim.run_scenario` (``on_error="record"``); a failed run is kept with status, message and NaN.
-Workers get the SBML text and the run descriptions, and compile the model once per process.
+Each run applies one design row to a copy of the scenario (every arm; then the sweep's arms are
+kept) and simulates it with :func:`igfsim.run_scenario` (``on_error="record"``); a failed run is
+kept with status, message and NaN. Workers get :class:`BatchTask` s (what every run shares, plus the
+rows of the batch) and hand back :class:`~igfsim.sweep.records.BatchResult` s; they get the SBML
+text and compile the model once per process.
 See ``docs/sweeps.md``.
 """
 
@@ -16,8 +18,11 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import ValidationError
@@ -26,12 +31,24 @@ from igfsim.errors import ScenarioError, SweepStoreError
 from igfsim.model.sbml import Model, load_model_string
 from igfsim.result.scenario_result import RunStatus
 from igfsim.scenario.schema import Scenario
+from igfsim.scenario.targets import CellValues, Target, parse_target
+from igfsim.sweep.records import BatchResult, SweepManifest
 from igfsim.sweep.result import SweepResult
-from igfsim.sweep.spec import Axis, Sweep, apply_row, check_sweep, design_table, load_sweep, sweep_hash
+from igfsim.sweep.spec import (
+    TARGET_KINDS,
+    Axis,
+    Sweep,
+    apply_row,
+    check_sweep,
+    design_table,
+    load_sweep,
+    sweep_hash,
+)
 from igfsim.sweep.store import SweepStore
 
 __all__ = [
     "Axis",
+    "BatchTask",
     "Sweep",
     "SweepResult",
     "SweepStoreError",
@@ -41,6 +58,73 @@ __all__ = [
     "run_sweep",
     "sweep_hash",
 ]
+
+
+# -------------------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """How a worker finds the model: the object itself (in-process), or its hash, name and -- unless
+    the pool's initializer has loaded it already -- its SBML text."""
+
+    sha256: str
+    name: str
+    sbml: str | None = None
+    model: Model | None = None
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """What every run of a sweep shares (sent with each batch).
+
+    ``scenario`` has every arm (targets apply to it before the arms in ``arms`` are kept), no
+    expectations and the sweep's readouts.
+    """
+
+    scenario: Scenario
+    arms: tuple[str, ...]
+    targets: tuple[Target, ...]
+    panel: Mapping[str, CellValues] | None
+    readouts: tuple[str, ...]
+    metrics: tuple[str, ...]
+    engine: str
+    keep_trajectories: bool
+    n_times: int
+    model: ModelRef
+
+    def empty_summary(self) -> np.ndarray:
+        """NaN metrics of one run: (arm, readout, metric)."""
+        return np.full((len(self.arms), len(self.readouts), len(self.metrics)), np.nan)
+
+    def empty_trajectory(self) -> np.ndarray | None:
+        """NaN trajectories of one run (arm, time, readout), or None when they are not kept."""
+        if not self.keep_trajectories:
+            return None
+        return np.full((len(self.arms), self.n_times, len(self.readouts)), np.nan)
+
+    def variant(self, member: str | None, values: tuple[float, ...], model: Model) -> Scenario:
+        """The scenario of one run: its design row (and panel member) applied, the sweep's arms kept."""
+        cell = (self.panel or {}).get(member) if member is not None else None
+        full = apply_row(self.scenario, self.targets, values, cell, model=model)
+        return full.model_copy(update={"arms": [full.arm(a) for a in self.arms]})
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run of a batch: its id, panel member (None without a panel) and axis values."""
+
+    run: int
+    member: str | None
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """A batch of runs for one worker call."""
+
+    setup: RunSetup
+    rows: tuple[RunRow, ...]
 
 
 # ------------------------------------------------------------------------------------ workers
@@ -55,24 +139,23 @@ def _init_worker(sha: str, sbml: str, name: str) -> None:
         _MODELS[sha] = load_model_string(sbml, name)
 
 
-def _worker_model(task: dict) -> Model:
-    if isinstance(task.get("model"), Model):
-        return task["model"]
-    key = task["model_sha"]
-    if key not in _MODELS:
-        _init_worker(key, task["model_sbml"], task["model_name"])
-    return _MODELS[key]
+def _worker_model(ref: ModelRef) -> Model:
+    if ref.model is not None:
+        return ref.model
+    if ref.sha256 not in _MODELS:
+        if ref.sbml is None:
+            raise RuntimeError(f"model {ref.name} ({ref.sha256[:12]}) was not loaded in this worker")
+        _init_worker(ref.sha256, ref.sbml, ref.name)
+    return _MODELS[ref.sha256]
 
 
-def _run_one(scenario: Scenario, model: Model, task: dict):
+def _run_one(scenario: Scenario, model: Model, setup: RunSetup) -> tuple[RunStatus, str, np.ndarray, np.ndarray | None]:
     from igfsim.result.metrics import metric
     from igfsim.runner import run_scenario
 
-    n_arm, n_ro, n_m = len(task["arms"]), len(task["readouts"]), len(task["metrics"])
-    summary = np.full((n_arm, n_ro, n_m), np.nan)
-    traj = np.full((n_arm, task["n_times"], n_ro), np.nan) if task["keep_trajectories"] else None
+    summary, traj = setup.empty_summary(), setup.empty_trajectory()
     try:
-        res = run_scenario(scenario, model, engine=task["engine"], on_error="record")
+        res = run_scenario(scenario, model, engine=setup.engine, on_error="record")
     except Exception as err:  # noqa: BLE001 - any failure of one run is recorded, the sweep goes on
         return RunStatus.FAILED, f"{type(err).__name__}: {err}", summary, traj
     failed = [f"{r.arm}: {r.message}" for r in res.records if not r.ok]
@@ -82,47 +165,142 @@ def _run_one(scenario: Scenario, model: Model, task: dict):
         y = res.values[i]
         if traj is not None:
             traj[i] = y
-        for k, ro in enumerate(task["readouts"]):
+        for k, ro in enumerate(setup.readouts):
             col = y[:, res.readouts.index(ro)]
-            for m, name in enumerate(task["metrics"]):
+            for m, name in enumerate(setup.metrics):
                 summary[i, k, m] = metric(res.times, col, name)
     return (RunStatus.FAILED if failed else RunStatus.OK), "; ".join(failed), summary, traj
 
 
-def _run_batch(task: dict) -> dict:
-    """Simulate a batch of runs (executed in a worker). Returns plain arrays and lists."""
-    model = _worker_model(task)
-    base: Scenario = task["scenario"]
-    out = {"run": [], "status": [], "message": [], "summary": [], "trajectory": []}
+def _run_row(setup: RunSetup, row: RunRow, model: Model) -> tuple[RunStatus, str, np.ndarray, np.ndarray | None]:
+    try:
+        variant = setup.variant(row.member, row.values, model)
+    except (ValidationError, ValueError) as err:
+        return RunStatus.FAILED, f"invalid run: {err}", setup.empty_summary(), setup.empty_trajectory()
+    return _run_one(variant, model, setup)
+
+
+def _run_batch(task: BatchTask) -> BatchResult:
+    """Simulate a batch of runs (executed in a worker)."""
+    setup = task.setup
+    model = _worker_model(setup.model)
     with _LOCK:
-        for run_id, member, values in task["rows"]:
-            try:
-                variant = apply_row(base, task["targets"], values, (task["panel"] or {}).get(member))
-            except (ValidationError, ValueError) as err:
-                status, msg = RunStatus.FAILED, f"invalid run: {err}"
-                summary = np.full((len(task["arms"]), len(task["readouts"]), len(task["metrics"])), np.nan)
-                traj = (
-                    np.full((len(task["arms"]), task["n_times"], len(task["readouts"])), np.nan)
-                    if task["keep_trajectories"]
-                    else None
-                )
-            else:
-                status, msg, summary, traj = _run_one(variant, model, task)
-            out["run"].append(run_id)
-            out["status"].append(status)
-            out["message"].append(msg)
-            out["summary"].append(summary)
-            out["trajectory"].append(traj)
-    out["summary"] = np.stack(out["summary"]) if out["summary"] else None
-    out["trajectory"] = np.stack(out["trajectory"]) if task["keep_trajectories"] and out["trajectory"] else None
-    return out
+        outcomes = [_run_row(setup, row, model) for row in task.rows]
+    trajectories = [o[3] for o in outcomes if o[3] is not None]
+    return BatchResult(
+        run=np.asarray([row.run for row in task.rows], dtype=int),
+        status=tuple(o[0] for o in outcomes),
+        message=tuple(o[1] for o in outcomes),
+        summary=np.stack([o[2] for o in outcomes]) if outcomes else np.zeros((0, *setup.empty_summary().shape)),
+        trajectory=np.stack(trajectories) if trajectories else None,
+    )
+
+
+# ------------------------------------------------------------------------------------ planning
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A checked sweep laid out: the scenario the runs start from (every arm, no expectations), the
+    manifest, and per run its panel member and axis values."""
+
+    scenario: Scenario
+    manifest: SweepManifest
+    panel: list[str | None]
+    rows: np.ndarray
+
+
+def _plan(sweep: Sweep, model: Model) -> _Plan:
+    """Check ``sweep`` (ScenarioError) and lay out its runs."""
+    from igfsim.engines import get_engine
+    from igfsim.scenario.translate import build_protocol
+
+    if issues := check_sweep(sweep, model):
+        raise ScenarioError(f"<sweep of {sweep.scenario.name}>", issues)
+    sc = sweep.scenario
+    readouts = list(sc.selected_readouts())
+    arms = list(sweep.arms or [a.name for a in sc.arms])
+    base = sc.model_copy(update={"expect": [], "readouts": readouts})
+    panel, rows = design_table(sweep)
+    protocol = build_protocol(model, base, base.arm(arms[0]))
+    times = np.asarray(get_engine(sweep.engine).output_times(protocol), dtype=float)
+    manifest = SweepManifest(
+        scenario=sc.name,
+        engine=sweep.engine,
+        design=sweep.design,
+        seed=sweep.seed,
+        axes=tuple(a.name for a in sweep.axes),
+        targets=tuple(a.target for a in sweep.axes),
+        arms=tuple(arms),
+        readouts=tuple(readouts),
+        metrics=tuple(sweep.metrics),
+        times=tuple(times.tolist()),
+        panel=tuple(str(m) for m in panel) if sweep.panel else None,
+        design_values=tuple(tuple(r) for r in rows.tolist()),
+        keep_trajectories=sweep.keep_trajectories,
+        spec_hash=sweep_hash(sweep, model),
+        model_sha256=model.sha256,
+    )
+    return _Plan(base, manifest, panel, rows)
+
+
+def _setup(plan: _Plan, sweep: Sweep, model_ref: ModelRef) -> RunSetup:
+    m = plan.manifest
+    return RunSetup(
+        scenario=plan.scenario,
+        arms=m.arms,
+        targets=tuple(parse_target(t, TARGET_KINDS) for t in m.targets),
+        panel=sweep.panel,
+        readouts=m.readouts,
+        metrics=m.metrics,
+        engine=m.engine,
+        keep_trajectories=m.keep_trajectories,
+        n_times=len(m.times),
+        model=model_ref,
+    )
+
+
+def _model_ref(executor: object, model: Model) -> ModelRef:
+    """The model itself in-process; its hash for our own pool (its initializer loads it); else + SBML."""
+    if executor == "serial":
+        return ModelRef(model.sha256, model.path, model=model)
+    if executor is None:
+        return ModelRef(model.sha256, model.path)
+    return ModelRef(model.sha256, model.path, sbml=model.sbml)
+
+
+def _batch_size(batch_size: int | None, n_todo: int, n_workers: int | None) -> int:
+    if batch_size is not None:
+        return batch_size
+    workers = n_workers or _cpu_count()
+    return max(1, min(64, math.ceil(n_todo / (4 * workers)))) if n_todo else 1
+
+
+def _tasks(plan: _Plan, setup: RunSetup, todo: list[int], batch_size: int) -> Iterator[BatchTask]:
+    for start in range(0, len(todo), batch_size):
+        rows = tuple(RunRow(i, plan.panel[i], tuple(plan.rows[i].tolist())) for i in todo[start : start + batch_size])
+        yield BatchTask(setup, rows)
 
 
 # ------------------------------------------------------------------------------------- driver
 
 
-def _as_executor(executor, n_workers: int | None, model: Model):
-    """(executor, owned): resolve None / "serial" / a distributed.Client / any Executor."""
+@runtime_checkable
+class _Submits(Protocol):
+    """Anything with ``concurrent.futures``' ``submit``."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]: ...
+
+
+@runtime_checkable
+class _HasExecutor(Protocol):
+    """A ``distributed.Client``: it hands out a ``concurrent.futures`` executor."""
+
+    def get_executor(self) -> Executor: ...
+
+
+def _as_executor(executor: object, n_workers: int | None, model: Model) -> tuple[_Submits, bool]:
+    """(executor, owned): resolve None / a distributed.Client / any Executor ("serial" runs in-process)."""
     if executor is None:
         import multiprocessing
 
@@ -132,11 +310,9 @@ def _as_executor(executor, n_workers: int | None, model: Model):
             initializer=_init_worker,
             initargs=(model.sha256, model.sbml, model.path),
         ), True
-    if executor == "serial":
-        return None, False
-    if type(executor).__name__ == "Client" and type(executor).__module__.startswith("distributed"):
+    if _is_dask_client(executor) and isinstance(executor, _HasExecutor):
         return executor.get_executor(), False
-    if isinstance(executor, Executor) or hasattr(executor, "submit"):
+    if isinstance(executor, Executor | _Submits):
         return executor, False
     raise TypeError(
         f"executor must be None, 'serial', a concurrent.futures.Executor or a distributed.Client, "
@@ -144,10 +320,14 @@ def _as_executor(executor, n_workers: int | None, model: Model):
     )
 
 
+def _is_dask_client(executor: object) -> bool:
+    return type(executor).__name__ == "Client" and type(executor).__module__.startswith("distributed")
+
+
 def run_sweep(
     sweep: Sweep,
     *,
-    executor=None,
+    executor: object = None,
     n_workers: int | None = None,
     batch_size: int | None = None,
     out: str | Path | None = None,
@@ -162,107 +342,80 @@ def run_sweep(
     batch by batch to that folder (Parquet parts + manifest) and not kept in memory; ``resume=True``
     runs only the runs missing there. ``model`` overrides the sweep's model.
     """
-    from igfsim.engines import get_engine
-    from igfsim.scenario.translate import build_protocol
-
     model = model or sweep.load_model()
-    if issues := check_sweep(sweep, model):
-        raise ScenarioError(f"<sweep of {sweep.scenario.name}>", issues)
-    sc = sweep.scenario
-    readouts = list(sc.selected_readouts())
-    arms = list(sweep.arms or [a.name for a in sc.arms])
-    base = sc.model_copy(update={"arms": [sc.arm(a) for a in arms], "expect": [], "readouts": readouts})
-    panel, rows = design_table(sweep)
-    times = np.asarray(get_engine(sweep.engine).output_times(build_protocol(model, base, base.arms[0])), dtype=float)
-    meta = {
-        "scenario": sc.name,
-        "engine": sweep.engine,
-        "design": sweep.design,
-        "seed": sweep.seed,
-        "axes": [a.name for a in sweep.axes],
-        "targets": [a.target for a in sweep.axes],
-        "arms": arms,
-        "readouts": readouts,
-        "metrics": list(sweep.metrics),
-        "times": times.tolist(),
-        "panel": panel if sweep.panel else None,
-        "design_values": rows.tolist(),
-        "keep_trajectories": sweep.keep_trajectories,
-        "spec_hash": sweep_hash(sweep, model),
-        "model_sha256": model.sha256,
-    }
-    store = SweepStore(out) if out is not None else None
-    if resume and store is None:
+    plan = _plan(sweep, model)
+    if resume and out is None:
         raise SweepStoreError("resume=True needs 'out' (the folder of the interrupted sweep)")
-    done: set[int] = set()
-    if store is not None:
-        done = store.prepare(meta, sweep.model_dump(mode="json"), resume=resume)
-    todo = [i for i in range(len(rows)) if i not in done]
-    workers = n_workers or _cpu_count()
-    if batch_size is None:
-        batch_size = max(1, min(64, math.ceil(len(todo) / (4 * workers)))) if todo else 1
-    common = {
-        "scenario": base,
-        "targets": meta["targets"],
-        "panel": sweep.panel,
-        "arms": arms,
-        "readouts": readouts,
-        "metrics": list(sweep.metrics),
-        "engine": sweep.engine,
-        "keep_trajectories": sweep.keep_trajectories,
-        "n_times": times.size,
-    }
-    serial = executor == "serial"
-    if serial:
-        common["model"] = model
-    elif executor is None:  # our own pool: its initializer hands every worker the model once
-        common.update(model_sha=model.sha256)
-    else:
-        common.update(model_sha=model.sha256, model_sbml=model.sbml, model_name=model.path)
-    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
-    tasks = ({**common, "rows": [(i, panel[i], rows[i].tolist()) for i in b]} for b in batches)
+    store = SweepStore(out) if out is not None else None
+    done = store.prepare(plan.manifest, sweep.model_dump(mode="json"), resume=resume) if store is not None else set()
+    todo = [i for i in range(plan.manifest.n_runs) if i not in done]
+    setup = _setup(plan, sweep, _model_ref(executor, model))
+    tasks = _tasks(plan, setup, todo, _batch_size(batch_size, len(todo), n_workers))
+    run = _Execution(
+        executor, n_workers, model, progress, f"sweep {sweep.scenario.name}", plan.manifest.n_runs, len(done)
+    )
+    if store is None:
+        result = SweepResult.empty(plan.manifest)
+        run.execute(tasks, result.fill)
+        return result
+    run.execute(tasks, store.write_batch)
+    return SweepResult.open(store.path)
 
-    result = None if store is not None else SweepResult.empty(meta, len(rows))
-    sink = store.write_batch if store is not None else result.fill
-    from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(rows), initial=len(done), unit="run", disable=not progress, desc=f"sweep {sc.name}")
-    try:
-        if serial:
-            for task in tasks:
-                batch = _run_batch(task)
-                sink(batch)
-                bar.update(len(batch["run"]))
-        else:
-            ex, owned = _as_executor(executor, n_workers, model)
+@dataclass(frozen=True)
+class _Execution:
+    """Where and how the batches run: in-process or on an executor, with a progress bar."""
+
+    executor: object
+    n_workers: int | None
+    model: Model
+    progress: bool
+    label: str
+    n_runs: int
+    n_done: int
+
+    def execute(self, tasks: Iterable[BatchTask], sink: Callable[[BatchResult], None]) -> None:
+        """Run ``tasks``, handing each finished batch to ``sink`` at once."""
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self.n_runs, initial=self.n_done, unit="run", disable=not self.progress, desc=self.label)
+
+        def done(batch: BatchResult) -> None:
+            sink(batch)
+            bar.update(len(batch))
+
+        try:
+            if self.executor == "serial":
+                for task in tasks:
+                    done(_run_batch(task))
+                return
+            ex, owned = _as_executor(self.executor, self.n_workers, self.model)
             try:
-                _drain(ex, tasks, sink, bar, window=2 * workers)
+                _drain(ex, tasks, done, window=2 * (self.n_workers or _cpu_count()))
             finally:
-                if owned:
+                if owned and isinstance(ex, Executor):
                     ex.shutdown(wait=True, cancel_futures=True)
-    finally:
-        bar.close()
-    return SweepResult.open(out) if store is not None else result
+        finally:
+            bar.close()
 
 
-def _drain(ex, tasks, sink, bar, window: int) -> None:
+def _drain(ex: _Submits, tasks: Iterable[BatchTask], sink: Callable[[BatchResult], None], window: int) -> None:
     """Keep at most ``window`` batches in flight; hand each finished batch to ``sink`` at once."""
-    pending = set()
+    pending: set[Future[BatchResult]] = set()
+
+    def collect() -> None:
+        nonlocal pending
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for f in finished:
+            sink(f.result())
+
     try:
         for task in tasks:
             pending.add(ex.submit(_run_batch, task))
             while len(pending) >= window:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    batch = f.result()
-                    sink(batch)
-                    bar.update(len(batch["run"]))
+                collect()
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                batch = f.result()
-                sink(batch)
-                bar.update(len(batch["run"]))
+            collect()
     finally:
         for f in pending:
             f.cancel()

@@ -2,50 +2,88 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from igfsim.result.scenario_result import RunStatus
+from igfsim.result.scenario_result import ArmRecord, RunStatus, ScenarioResult
+from igfsim.sweep.records import BatchResult, SweepManifest
 from igfsim.sweep.store import SweepStore
+
+#: the status of a run of an in-memory result that no batch has filled yet
+PENDING = "pending"
+
+
+@dataclass
+class _Runs:
+    """The runs a result shows: read from a folder, or filled batch by batch in memory."""
+
+    run: np.ndarray
+    status: list[str]
+    message: list[str]
+    summary: np.ndarray
+    trajectory: np.ndarray | None
+
+    @classmethod
+    def of(cls, batch: BatchResult) -> _Runs:
+        return cls(batch.run, list(batch.status), list(batch.message), batch.summary, batch.trajectory)
+
+    @classmethod
+    def pending(cls, manifest: SweepManifest) -> _Runs:
+        n = manifest.n_runs
+        traj = np.full((n, *manifest.trajectory_shape), np.nan) if manifest.keep_trajectories else None
+        return cls(np.arange(n), [PENDING] * n, [""] * n, np.full((n, *manifest.summary_shape), np.nan), traj)
+
+    def fill(self, batch: BatchResult) -> None:
+        idx = np.asarray(batch.run, dtype=int)
+        for j, i in enumerate(idx):
+            self.status[i] = batch.status[j]
+            self.message[i] = batch.message[j]
+        self.summary[idx] = batch.summary
+        if batch.trajectory is not None and self.trajectory is not None:
+            self.trajectory[idx] = batch.trajectory
 
 
 class SweepResult:
-    """The runs of a sweep: ``dataset`` (xarray), ``to_dataframe()`` (long pandas), ``grid()``."""
+    """The runs of a sweep: ``dataset`` (xarray), ``to_dataframe()`` (long pandas), ``grid()``,
+    ``run_result(i)`` (one run as a :class:`~igfsim.result.scenario_result.ScenarioResult`)."""
 
     def __init__(
-        self, meta: dict, data: dict | None = None, store: SweepStore | None = None, trajectories: bool = True
+        self,
+        manifest: SweepManifest,
+        runs: BatchResult | None = None,
+        store: SweepStore | None = None,
+        trajectories: bool = True,
     ):
-        self.meta = meta
-        self._data = data
+        if runs is None and store is None:
+            raise ValueError("a SweepResult needs its runs or the store that holds them")
+        self.manifest = manifest
+        self._runs = _Runs.of(runs) if runs is not None else None
         self._store = store
         self._trajectories = trajectories
-        self._ds = None
+        self._ds: Any = None
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """The manifest as the mapping of ``manifest.json`` (for code that reads it by key)."""
+        return self.manifest.to_json()
 
     # ---------------------------------------------------------------- construction
     @classmethod
-    def empty(cls, meta: dict, n_runs: int) -> SweepResult:
+    def empty(cls, manifest: SweepManifest) -> SweepResult:
         """An in-memory result to be filled batch by batch (runs not yet filled stay NaN / 'pending')."""
-        shape_s = (n_runs, len(meta["arms"]), len(meta["readouts"]), len(meta["metrics"]))
-        data = {
-            "run": np.arange(n_runs),
-            "status": ["pending"] * n_runs,
-            "message": [""] * n_runs,
-            "summary": np.full(shape_s, np.nan),
-        }
-        if meta["keep_trajectories"]:
-            data["trajectory"] = np.full((n_runs, len(meta["arms"]), len(meta["times"]), len(meta["readouts"])), np.nan)
-        return cls(meta, data)
+        res = cls(manifest, BatchResult.none(manifest, manifest.keep_trajectories))
+        res._runs = _Runs.pending(manifest)
+        return res
 
-    def fill(self, batch: dict) -> None:
+    def fill(self, batch: BatchResult) -> None:
         """Put one finished batch into an in-memory result."""
-        idx = np.asarray(batch["run"], dtype=int)
-        for j, i in enumerate(idx):
-            self._data["status"][i] = batch["status"][j]
-            self._data["message"][i] = batch["message"][j]
-        self._data["summary"][idx] = batch["summary"]
-        if batch.get("trajectory") is not None:
-            self._data["trajectory"][idx] = batch["trajectory"]
+        if self._runs is None or self._store is not None:
+            raise ValueError("fill() is for in-memory results; a stored sweep is written by its SweepStore")
+        self._runs.fill(batch)
         self._ds = None
 
     @classmethod
@@ -55,14 +93,16 @@ class SweepResult:
         return cls(store.read_manifest(), store=store, trajectories=trajectories)
 
     # ---------------------------------------------------------------- views
-    def _arrays(self) -> dict:
-        if self._data is None:
-            self._data = self._store.read(trajectories=self._trajectories)
-        return self._data
+    def _arrays(self) -> _Runs:
+        if self._runs is None:
+            assert self._store is not None  # __init__ takes runs or a store
+            self._runs = _Runs.of(self._store.read(trajectories=self._trajectories))
+        return self._runs
 
     @property
     def status(self) -> list[str]:
-        return list(self._arrays()["status"])
+        """Per run: ``ok`` or ``failed`` (:class:`~igfsim.result.scenario_result.RunStatus`)."""
+        return list(self._arrays().status)
 
     @property
     def n_runs(self) -> int:
@@ -80,6 +120,38 @@ class SweepResult:
     def ok(self) -> bool:
         return self.n_runs > 0 and self.n_ok == self.n_runs
 
+    def run_result(self, run: int) -> ScenarioResult:
+        """Run ``run`` as a :class:`~igfsim.result.scenario_result.ScenarioResult` (needs the
+        trajectories: ``keep_trajectories``). Arms of a failed run whose trajectories are all NaN are
+        recorded as failed, with the run's message; no units."""
+        from igfsim.engines import get_engine
+
+        d = self._arrays()
+        if d.trajectory is None:
+            raise ValueError("run_result() needs the trajectories: keep_trajectories=True (and trajectories=True)")
+        where = np.flatnonzero(d.run == run)
+        if where.size == 0:
+            raise KeyError(f"no run {run} in this result")
+        i = int(where[0])
+        values = d.trajectory[i]
+        ok = d.status[i] == RunStatus.OK
+        records = tuple(
+            ArmRecord(arm, RunStatus.OK)
+            if ok or not np.isnan(values[k]).all()
+            else ArmRecord(arm, RunStatus.FAILED, d.message[i])
+            for k, arm in enumerate(self.manifest.arms)
+        )
+        return ScenarioResult(
+            scenario=self.manifest.scenario,
+            engine=self.manifest.engine,
+            arms=self.manifest.arms,
+            times=np.asarray(self.manifest.times, dtype=float),
+            readouts=self.manifest.readouts,
+            values=values,
+            records=records,
+            time_units=get_engine(self.manifest.engine).time_units,
+        )
+
     @property
     def dataset(self):
         """``xarray.Dataset``: ``summary`` (run, arm, readout, metric) and, if kept, ``trajectory``
@@ -93,36 +165,41 @@ class SweepResult:
 
         from igfsim._version import __version__
 
-        d, m = self._arrays(), self.meta
-        runs = np.asarray(d["run"], dtype=int)
-        values = np.asarray(m["design_values"], dtype=float).reshape(-1, len(m["axes"]))
-        coords = {"run": runs, "arm": list(m["arms"]), "readout": list(m["readouts"]), "metric": list(m["metrics"])}
-        for j, name in enumerate(m["axes"]):
+        d, m = self._arrays(), self.manifest
+        runs = np.asarray(d.run, dtype=int)
+        values = m.design_array()
+        coords: dict[str, Any] = {
+            "run": runs,
+            "arm": list(m.arms),
+            "readout": list(m.readouts),
+            "metric": list(m.metrics),
+        }
+        for j, name in enumerate(m.axes):
             coords[name] = ("run", values[runs, j] if runs.size else np.zeros(0))
-        if m.get("panel"):
-            coords["panel"] = ("run", np.asarray([m["panel"][i] for i in runs], dtype=object).astype(str))
-        coords["status"] = ("run", np.asarray(d["status"], dtype=object).astype(str))
-        coords["message"] = ("run", np.asarray(d["message"], dtype=object).astype(str))
-        data_vars = {"summary": (("run", "arm", "readout", "metric"), d["summary"])}
-        if "trajectory" in d:
-            coords["time"] = np.asarray(m["times"], dtype=float)
-            data_vars["trajectory"] = (("run", "arm", "time", "readout"), d["trajectory"])
+        if m.panel:
+            coords["panel"] = ("run", np.asarray([m.panel[i] for i in runs], dtype=object).astype(str))
+        coords["status"] = ("run", np.asarray(d.status, dtype=object).astype(str))
+        coords["message"] = ("run", np.asarray(d.message, dtype=object).astype(str))
+        data_vars = {"summary": (("run", "arm", "readout", "metric"), d.summary)}
+        if d.trajectory is not None:
+            coords["time"] = np.asarray(m.times, dtype=float)
+            data_vars["trajectory"] = (("run", "arm", "time", "readout"), d.trajectory)
         attrs = {
-            "scenario": m["scenario"],
-            "engine": m["engine"],
-            "design": m["design"],
-            "seed": m["seed"],
-            "spec_hash": m["spec_hash"],
-            "model_sha256": m["model_sha256"],
+            "scenario": m.scenario,
+            "engine": m.engine,
+            "design": m.design,
+            "seed": m.seed,
+            "spec_hash": m.spec_hash,
+            "model_sha256": m.model_sha256,
             "igfsim_version": __version__,
-            "axes": ", ".join(f"{a}={t}" for a, t in zip(m["axes"], m["targets"], strict=True)),
+            "axes": ", ".join(f"{a}={t}" for a, t in zip(m.axes, m.targets, strict=True)),
         }
         return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
     def to_dataframe(self):
         """Long ``pandas.DataFrame``: run, [panel], one column per axis, arm, readout, metric, value, status."""
         da = self.dataset["summary"]
-        keep = ["panel", *self.meta["axes"]] if self.meta.get("panel") else list(self.meta["axes"])
+        keep = ["panel", *self.manifest.axes] if self.manifest.panel else list(self.manifest.axes)
         frame = da.reset_coords(drop=True).to_dataframe(name="value").reset_index()
         per_run = self.dataset[[*keep, "status"]].reset_coords().to_dataframe().reset_index()
         frame = frame.merge(per_run[["run", *keep, "status"]], on="run", how="left")
@@ -130,10 +207,10 @@ class SweepResult:
 
     def grid(self, var: str = "summary"):
         """A full grid's ``var`` unstacked onto one dim per axis (and ``panel`` first, if any)."""
-        if self.meta["design"] != "grid":
-            raise ValueError(f"grid() needs a grid design, not {self.meta['design']!r}")
+        if self.manifest.design != "grid":
+            raise ValueError(f"grid() needs a grid design, not {self.manifest.design!r}")
         ds = self.dataset
-        dims = (["panel"] if self.meta.get("panel") else []) + list(self.meta["axes"])
+        dims = (["panel"] if self.manifest.panel else []) + list(self.manifest.axes)
         if not dims:
             raise ValueError("a sweep without axes or panel has no grid")
         if var in ("status", "message"):

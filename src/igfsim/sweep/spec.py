@@ -1,6 +1,12 @@
 """Sweep specification: axes, targets, designs (grid, Latin hypercube, Sobol, points), panels,
 validation against a model, YAML loading, and how one design row changes a scenario.
 
+An axis's ``target`` is one of the grammar of :mod:`igfsim.scenario.targets` (``dose:<arm>/<drug>``
+or ``dose:*/<drug>``, ``stimulus:``, ``expression:``, ``initial:``, ``parameter:``, ``scale:``); how a
+value reaches the arms is :func:`igfsim.scenario.targets.apply_targets`' (axes win over arms; an arm
+with a stimulus of its own keeps a species it leaves out absent; ``scale:`` multiplies each arm's
+effective value).
+
 Execution lives in :mod:`igfsim.sweep`, which re-exports everything public here.
 """
 
@@ -11,6 +17,7 @@ import itertools
 import json
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -21,13 +28,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from igfsim.errors import Issue, ScenarioError, did_you_mean, read_text_file
 from igfsim.model.sbml import Model, load_model
 from igfsim.scenario.checks import check_cell
-from igfsim.scenario.drugs import find_drug
 from igfsim.scenario.loading import format_loc, load_scenario, parse_scenario
 from igfsim.scenario.schema import METRIC_RE, METRICS_HELP, Cell, Finite, Scenario
-from igfsim.scenario.targets import TargetKind, check_target, parse_target, same_drug
+from igfsim.scenario.targets import CellValues, Target, TargetKind, apply_targets, check_target, parse_target
 
 #: the target kinds a sweep axis may take (the grammar lives in :mod:`igfsim.scenario.targets`)
-TARGET_KINDS = (TargetKind.DOSE, TargetKind.STIMULUS, TargetKind.EXPRESSION, TargetKind.INITIAL, TargetKind.PARAMETER)
+TARGET_KINDS = tuple(TargetKind)
+#: target kinds whose values are concentrations, doses or multipliers
+NON_NEGATIVE_KINDS = (
+    TargetKind.DOSE,
+    TargetKind.STIMULUS,
+    TargetKind.EXPRESSION,
+    TargetKind.INITIAL,
+    TargetKind.SCALE,
+)
 #: names used by the dataset's own dimensions and coordinates
 RESERVED = ("run", "arm", "readout", "metric", "time", "panel", "status", "message", "value")
 PANEL_KEYS = ("expression", "initial", "parameters")
@@ -165,41 +179,54 @@ class Sweep(BaseModel):
 
 def _check_value_range(axis: Axis, kind: TargetKind) -> str | None:
     lo, _ = axis.bounds()
-    if kind in ("dose", "stimulus", "expression", "initial") and lo < 0:
+    if kind in NON_NEGATIVE_KINDS and lo < 0:
         return f"{kind} values must be >= 0, got {lo:g}"
     return None
 
 
 def check_sweep(sweep: Sweep, model: Model) -> list[Issue]:
     """Every problem of ``sweep`` against its scenario and ``model`` (never raises)."""
+    return [
+        *_check_axes(sweep, model),
+        *_check_design(sweep),
+        *_check_arms(sweep),
+        *_check_panel(sweep, model),
+        *_check_metrics(sweep),
+        *_check_engine(sweep),
+    ]
+
+
+def _check_axes(sweep: Sweep, model: Model) -> list[Issue]:
+    """Names, targets and values of every axis, and what the design asks of them."""
     issues: list[Issue] = []
-    sc = sweep.scenario
-    arm_names = [a.name for a in sc.arms]
     names = [a.name for a in sweep.axes]
     for i, axis in enumerate(sweep.axes):
         where = f"axes[{i}]"
         if names.count(axis.name) > 1:
             issues.append(Issue(f"{where}.name", f"axis name {axis.name!r} is repeated"))
         target = parse_target(axis.target, TARGET_KINDS)
-        issues += [Issue(f"{where}.target", msg) for msg in check_target(target, sc, model)]
+        issues += [Issue(f"{where}.target", msg) for msg in check_target(target, sweep.scenario, model)]
         if msg := _check_value_range(axis, target.kind):
             issues.append(Issue(where, msg))
-        if sweep.design == "grid" and axis.values is None and (axis.range is None or axis.n is None):
-            issues.append(Issue(where, "a grid axis needs 'values' or 'range' with 'n'"))
-        if sweep.design == "points" and (axis.values is None or len(axis.values) != len(sweep.axes[0].values or ())):
-            issues.append(
-                Issue(
-                    where,
-                    "design 'points' needs 'values' of the same length on every axis "
-                    "(run i takes the i-th value of each)",
-                )
-            )
-        if sweep.design in ("lhs", "sobol") and (axis.values is not None or axis.n is not None):
-            issues.append(
-                Issue(
-                    where, f"design {sweep.design!r} samples 'range' or 'distribution'; 'values' and 'n' are for grids"
-                )
-            )
+        if msg := _check_axis_design(sweep, axis):
+            issues.append(Issue(where, msg))
+    return issues
+
+
+def _check_axis_design(sweep: Sweep, axis: Axis) -> str | None:
+    """What is wrong with ``axis`` for the sweep's design, if anything."""
+    if sweep.design == "grid" and axis.values is None and (axis.range is None or axis.n is None):
+        return "a grid axis needs 'values' or 'range' with 'n'"
+    if sweep.design == "points" and (axis.values is None or len(axis.values) != len(sweep.axes[0].values or ())):
+        return "design 'points' needs 'values' of the same length on every axis (run i takes the i-th value of each)"
+    if sweep.design in ("lhs", "sobol") and (axis.values is not None or axis.n is not None):
+        return f"design {sweep.design!r} samples 'range' or 'distribution'; 'values' and 'n' are for grids"
+    return None
+
+
+def _check_design(sweep: Sweep) -> list[Issue]:
+    """``n`` and the axes against the design."""
+    issues: list[Issue] = []
     if sweep.design in ("grid", "points") and sweep.n is not None:
         issues.append(
             Issue("n", "'n' is the sample count of a random design (lhs, sobol); a grid's size comes from its axes")
@@ -209,11 +236,21 @@ def check_sweep(sweep: Sweep, model: Model) -> list[Issue]:
             issues.append(Issue("n", f"design {sweep.design!r} needs 'n' (the number of samples)"))
         if not sweep.axes:
             issues.append(Issue("axes", f"design {sweep.design!r} needs at least one axis"))
-    for j, a in enumerate(sweep.arms or []):
-        if a not in arm_names:
-            issues.append(
-                Issue(f"arms[{j}]", f"no arm named {a!r}{did_you_mean(a, arm_names)}; arms are: {', '.join(arm_names)}")
-            )
+    return issues
+
+
+def _check_arms(sweep: Sweep) -> list[Issue]:
+    arm_names = [a.name for a in sweep.scenario.arms]
+    return [
+        Issue(f"arms[{j}]", f"no arm named {a!r}{did_you_mean(a, arm_names)}; arms are: {', '.join(arm_names)}")
+        for j, a in enumerate(sweep.arms or [])
+        if a not in arm_names
+    ]
+
+
+def _check_panel(sweep: Sweep, model: Model) -> list[Issue]:
+    """Every panel member's keys and cell settings."""
+    issues: list[Issue] = []
     for member, cell in (sweep.panel or {}).items():
         for key in cell:
             if key not in PANEL_KEYS:
@@ -224,29 +261,36 @@ def check_sweep(sweep: Sweep, model: Model) -> list[Issue]:
                     )
                 )
         try:
-            probe = Cell(**{k: v for k, v in cell.items() if k in PANEL_KEYS})
+            probe = Cell.model_validate({k: v for k, v in cell.items() if k in PANEL_KEYS})
         except ValidationError as err:
             issues += [Issue(f"panel.{member}.{format_loc(e['loc'])}", e["msg"]) for e in err.errors()]
             continue
         issues += check_cell(probe, f"panel.{member}", model)
     if sweep.panel is not None and not sweep.panel:
         issues.append(Issue("panel", "a panel needs at least one member"))
-    for j, m in enumerate(sweep.metrics):
-        if m.startswith("at_") and float(m[3:]) > sc.simulation.duration_min:
-            issues.append(
-                Issue(f"metrics[{j}]", f"{m} is after the end of the simulation ({sc.simulation.duration_min:g} min)")
-            )
+    return issues
+
+
+def _check_metrics(sweep: Sweep) -> list[Issue]:
+    duration = sweep.scenario.simulation.duration_min
+    return [
+        Issue(f"metrics[{j}]", f"{m} is after the end of the simulation ({duration:g} min)")
+        for j, m in enumerate(sweep.metrics)
+        if m.startswith("at_") and float(m[3:]) > duration
+    ]
+
+
+def _check_engine(sweep: Sweep) -> list[Issue]:
     from igfsim.engines import ENGINES
 
-    if sweep.engine not in ENGINES:
-        issues.append(
-            Issue(
-                "engine",
-                f"unknown engine {sweep.engine!r}{did_you_mean(sweep.engine, ENGINES)}; "
-                f"engines are: {', '.join(ENGINES)}",
-            )
+    if sweep.engine in ENGINES:
+        return []
+    return [
+        Issue(
+            "engine",
+            f"unknown engine {sweep.engine!r}{did_you_mean(sweep.engine, ENGINES)}; engines are: {', '.join(ENGINES)}",
         )
-    return issues
+    ]
 
 
 def _pydantic_issues(err: ValidationError, prefix: str = "") -> list[Issue]:
@@ -320,7 +364,8 @@ def design_table(sweep: Sweep) -> tuple[list[str | None], np.ndarray]:
     """
     axes = sweep.axes
     if sweep.design == "grid":
-        rows = np.array(list(itertools.product(*[a.grid_values() for a in axes])), dtype=float).reshape(-1, len(axes))
+        product = list(itertools.product(*[a.grid_values() for a in axes]))  # no axes: one empty row
+        rows = np.array(product, dtype=float).reshape(len(product), len(axes))
     elif sweep.design == "points":  # explicit design rows: the i-th value of every axis
         rows = np.column_stack([np.asarray(a.values, dtype=float) for a in axes]) if axes else np.zeros((1, 0))
     else:
@@ -346,35 +391,18 @@ def sweep_hash(sweep: Sweep, model: Model) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def apply_row(scenario: Scenario, targets: list[str], values, panel_cell: dict | None = None) -> Scenario:
-    """The scenario variant of one run: panel cell first, then every axis value (axes win over arms)."""
-    # exclude_unset: an arm's cell that names no context must keep inheriting the scenario's
-    data = scenario.model_dump(exclude_unset=True)
-    data["arms"] = [{**a, "treatments": a.get("treatments", [])} for a in data["arms"]]
-    cells = [data.setdefault("cell", {})] + [a["cell"] for a in data["arms"] if a.get("cell") is not None]
+def apply_row(
+    scenario: Scenario,
+    targets: Sequence[str | Target],
+    values: Sequence[float],
+    panel_cell: CellValues | None = None,
+    *,
+    model: Model | None = None,
+) -> Scenario:
+    """The scenario variant of one run: panel cell first, then every axis value (axes win over arms).
 
-    def set_cell(key: str, sid: str, v: float) -> None:
-        for cell in cells:
-            cell.setdefault(key, {})[sid] = float(v)
-
-    for key, mapping in (panel_cell or {}).items():
-        for sid, v in mapping.items():
-            set_cell(key, sid, v)
-    for target, v in zip(targets, values, strict=True):
-        tg = parse_target(target, TARGET_KINDS)
-        if tg.kind is TargetKind.DOSE:
-            drug = find_drug(tg.drug)
-            if drug is None:
-                raise ValueError(f"target {tg}: unknown drug {tg.drug!r}")
-            for a in data["arms"]:
-                if tg.applies_to_arm(a["name"]):
-                    for t in a["treatments"]:
-                        if same_drug(t["drug"], drug.name):
-                            t["dose_nM"] = float(v)
-        elif tg.kind is TargetKind.STIMULUS:
-            data.setdefault("stimulus", {})
-            for holder in [data] + [a for a in data["arms"] if a.get("stimulus") is not None]:
-                holder["stimulus"][tg.key] = float(v)
-        else:
-            set_cell({TargetKind.PARAMETER: "parameters"}.get(tg.kind, tg.kind.value), tg.key, v)
-    return Scenario.model_validate(data)
+    :func:`igfsim.scenario.targets.apply_targets` with the sweep's target kinds; ``model`` is needed
+    for ``scale:`` axes. An arm with its own stimulus keeps a species it leaves out absent.
+    """
+    parsed = [t if isinstance(t, Target) else parse_target(t, TARGET_KINDS) for t in targets]
+    return apply_targets(scenario, parsed, values, model=model, panel_cell=panel_cell)
