@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from igfsim.errors import Issue, ScenarioError, did_you_mean, read_text_file
+from igfsim.errors import Issue, ScenarioError, did_you_mean
 from igfsim.model.sbml import Model, load_model
 from igfsim.scenario.checks import check_cell
-from igfsim.scenario.loading import format_loc, load_scenario, parse_scenario
+from igfsim.scenario.loading import format_loc, issues_from_pydantic, load_scenario, parse_scenario, read_yaml_file
 from igfsim.scenario.schema import METRIC_RE, METRICS_HELP, Cell, Finite, Scenario
 from igfsim.scenario.targets import CellValues, Target, TargetKind, apply_targets, check_target, parse_target
 
@@ -293,41 +292,13 @@ def _check_engine(sweep: Sweep) -> list[Issue]:
     ]
 
 
-def _pydantic_issues(err: ValidationError, prefix: str = "") -> list[Issue]:
-    out = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
-        where = prefix + format_loc(loc)
-        if e["type"] == "extra_forbidden":
-            keys = list(Sweep.model_fields) if len(loc) == 1 else list(Axis.model_fields) if loc[0] == "axes" else []
-            msg = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), keys)}" + (
-                f"; expected one of: {', '.join(keys)}" if keys else ""
-            )
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        elif e["type"] == "value_error":
-            msg = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
-        else:
-            msg = e["msg"]
-        out.append(Issue(where, msg))
-    return out
-
-
 # -------------------------------------------------------------------------------------- YAML
 
 
 def load_sweep(path: str | Path, model: Model | None = None) -> Sweep:
     """Read a sweep file and check it against its scenario and model (bundled unless ``model:``)."""
     p = Path(path)
-    text, problem = read_text_file(p)
-    if text is None:
-        raise ScenarioError(str(p), [Issue("(file)", problem)])
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ScenarioError(
-            str(p), [Issue("(file)", f"malformed YAML: {getattr(err, 'problem', None) or err}")]
-        ) from None
+    data = read_yaml_file(p)
     if not isinstance(data, dict):
         raise ScenarioError(str(p), [Issue("(top level)", "expected a mapping of keys")])
     data = dict(data)
@@ -348,7 +319,7 @@ def load_sweep(path: str | Path, model: Model | None = None) -> Sweep:
     try:
         sweep = Sweep.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(str(p), _pydantic_issues(err)) from None
+        raise ScenarioError(str(p), issues_from_pydantic(err, Sweep)) from None
     if issues := check_sweep(sweep, model or sweep.load_model()):
         raise ScenarioError(str(p), issues)
     return sweep
