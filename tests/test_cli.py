@@ -183,6 +183,7 @@ def test_validate_directory(scenario_file, capsys):
     assert "2/2 expectations passed" in out and "2 scenario file(s)" in out
 
 
+@pytest.mark.slow
 def test_validate_bundled_directory(capsys):
     assert main(["validate", str(bundled_scenarios_dir()), "--quiet"]) == 0
     out, _ = capsys.readouterr()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a child process or a notebook kernel: seconds each
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "igfsim_tour.ipynb"
 
 

@@ -47,6 +47,7 @@ def test_report_lists_verdicts_per_engine_and_every_disagreement(c01_report):
         assert n.arm in text and n.readout in text
 
 
+@pytest.mark.slow
 def test_validate_engine_all_prints_the_agreement_table(capsys):
     code = main(["validate", "--engine", "all", str(bundled_scenarios_dir() / "c06_integrin_bypass.yaml")])
     out, err = capsys.readouterr()

@@ -533,6 +533,7 @@ def test_engine_defaults_and_bad_options():
         BooleanEngine(n_trajectories=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_bundled_scenario_runs_with_values_in_unit_interval(net, path):
     res = igfsim.run_scenario(path, engine="boolean")

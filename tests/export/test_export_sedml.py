@@ -16,6 +16,8 @@ import pytest
 
 from igfsim.resources import bundled_scenarios_dir
 
+pytestmark = pytest.mark.slow  # a child process or a notebook kernel: seconds each
+
 CHILD = textwrap.dedent("""
     import json, sys, warnings
     from pathlib import Path

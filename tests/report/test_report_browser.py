@@ -18,9 +18,12 @@ import pytest
 from igfsim.cli import main
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (.ci/run installs Debian's chromium)"
-)
+pytestmark = [
+    pytest.mark.slow,  # a browser: seconds each
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (.ci/run installs Debian's chromium)"
+    ),
+]
 FLAGS = [
     "--headless",
     "--no-sandbox",

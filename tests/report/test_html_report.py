@@ -116,6 +116,7 @@ def test_cli_bad_input_exit_2(tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.mark.slow
 def test_default_runs_bundled_scenario(tmp_path, monkeypatch):
     """No INPUT: the report simulates scenarios itself (here one bundled file, all engines)."""
     from igfsim.report.inputs import run_bundled
@@ -130,7 +131,7 @@ def test_default_runs_bundled_scenario(tmp_path, monkeypatch):
 
 
 def test_shipped_report_has_no_script(run_dir, tmp_path):
-    """The browser probe lives in tests/test_report_browser.py, not in every report."""
+    """The browser probe lives in tests/report/test_report_browser.py, not in every report."""
     out = tmp_path / "r.html"
     write_report(load_inputs([run_dir], [run_dir.parent]), out)
     text = out.read_text(encoding="utf-8")

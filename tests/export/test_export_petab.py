@@ -36,6 +36,7 @@ def _export(name: str, tmp_path):
     return out / "problem.yaml"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["c01_mab_vs_dual_tki", "c04_acquired_igf2_ira_switch"])
 def test_petab_v2_problem_lints_clean(name, tmp_path):
     path = _export(name, tmp_path)

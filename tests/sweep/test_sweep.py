@@ -263,11 +263,13 @@ def test_failed_run_is_recorded_and_the_sweep_finishes(failing_serial):
     )
 
 
+@pytest.mark.slow
 def test_process_pool_equals_serial(failing_sweep, failing_serial):
     pooled = run_sweep(failing_sweep, n_workers=2, batch_size=1, progress=False)
     assert pooled.dataset.identical(failing_serial.dataset)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_serial(failing_sweep, failing_serial):
     distributed = pytest.importorskip("distributed")
     with (
@@ -349,7 +351,7 @@ def test_manifest_file_layout(tmp_path, igf_model):
         SweepManifest.from_json({k: v for k, v in expected.items() if k != "times"})
 
 
-OLD_FOLDER = Path(__file__).resolve().parent / "data" / "sweep_written_by_0.1.0"
+OLD_FOLDER = Path(__file__).resolve().parents[1] / "data" / "sweep_written_by_0.1.0"
 
 
 def test_folder_written_by_0_1_0_opens(tmp_path):
@@ -361,11 +363,12 @@ def test_folder_written_by_0_1_0_opens(tmp_path):
     assert np.isfinite(summary.values).all() and set(old.manifest.axes) <= set(old.dataset.coords)
 
 
+@pytest.mark.slow
 def test_folder_written_by_0_1_0_resumes_to_the_same_numbers(tmp_path):
     import shutil
 
     old = SweepResult.open(OLD_FOLDER)
-    sw = load_sweep(Path(__file__).resolve().parents[1] / "sweeps" / "cixutumumab_vs_insr_a.yaml")
+    sw = load_sweep(Path(__file__).resolve().parents[2] / "sweeps" / "cixutumumab_vs_insr_a.yaml")
     if sw.load_model().sha256 != old.manifest.model_sha256:
         pytest.skip("the bundled model changed since the folder was written: its numbers no longer apply")
     fresh = run_sweep(sw, executor="serial", progress=False)
@@ -460,7 +463,7 @@ def test_cli_exit_codes(tmp_path, write_yaml, capsys):
 
 
 def test_bundled_example_sweep_loads():
-    sw = load_sweep(Path(__file__).resolve().parents[1] / "sweeps" / "cixutumumab_vs_insr_a.yaml")
+    sw = load_sweep(Path(__file__).resolve().parents[2] / "sweeps" / "cixutumumab_vs_insr_a.yaml")
     panel, rows = design_table(sw)
     assert rows.shape == (54, 2) and panel == [None] * 54
 
