@@ -9,19 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from igfsim.errors import ModelError
+from igfsim.model.bnet import Notation, parse_rule, render, variables
 from igfsim.model.sbml import Model
 
-
-def _expr_to_l3(expr) -> str:
-    kind = expr[0]
-    if kind == "var":
-        return f"({expr[1]} == 1)"
-    if kind == "const":
-        return "true" if expr[1] else "false"
-    if kind == "not":
-        return f"!{_expr_to_l3(expr[1])}"
-    sep = " && " if kind == "and" else " || "
-    return "(" + sep.join(_expr_to_l3(e) for e in expr[1]) + ")"
+#: SBML L3 infix over qualitative species levels
+L3_NOTATION = Notation(lambda name: f"({name} == 1)", "true", "false", lambda s: f"!{s}", " && ", " || ")
 
 
 def rule_to_l3_formula(rule: str) -> str:
@@ -30,10 +22,9 @@ def rule_to_l3_formula(rule: str) -> str:
     SBML's L3 infix syntax gives ``&&`` and ``||`` the same precedence, so every operation is
     parenthesised: ``!A & (B | C)`` becomes ``(!(A == 1) && ((B == 1) || (C == 1)))``.
     """
-    from igfsim.model.bnet import parse_rule
 
     try:
-        return _expr_to_l3(parse_rule(rule))
+        return render(parse_rule(rule), L3_NOTATION)
     except ValueError as err:
         raise ModelError(f"cannot read rule {rule!r}: {err}") from None
 
@@ -80,7 +71,6 @@ def sbml_qual_document(rules: dict[str, str], model_id: str = "igf1r_logical"):
             continue
         t = qual.createTransition()
         t.setId(f"tr_{node}")
-        from igfsim.model.bnet import parse_rule, variables
 
         regulators = sorted(variables(parse_rule(rule)))
         for reg in regulators:

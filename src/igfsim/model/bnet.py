@@ -164,16 +164,36 @@ def evaluate(expr: Expr, state: Mapping[str, bool]) -> bool:
     return any(evaluate(e, state) for e in expr[1])
 
 
-def _numpy_code(expr: Expr, index: Mapping[str, int]) -> str:
+@dataclass(frozen=True)
+class Notation:
+    """How to write a rule in another language, fully parenthesised: ``var`` formats a node name,
+    ``true``/``false`` the constants, ``negate`` a negation; ``and_``/``or_`` join the operands."""
+
+    var: Callable[[str], str]
+    true: str
+    false: str
+    negate: Callable[[str], str]
+    and_: str
+    or_: str
+
+
+def render(expr: Expr, notation: Notation) -> str:
+    """Write ``expr`` in ``notation``; every and/or is parenthesised, so the target language's
+    precedence rules cannot change its meaning (SBML L3 infix gives ``&&`` and ``||`` equal precedence)."""
     kind = expr[0]
     if kind == "var":
-        return f"x[{index[expr[1]]}]"
+        return notation.var(expr[1])
     if kind == "const":
-        return "_T" if expr[1] else "_F"
+        return notation.true if expr[1] else notation.false
     if kind == "not":
-        return f"~{_numpy_code(expr[1], index)}"
-    sep = " & " if kind == "and" else " | "
-    return "(" + sep.join(_numpy_code(e, index) for e in expr[1]) + ")"
+        return notation.negate(render(expr[1], notation))
+    sep = notation.and_ if kind == "and" else notation.or_
+    return "(" + sep.join(render(e, notation) for e in expr[1]) + ")"
+
+
+def _numpy_notation(index: Mapping[str, int]) -> Notation:
+    """Bitwise numpy over the state array ``x`` (``_T``/``_F`` are all-ones/all-zeros)."""
+    return Notation(lambda name: f"x[{index[name]}]", "_T", "_F", lambda s: f"~{s}", " & ", " | ")
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,8 +238,9 @@ class BooleanNetwork:
     def _update_function(self) -> Callable[[np.ndarray, np.generic, np.generic], np.ndarray]:
         """The rules compiled to one Python function ``update(x, true, false)`` of numpy row expressions."""
         lines = ["def update(x, _T, _F):", "    out = np.empty_like(x)"]
+        notation = _numpy_notation(self.index)
         for k, n in enumerate(self.nodes):
-            lines.append(f"    out[{k}] = {_numpy_code(self.rules[n], self.index)}")
+            lines.append(f"    out[{k}] = {render(self.rules[n], notation)}")
         lines.append("    return out")
         scope: dict = {"np": np}
         exec(compile("\n".join(lines), f"<bnet rules of {self.source}>", "exec"), scope)  # noqa: S102
