@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from igfsim.errors import IgfsimError, Issue, ScenarioError, SimulationError
@@ -253,14 +253,12 @@ def _cmd_docs(args) -> int:
         limit = 60
         print("\n".join(diff[:limit]) + (f"\n... ({len(diff) - limit} more diff lines)" if len(diff) > limit else ""))
         return EXIT_EXPECTATION
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as err:
-        _err(f"{out}: cannot write ({err.strerror or err})")
-        return EXIT_INPUT
-    print(f"wrote {out} (from {folder})")
-    return EXIT_OK
+
+    def write(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    return _write(out, write, f"from {folder}")
 
 
 def _cmd_export(args) -> int:
@@ -303,8 +301,13 @@ def _cmd_export(args) -> int:
                     return write_bnet(rules, path, header=f"igfsim logical model, exported from {net.source}")
                 return write_sbml_qual(rules, path)
 
+    return _write(out, writer, what)
+
+
+def _write(out: Path, write: Callable[[Path], object], what: str) -> int:
+    """``write(out)``, then ``wrote <file> (<what>)``; one error line and exit 2 when the file system refuses."""
     try:
-        written = writer(out)
+        written = write(out)
     except OSError as err:
         _err(f"{out}: cannot write ({err.strerror or err})")
         return EXIT_INPUT
