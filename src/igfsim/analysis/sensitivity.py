@@ -1,4 +1,4 @@
-"""Global sensitivity (Morris, Sobol' via SALib) of scenario metrics, and robustness of expectations.
+"""Global sensitivity (Morris, Sobol' via SALib) of scenario metrics.
 
 * :func:`morris` and :func:`sobol` take a SALib ``problem`` and a vectorised ``evaluate(X) -> y``
   (one row of ``X`` per model evaluation, columns in ``problem["names"]`` order). ``problem`` may give
@@ -9,38 +9,45 @@
   of ``X`` applied to a *target* (``parameter:<id>``, ``scale:<id>``, ``expression:<key>``,
   ``initial:<species>``, ``dose:<arm>/<drug>`` or ``dose:*/<drug>``, ``stimulus:<species>``; the
   grammar and how values reach the arms: :mod:`igfsim.scenario.targets`).
-* :func:`expectation_robustness` runs a scenario over an uncertainty ensemble (e.g. from
-  :func:`lognormal_ensemble`) and reports, per expectation, the percent of members in which it holds.
 
-Both run their scenario variants as sweeps of explicit design rows (:func:`igfsim.sweep.run_sweep`,
-design ``points``): the same executors, per-run failure records, batching and progress bar.
+The evaluator runs its scenario variants as sweeps of explicit design rows
+(:mod:`igfsim.analysis.variants`, :func:`igfsim.sweep.run_sweep` with design ``points``): the same
+executors, per-run failure records, batching and progress bar. Robustness of expectations over
+uncertainty ensembles (:func:`lognormal_ensemble`, :func:`expectation_robustness`,
+:class:`Robustness`) lives in :mod:`igfsim.analysis.robustness`, and :func:`apply_values` in
+:mod:`igfsim.analysis.variants`; both are importable from here too.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from igfsim.analysis.expectations import ExpectationOutcome, Verdict, check_expectations, describe
-from igfsim.errors import ScenarioError
-from igfsim.model.sbml import Model, load_model
+from igfsim.analysis.robustness import Robustness, expectation_robustness, lognormal_ensemble
+from igfsim.analysis.variants import PointRuns, apply_values, load_inputs, sweep_executor
+from igfsim.model.sbml import Model
 from igfsim.result.metrics import metric as metric_value
 from igfsim.result.scenario_result import RunStatus
-from igfsim.runner import run_scenario
-from igfsim.scenario.checks import validate_scenario
-from igfsim.scenario.loading import load_scenario, parse_scenario
+from igfsim.scenario.loading import parse_scenario
 from igfsim.scenario.schema import Scenario
-from igfsim.scenario.targets import apply_targets, parse_target
-from igfsim.sweep import Axis, Sweep, SweepResult, check_sweep, run_sweep
+from igfsim.scenario.targets import parse_target
+from igfsim.sweep import SweepResult
 from igfsim.sweep.spec import TARGET_KINDS
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = [
+    "MetricEvaluator",
+    "Robustness",
+    "apply_values",
+    "expectation_robustness",
+    "lognormal_ensemble",
+    "morris",
+    "scenario_metric_evaluator",
+    "sobol",
+]
 
 _LOG_DISTS = ("logunif", "loguniform", "log10unif")
 
@@ -217,78 +224,7 @@ def sobol(
     return _frame(rows, sp["names"], ["S1", "S1_conf", "ST", "ST_conf"], y.ndim == 2, attrs)
 
 
-# ------------------------------------------------------------------------- scenario variants
-
-
-def _load(scenario: Scenario | str | Path, model: Model | str | Path | None) -> tuple[Scenario, Model]:
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    m = model if isinstance(model, Model) else load_model(model)
-    return sc, m
-
-
-def apply_values(
-    scenario: Scenario, targets: Sequence[str], values: Sequence[float], *, model: Model | None = None
-) -> Scenario:
-    """A copy of ``scenario`` with each target set to its value.
-
-    The one applier of targets, :func:`igfsim.scenario.targets.apply_targets` (sweeps use it too),
-    under its former name here: ``parameter:``/``expression:``/``initial:`` go into the scenario's cell
-    and every arm cell (so they win over arms), ``stimulus:`` into the scenario's medium and the arm
-    media that list the species, ``dose:<arm>/<drug>`` (or ``dose:*/<drug>``) into that drug's
-    treatments, and ``scale:<id>`` multiplies each arm's effective value (needs ``model``).
-    """
-    return apply_targets(scenario, list(targets), list(values), model=model)
-
-
-def _sweep_executor(executor: object) -> object:
-    """The adapters run in-process by default (None = "serial"); an Executor or a Dask client goes to
-    :func:`igfsim.sweep.run_sweep` as given."""
-    if executor is None:
-        return "serial"
-    if isinstance(executor, str) and executor != "serial":
-        raise ValueError(
-            f"executor must be None, 'serial', a concurrent.futures.Executor or a distributed.Client, not {executor!r}"
-        )
-    return executor
-
-
-@dataclass(frozen=True)
-class _PointRuns:
-    """Runs explicit design rows of a scenario through :func:`igfsim.sweep.run_sweep` (design ``points``)."""
-
-    model: Model
-    engine: str
-    executor: object
-    n_workers: int | None
-    batch_size: int | None
-    progress: bool
-
-    def sweep(
-        self, scenario: Scenario, targets: Sequence[str], x: np.ndarray, metrics: list[str], keep: bool = False
-    ) -> Sweep:
-        """Row ``i`` of ``x`` sets ``targets`` in run ``i`` (no targets: one run of the scenario)."""
-        axes = [Axis(name=f"x{j}", target=t, values=x[:, j].tolist()) for j, t in enumerate(targets)]
-        return Sweep(
-            scenario=scenario, axes=axes, design="points", metrics=metrics, keep_trajectories=keep, engine=self.engine
-        )
-
-    def check(self, scenario: Scenario, targets: Sequence[str], metrics: list[str]) -> None:
-        """ScenarioError naming every problem of the targets (checked with value 1) and the scenario."""
-        where = f"<{scenario.name} with {', '.join(targets)}>"
-        validate_scenario(scenario, self.model, where)
-        probe = self.sweep(scenario, targets, np.ones((1, len(targets))), metrics)
-        if issues := check_sweep(probe, self.model):
-            raise ScenarioError(where, issues)
-
-    def run(self, sweep: Sweep) -> SweepResult:
-        return run_sweep(
-            sweep,
-            executor=self.executor,
-            n_workers=self.n_workers,
-            batch_size=self.batch_size,
-            progress=self.progress,
-            model=self.model,
-        )
+# ------------------------------------------------------------------- scenario metric evaluator
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,7 +238,7 @@ class MetricEvaluator:
     readout: str
     metric: str
     compare: str
-    runs: _PointRuns
+    runs: PointRuns
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -355,7 +291,7 @@ def scenario_metric_evaluator(
     with the tasks) or a ``distributed.Client``; ``n_workers``, ``batch_size`` and ``progress`` are
     passed on. Targets, scenario and metric are checked here (ScenarioError, ValueError).
     """
-    sc, m = _load(scenario, model)
+    sc, m = load_inputs(scenario, model)
     names = [a.name for a in sc.arms]
     for a in (arm, vs):
         if a is not None and a not in names:
@@ -365,7 +301,7 @@ def scenario_metric_evaluator(
     for t in targets:
         parse_target(t, TARGET_KINDS)
     metric_value(np.array([0.0, sc.simulation.duration_min]), np.array([1.0, 1.0]), metric)  # validate the name
-    runs = _PointRuns(m, engine, _sweep_executor(executor), n_workers, batch_size, progress)
+    runs = PointRuns(m, engine, sweep_executor(executor), n_workers, batch_size, progress)
     keep = [a for a in names if a in (arm, vs)]
     d = sc.model_dump(exclude_unset=True)
     d["arms"] = [a for a in d["arms"] if a["name"] in keep]
@@ -374,177 +310,3 @@ def scenario_metric_evaluator(
     trimmed = parse_scenario(d, f"<{sc.name}: arms {', '.join(keep)}>")
     runs.check(trimmed, targets, [metric])  # fail early on unknown ids
     return MetricEvaluator(trimmed, list(targets), arm, vs, readout, metric, compare, runs)
-
-
-# ----------------------------------------------------------------------- uncertainty ensembles
-
-
-def lognormal_ensemble(
-    model, parameter_ids: Sequence[str], sigma: float | dict, n: int, seed: int, *, kind: str = "multiplier"
-) -> list[dict[str, float]]:
-    """``n`` members, each ``{parameter_id: factor}`` with ``ln(factor) ~ Normal(0, sigma)`` (median 1;
-    ``sigma`` may be a dict per parameter; sigma = 0.5 spans about x0.38..x2.7 at 95 %).
-
-    ``kind="value"`` returns ``model.parameters[id] * factor`` instead (absolute values around the model's
-    defaults; context- or scenario-level overrides are then replaced). ``model`` may be None for
-    multipliers (no id check). Same ``seed`` -> same members."""
-    from igfsim.errors import did_you_mean
-
-    if kind not in ("multiplier", "value"):
-        raise ValueError("kind must be 'multiplier' or 'value'")
-    ids = list(parameter_ids)
-    if model is not None:
-        for pid in ids:
-            if pid not in model.parameters:
-                raise ValueError(f"no model parameter {pid!r}{did_you_mean(pid, model.parameters)}")
-    elif kind == "value":
-        raise ValueError("kind='value' needs the model")
-    sig = np.array([float(sigma[p]) if isinstance(sigma, dict) else float(sigma) for p in ids])
-    if np.any(sig < 0):
-        raise ValueError("sigma must be >= 0")
-    rng = np.random.default_rng(seed)
-    factors = np.exp(rng.standard_normal((int(n), len(ids))) * sig)
-    if kind == "value":
-        base = np.array([float(model.parameters[p]) for p in ids])
-        factors = factors * base
-    return [{p: float(v) for p, v in zip(ids, row, strict=True)} for row in factors]
-
-
-@dataclass(frozen=True)
-class Robustness:
-    """What :func:`expectation_robustness` found.
-
-    ``table``: one row per expectation (``index``) with ``expectation`` (text), ``nominal`` (verdict of
-    the unperturbed scenario), ``n_members``, ``n_evaluated``, ``n_holds``, ``percent_holds`` and the
-    median / 5th / 95th percentile of the observed value. ``holds`` and ``observed``: member x
-    expectation (True/False/NaN where not evaluated). ``failed``: members whose simulation failed.
-    """
-
-    table: pd.DataFrame
-    holds: pd.DataFrame
-    observed: pd.DataFrame
-    failed: tuple[int, ...]
-
-
-def _member_targets(member: Mapping[str, float], mode: str) -> tuple[list[str], list[float]]:
-    targets, values = [], []
-    for key, v in member.items():
-        targets.append(key if ":" in key else (f"scale:{key}" if mode == "multiplier" else f"parameter:{key}"))
-        values.append(float(v))
-    return targets, values
-
-
-def _member_outcomes(
-    sc: Scenario, members: Sequence[Mapping[str, float]], mode: str, runs: _PointRuns
-) -> list[list[ExpectationOutcome] | None]:
-    """Per member, the outcome of every expectation (None: the member's run failed).
-
-    Members that set the same targets run as one sweep (design ``points``) that keeps the
-    trajectories; each run's expectations are then checked on that run's result. Only the readouts
-    the expectations read are recorded.
-    """
-    groups: dict[tuple[str, ...], list[int]] = {}
-    rows: list[list[float]] = []
-    for i, member in enumerate(members):
-        member_targets, values = _member_targets(member, mode)
-        groups.setdefault(tuple(member_targets), []).append(i)
-        rows.append(values)
-    readouts = list(dict.fromkeys(e.readout for e in sc.expect))
-    scenario = sc.model_copy(update={"readouts": readouts}) if readouts else sc
-    out: list[list[ExpectationOutcome] | None] = [None] * len(members)
-    for targets, idx in groups.items():
-        x = np.array([rows[i] for i in idx], dtype=float).reshape(len(idx), len(targets))
-        res = runs.run(runs.sweep(scenario, targets, x, ["final"], keep=True))
-        for k, i in enumerate(idx):
-            run = k if targets else 0  # without targets the sweep is one run of the scenario
-            if res.status[run] == RunStatus.OK:
-                out[i] = check_expectations(res.run_result(run), sc)
-    return out
-
-
-def _verdict_arrays(
-    outcomes: list[list[ExpectationOutcome] | None], n_exp: int
-) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """(holds, observed, failed members): member x expectation, NaN where not evaluated."""
-    holds = np.full((len(outcomes), n_exp), np.nan)
-    observed = np.full((len(outcomes), n_exp), np.nan)
-    failed = []
-    for i, row in enumerate(outcomes):
-        if row is None:
-            failed.append(i)
-            continue
-        for j, o in enumerate(row):
-            observed[i, j] = float(o.observed)
-            if o.verdict is not Verdict.NOT_EXPRESSIBLE:
-                holds[i, j] = 1.0 if o.verdict.holds else 0.0
-    return holds, observed, failed
-
-
-def _robustness_table(
-    sc: Scenario, nominal: list[ExpectationOutcome], holds: np.ndarray, observed: np.ndarray
-) -> pd.DataFrame:
-    import pandas as pd
-
-    table = []
-    for j, e in enumerate(sc.expect):
-        h = holds[:, j]
-        ok = ~np.isnan(h)
-        obs = observed[ok, j]
-        obs = obs[np.isfinite(obs)]
-        q = np.percentile(obs, [50, 5, 95]) if obs.size else [math.nan] * 3
-        table.append(
-            {
-                "index": j,
-                "expectation": describe(e),
-                "nominal": nominal[j].verdict,
-                "n_members": holds.shape[0],
-                "n_evaluated": int(ok.sum()),
-                "n_holds": int(np.nansum(h)),
-                "percent_holds": float(100.0 * np.nanmean(h)) if ok.any() else math.nan,
-                "observed_median": float(q[0]),
-                "observed_p05": float(q[1]),
-                "observed_p95": float(q[2]),
-            }
-        )
-    return pd.DataFrame(table).set_index("index")
-
-
-def expectation_robustness(
-    scenario: Scenario | str | Path,
-    members: Sequence[Mapping[str, float]],
-    *,
-    mode: str = "multiplier",
-    model: Model | str | Path | None = None,
-    engine: str = "roadrunner",
-    executor: object = None,
-    n_workers: int | None = None,
-    batch_size: int | None = None,
-    progress: bool = False,
-) -> Robustness:
-    """Run ``scenario`` once per ensemble member and report, per expectation, the percent of members in
-    which it holds.
-
-    Each member is a dict ``{parameter_id: multiplier}`` (``mode="multiplier"``: scales each arm's
-    effective value, see ``scale:`` in :func:`igfsim.scenario.targets.apply_targets`) or
-    ``{parameter_id: value}`` (``mode="value"``); keys containing ``:`` are used as targets verbatim
-    (e.g. ``expression:IRS``). An expectation *holds* when its claim is true (verdict ``pass``, or
-    ``xpass`` for a known failure); ``n/a`` verdicts and members whose simulation failed are not
-    counted (``n_evaluated``). The members run through :func:`igfsim.sweep.run_sweep` (design
-    ``points``, trajectories kept, expectations checked on each run's result); ``executor``,
-    ``n_workers``, ``batch_size`` and ``progress`` as in :func:`scenario_metric_evaluator`.
-    """
-    import pandas as pd
-
-    if mode not in ("multiplier", "value"):
-        raise ValueError("mode must be 'multiplier' or 'value'")
-    sc, m = _load(scenario, model)
-    runs = _PointRuns(m, engine, _sweep_executor(executor), n_workers, batch_size, progress)
-    nominal = check_expectations(run_scenario(sc, m, engine=engine), sc)
-    holds, observed, failed = _verdict_arrays(_member_outcomes(sc, members, mode, runs), len(sc.expect))
-    cols = [f"e{j}" for j in range(len(sc.expect))]
-    return Robustness(
-        table=_robustness_table(sc, nominal, holds, observed),
-        holds=pd.DataFrame(holds, columns=cols).rename_axis("member"),
-        observed=pd.DataFrame(observed, columns=cols).rename_axis("member"),
-        failed=tuple(failed),
-    )

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from igfsim.analysis.doseresponse import HillFit, fit_hill
+from igfsim.analysis.hill import HillFit, fit_hill
 
 SIGN_CONVENTION = "positive = synergy (observed effect above the reference model), negative = antagonism"
 
