@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import igfsim
-from igfsim.engines import get_engine, scipy_ode
+from igfsim.engines import get_engine, scipy_build, scipy_ode, scipy_system
 from igfsim.engines.protocol import Change, Event, Protocol
 from igfsim.engines.scipy_ode import ScipyEngine
 from igfsim.resources import bundled_scenarios_dir
@@ -235,7 +235,7 @@ def test_fallback_is_chosen_by_environment_without_warning(monkeypatch, tiny_mod
         eng = ScipyEngine()
         out = eng.simulate(tiny_model, protocol(np.linspace(0, 5, 6), ("A",)))
     assert eng.backend == "python"
-    assert isinstance(eng.system(tiny_model), scipy_ode._PySystem)
+    assert isinstance(eng.system(tiny_model), scipy_system.PySystem)
     np.testing.assert_allclose(out[:, 0], A0 * np.exp(-K * np.linspace(0, 5, 6)), rtol=1e-6)
 
 
@@ -243,7 +243,7 @@ def test_missing_compiler_warns_and_falls_back_or_fails_when_c_is_required(monke
     monkeypatch.setenv("CC", "/nonexistent/cc")
     with pytest.warns(RuntimeWarning, match="no C compiler found"):
         sys_ = ScipyEngine(backend="auto").system(tiny_model)
-    assert isinstance(sys_, scipy_ode._PySystem)
+    assert isinstance(sys_, scipy_system.PySystem)
     with pytest.raises(igfsim.EngineUnavailableError, match="needs a C compiler"):
         ScipyEngine(backend="c").system(tiny_model)
     with pytest.raises(igfsim.EngineUnavailableError, match="unknown scipy engine backend 'fortran'"):
@@ -252,10 +252,10 @@ def test_missing_compiler_warns_and_falls_back_or_fails_when_c_is_required(monke
 
 def test_compiled_library_is_reused_from_the_disk_cache(monkeypatch, tmp_path, tiny_model):
     monkeypatch.setenv(scipy_ode.CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr(scipy_ode, "_LOADED", {})
+    monkeypatch.setattr(scipy_build, "_LOADED", {})
     first = ScipyEngine(backend="c").system(tiny_model)
     assert [p.name for p in tmp_path.glob("*.so")] == [first.path.name]
-    monkeypatch.setattr(scipy_ode, "_LOADED", {})  # a new process: only the file is left
+    monkeypatch.setattr(scipy_build, "_LOADED", {})  # a new process: only the file is left
 
     def no_sympy(*args):
         raise AssertionError("the cached library should have been loaded")

@@ -1,12 +1,13 @@
 """SciPy (LSODA) engine: the model's ODEs built from the SBML math, independently of libRoadRunner.
 
 :mod:`igfsim.engines.sbml_math` turns the SBML into sympy programs (right-hand side, analytic
-Jacobian, assignment rules, initial concentrations); this module prints them as C, compiles them
-once per model with the system C compiler into a shared library (cached on disk by the SBML's
-sha256 and per process) and integrates with ``scipy.integrate.odeint`` (LSODA). Parameters,
-compartment sizes and boundary species are a run-time input vector, so overrides and events need
-no recompilation. Without a C compiler (or with ``IGFSIM_SCIPY_BACKEND=python``) the programs are
-lambdified instead: same results, slower.
+Jacobian, assignment rules, initial concentrations); :mod:`igfsim.engines.scipy_build` prints them
+as C, compiles them once per model with the system C compiler into a shared library (cached on disk
+by the SBML's sha256 and per process) or, without a C compiler (or with
+``IGFSIM_SCIPY_BACKEND=python``), lambdifies them: same results, slower. This module integrates the
+resulting :class:`igfsim.engines.scipy_system.System` with ``scipy.integrate.odeint`` (LSODA).
+Parameters, compartment sizes and boundary species are a run-time input vector, so overrides and
+events need no recompilation.
 
 Scenario semantics are those of :class:`igfsim.engines.roadrunner_ode.RoadRunnerEngine`; pre-equilibration
 is :func:`igfsim.engines.steady_state.preequilibrate`, driving LSODA through :class:`_LsodaTrajectory`.
@@ -14,327 +15,43 @@ is :func:`igfsim.engines.steady_state.preequilibrate`, driving LSODA through :cl
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import json
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import warnings
-from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import asdict
-from pathlib import Path
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from scipy.integrate import ODEintWarning, odeint
 
 from igfsim.engines.protocol import MAX_STEPS, Change, Protocol, final_event, segments
+
+# re-exported: these lived here before the build and the systems got their own modules
+from igfsim.engines.scipy_build import BACKEND_ENV as BACKEND_ENV
+from igfsim.engines.scipy_build import BACKENDS as BACKENDS
+from igfsim.engines.scipy_build import CACHE_ENV as CACHE_ENV
+from igfsim.engines.scipy_build import CFLAGS as CFLAGS
+from igfsim.engines.scipy_build import GENERATOR_VERSION as GENERATOR_VERSION
+from igfsim.engines.scipy_build import build_system as build_system
+from igfsim.engines.scipy_build import c_source as c_source
+from igfsim.engines.scipy_build import cache_dir as cache_dir
+from igfsim.engines.scipy_build import find_compiler as find_compiler
+from igfsim.engines.scipy_system import OdeFunction as OdeFunction
+from igfsim.engines.scipy_system import System
 from igfsim.engines.steady_state import STEADY_REL_RATE as STEADY_REL_RATE  # re-exported
 from igfsim.engines.steady_state import StepFailure, preequilibrate
 from igfsim.errors import EngineUnavailableError, SimulationError
 from igfsim.model.sbml import Model
 
-if TYPE_CHECKING:  # sbml_math imports sympy and libsbml: only when a model is translated
-    from igfsim.engines.sbml_math import Meta, Program
-
-#: environment variable choosing the backend: "auto" (default), "c" or "python"
-BACKEND_ENV = "IGFSIM_SCIPY_BACKEND"
-#: environment variable naming the folder of compiled models (default: a per-user temp folder)
-CACHE_ENV = "IGFSIM_CACHE_DIR"
-#: bump when the generated code changes, so stale libraries are not reused
-GENERATOR_VERSION = "5"
-CFLAGS = ("-O2", "-shared", "-fPIC")
-BACKENDS = ("auto", "c", "python")
-
-#: ``f(t, y)`` or ``jac(t, y)`` as odeint calls them
-OdeFunction = Callable[[float, np.ndarray], np.ndarray]
 #: values of the selections at ``(times, states, parameters)``
 Selector = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
-_LOADED: dict[str, _System] = {}  # per process: cache key -> system
 
-
-# ---------------------------------------------------------------------------------------- systems
-class _System(ABC):
-    """Run-time tables of a model plus its four functions; subclasses supply the functions."""
-
-    def __init__(self, meta: Meta):
-        self.meta = meta
-        self.n = len(meta.state)
-        self.base = np.asarray(meta.param_values, dtype=float)
-        self.state_index = {s: i for i, s in enumerate(meta.state)}
-        self.param_index = {p: i for i, p in enumerate(meta.params)}
-        self.rule_index = {r: i for i, r in enumerate(meta.rules)}
-        comp = meta.compartment_of
-        self.state_comp = np.array([self.param_index[comp[s]] for s in meta.state], dtype=int)
-        fixed = [i for i, k in enumerate(meta.param_kind) if k == "species"]
-        self.fixed_species = np.array(fixed, dtype=int)
-        self.fixed_comp = np.array([self.param_index[comp[meta.params[i]]] for i in fixed], dtype=int)
-        self.sbml_size = np.array([meta.compartment_sizes.get(p, np.nan) for p in meta.params])
-
-    @abstractmethod
-    def bind(self, p: np.ndarray) -> tuple[OdeFunction, OdeFunction | None]:
-        """``f(t, y)`` and ``jac(t, y)`` (column-major; None without an analytic Jacobian) for odeint,
-        reading parameters from ``p``."""
-
-    @abstractmethod
-    def rules(self, times: np.ndarray, states: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """Assignment-rule values, one row per time."""
-
-    @abstractmethod
-    def initial(self, p: np.ndarray) -> np.ndarray:
-        """Initial concentrations from the SBML values and initial assignments, with parameters ``p``."""
-
-    def initial_state(self, p: np.ndarray) -> np.ndarray:
-        """Initial concentrations; species amounts are kept when ``p`` resizes a compartment (libRoadRunner)."""
-        x = self.initial(p)
-        x *= self.sbml_size[self.state_comp] / p[self.state_comp]
-        p[self.fixed_species] *= self.sbml_size[self.fixed_comp] / p[self.fixed_comp]
-        return x
-
-
-class _CSystem(_System):
-    def __init__(self, path: Path):
-        lib = ctypes.CDLL(str(path))
-        lib.igf_meta.restype = ctypes.c_char_p
-        # the JSON of a Meta, read without importing sympy (a cache hit needs no translation)
-        super().__init__(cast("Meta", SimpleNamespace(**json.loads(lib.igf_meta().decode()))))
-        dbl, ptr = ctypes.c_double, ctypes.c_void_p
-        lib.igf_rhs.argtypes = lib.igf_jac.argtypes = [dbl, ptr, ptr, ptr]
-        lib.igf_rules.argtypes = [ctypes.c_int, ptr, ptr, ptr, ptr]
-        lib.igf_init.argtypes = [ptr, ptr]
-        for f in (lib.igf_rhs, lib.igf_jac, lib.igf_rules, lib.igf_init):
-            f.restype = None
-        self.lib, self.path = lib, path
-
-    def bind(self, p: np.ndarray) -> tuple[OdeFunction, OdeFunction | None]:
-        n, rhs, jfun = self.n, self.lib.igf_rhs, self.lib.igf_jac
-        x, dx, jac = np.zeros(n), np.zeros(n), np.zeros((n, n))
-        xp, dxp, jp, pp = x.ctypes.data, dx.ctypes.data, jac.ctypes.data, p.ctypes.data
-
-        def f(t: float, y: np.ndarray) -> np.ndarray:
-            x[:] = y
-            rhs(t, xp, pp, dxp)
-            return dx
-
-        def j(t: float, y: np.ndarray) -> np.ndarray:
-            x[:] = y
-            jfun(t, xp, pp, jp)
-            return jac
-
-        return f, (j if self.meta.has_jacobian else None)
-
-    def rules(self, times: np.ndarray, states: np.ndarray, p: np.ndarray) -> np.ndarray:
-        t = np.ascontiguousarray(times, dtype=float)
-        xs = np.ascontiguousarray(states, dtype=float)
-        out = np.zeros((t.size, len(self.meta.rules)))
-        self.lib.igf_rules(t.size, t.ctypes.data, xs.ctypes.data, p.ctypes.data, out.ctypes.data)
-        return out
-
-    def initial(self, p: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.n)
-        self.lib.igf_init(p.ctypes.data, out.ctypes.data)
-        return out
-
-
-class _PySystem(_System):
-    """The same programs through ``sympy.lambdify`` (module ``math``): no compiler needed."""
-
-    def __init__(self, meta: Meta, progs: dict[str, Program]):
-        import sympy as sp
-
-        from igfsim.engines.sbml_math import TIME, symbols_of
-
-        super().__init__(meta)
-        xs, ps = symbols_of(meta)
-        self._fn = {
-            k: sp.lambdify(
-                [TIME, xs, ps],
-                prog.outputs,
-                modules="math",
-                docstring_limit=0,
-                cse=lambda exprs, prog=prog: (prog.assignments, exprs),
-            )
-            for k, prog in progs.items()
-        }
-        self._nz = np.asarray(meta.jac_nonzeros, dtype=int)
-
-    def bind(self, p: np.ndarray) -> tuple[OdeFunction, OdeFunction | None]:
-        n, rhs, jfun, nz, pl = self.n, self._fn["rhs"], self._fn["jac"], self._nz, p.tolist()
-        jac = np.zeros((n, n))
-
-        def f(t: float, y: np.ndarray) -> np.ndarray:
-            return np.array(rhs(t, y.tolist(), pl))
-
-        def j(t: float, y: np.ndarray) -> np.ndarray:
-            jac.flat[nz] = jfun(t, y.tolist(), pl)
-            return jac
-
-        return f, (j if self.meta.has_jacobian else None)
-
-    def rules(self, times: np.ndarray, states: np.ndarray, p: np.ndarray) -> np.ndarray:
-        fn, pl = self._fn["rules"], p.tolist()
-        return np.array(
-            [fn(t, x, pl) for t, x in zip(times.tolist(), states.tolist(), strict=True)], dtype=float
-        ).reshape(len(times), len(self.meta.rules))
-
-    def initial(self, p: np.ndarray) -> np.ndarray:
-        return np.array(self._fn["init"](0.0, [0.0] * self.n, p.tolist()), dtype=float)
-
-
-# ---------------------------------------------------------------------------------------- C code
-def find_compiler() -> str | None:
-    """``$CC``, else the first of cc, gcc, clang on the PATH."""
-    cands = [os.environ["CC"]] if os.environ.get("CC") else ["cc", "gcc", "clang"]
-    return next((shutil.which(c) for c in cands if shutil.which(c)), None)
-
-
-def cache_dir() -> Path:
-    """Folder of compiled models: ``$IGFSIM_CACHE_DIR`` or ``<tmp>/igfsim-<user>``."""
-    env = os.environ.get(CACHE_ENV)
-    user = os.environ.get("USER") or str(getattr(os, "getuid", lambda: "user")())
-    return Path(env) if env else Path(tempfile.gettempdir()) / f"igfsim-{user}"
-
-
-def c_source(meta: Meta, progs: dict[str, Program]) -> str:
-    """The C translation unit of a model's programs (see :func:`sbml_math.read_system`)."""
-    from sympy.printing.c import C99CodePrinter
-
-    pr = C99CodePrinter({"strict": True})
-    unpack = [f"  const double m_{s} = x[{i}];" for i, s in enumerate(meta.state)] + [
-        f"  const double m_{s} = p[{i}];" for i, s in enumerate(meta.params)
-    ]
-
-    def body(prog, out) -> list[str]:
-        lines = [f"  const double {s.name} = {pr.doprint(e)};" for s, e in prog.assignments]
-        return unpack + lines + [f"  {out(k)} = {pr.doprint(e)};" for k, e in enumerate(prog.outputs)]
-
-    n, nr = len(meta.state), len(meta.rules)
-    meta_json = json.dumps(asdict(meta)).replace("\\", "\\\\").replace('"', '\\"')
-    jac_pos = meta.jac_nonzeros if meta.has_jacobian else []
-    jac_prog = progs["jac"] if meta.has_jacobian else type(progs["jac"])([], [])
-    src = [
-        "/* generated by igfsim.engines.scipy_ode; do not edit */",
-        "#include <math.h>",
-        "#include <stdbool.h>",
-        "#ifndef M_LN10",
-        "#define M_LN10 2.30258509299404568402",
-        "#endif",
-        "#ifndef M_LN2",
-        "#define M_LN2 0.69314718055994530942",
-        "#endif",
-        "#ifndef M_PI",
-        "#define M_PI 3.14159265358979323846",
-        "#endif",
-        "#ifndef M_E",
-        "#define M_E 2.7182818284590452354",
-        "#endif",
-        f'const char *igf_meta(void) {{ return "{meta_json}"; }}',
-        "void igf_rhs(double sbml_time, const double *x, const double *p, double *dx) {",
-        *body(progs["rhs"], lambda k: f"dx[{k}]"),
-        "}",
-        "void igf_jac(double sbml_time, const double *x, const double *p, double *J) {",
-        *body(jac_prog, lambda k: f"J[{jac_pos[k]}]"),
-        "}",
-        "void igf_rules(int nrow, const double *T, const double *X, const double *p, double *R) {",
-        "  for (int row = 0; row < nrow; ++row) {",
-        f"  const double sbml_time = T[row]; const double *x = X + (long)row * {n}; double *r = R + (long)row * {nr};",
-        *body(progs["rules"], lambda k: f"r[{k}]"),
-        "  }",
-        "}",
-        "void igf_init(const double *p, double *out) {",
-        "  const double sbml_time = 0.0;",
-        f"  double x[{max(n, 1)}] = {{0}};",
-        *body(progs["init"], lambda k: f"out[{k}]"),
-        "}",
-        "",
-    ]
-    return "\n".join(src)
-
-
-def _compiled_system(sbml: str, cc: str) -> _CSystem:
-    key = hashlib.sha256(
-        "\0".join([GENERATOR_VERSION, cc, " ".join(CFLAGS), platform.machine(), platform.system(), sbml]).encode()
-    ).hexdigest()
-    cached = _LOADED.get(key)
-    if isinstance(cached, _CSystem):
-        return cached
-    folder = cache_dir()
-    lib = folder / f"scipy-engine-{key[:40]}.so"
-    if lib.exists():
-        try:
-            loaded = _LOADED[key] = _CSystem(lib)
-            return loaded
-        except (OSError, AttributeError, ValueError, TypeError):
-            pass  # unreadable or stale: rebuild
-    from igfsim.engines.sbml_math import read_system
-
-    meta, progs = read_system(sbml)
-    try:
-        code = c_source(meta, progs)
-    except (NotImplementedError, ValueError, TypeError) as err:
-        raise EngineUnavailableError(f"the scipy engine cannot write this model's math as C: {err}") from None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            src, out = Path(tmp) / "model.c", Path(tmp) / "model.so"
-            src.write_text(code, encoding="utf-8")
-            run = subprocess.run([cc, *CFLAGS, "-o", str(out), str(src), "-lm"], capture_output=True, text=True)
-            if run.returncode != 0:
-                raise EngineUnavailableError(
-                    f"the scipy engine could not compile the model with {cc}: "
-                    f"{(run.stderr or run.stdout).strip()[:2000]}"
-                )
-            os.replace(out, lib)  # atomic: concurrent processes never load a half-written library
-    except OSError as err:
-        raise EngineUnavailableError(
-            f"the scipy engine cannot build its library in {folder} ({err}); set {CACHE_ENV} to a writable folder"
-        ) from None
-    built = _LOADED[key] = _CSystem(lib)
-    return built
-
-
-def build_system(sbml: str, backend: str = "auto") -> _System:
-    """The compiled (``"c"``) or lambdified (``"python"``) system; ``"auto"`` prefers C."""
-    if backend in ("auto", "c"):
-        cc = find_compiler()
-        if cc is not None:
-            try:
-                return _compiled_system(sbml, cc)
-            except EngineUnavailableError as err:
-                if backend == "c":
-                    raise
-                warnings.warn(f"{err}; using the slower Python fallback", RuntimeWarning, stacklevel=3)
-        elif backend == "c":
-            raise EngineUnavailableError("the scipy engine's C backend needs a C compiler (cc, gcc, clang or $CC)")
-        else:
-            warnings.warn(
-                f"no C compiler found (cc, gcc, clang or $CC): the scipy engine uses its slower Python "
-                f"fallback; set {BACKEND_ENV}=python to choose it without this warning",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-    key = "python\0" + hashlib.sha256(sbml.encode()).hexdigest()
-    if key not in _LOADED:
-        from igfsim.engines.sbml_math import read_system
-
-        _LOADED[key] = _PySystem(*read_system(sbml))
-    return _LOADED[key]
-
-
-# ---------------------------------------------------------------------------------------- engine
 class _SolverFailure(Exception):
     def __init__(self, message: str, t: float):
         super().__init__(message)
         self.t = t
 
 
-def _integrate(sys_: _System, p: np.ndarray, x0: np.ndarray, grid: np.ndarray, protocol: Protocol) -> np.ndarray:
+def _integrate(sys_: System, p: np.ndarray, x0: np.ndarray, grid: np.ndarray, protocol: Protocol) -> np.ndarray:
     """States at ``grid`` (``grid[0]`` is the start); raises :class:`_SolverFailure`."""
     if x0.size == 0:  # nothing to integrate: every species is fixed or computed by a rule
         return np.zeros((grid.size, 0))
@@ -376,7 +93,7 @@ def _integrate(sys_: _System, p: np.ndarray, x0: np.ndarray, grid: np.ndarray, p
 class _LsodaTrajectory:
     """One run's state under LSODA as a :class:`igfsim.engines.steady_state.Trajectory`."""
 
-    def __init__(self, sys_: _System, p: np.ndarray, x: np.ndarray, protocol: Protocol) -> None:
+    def __init__(self, sys_: System, p: np.ndarray, x: np.ndarray, protocol: Protocol) -> None:
         self.species = sys_.meta.state
         self._sys, self._p, self._x, self._protocol = sys_, p, x, protocol
         self._f, _ = sys_.bind(p)
@@ -413,9 +130,9 @@ class ScipyEngine:
                 f"{', '.join(BACKENDS)}"
             )
         self.backend = chosen
-        self._cache: dict[str, _System] = {}
+        self._cache: dict[str, System] = {}
 
-    def system(self, model: Model) -> _System:
+    def system(self, model: Model) -> System:
         """The model's generated functions (built once per model and process)."""
         sys_ = self._cache.get(model.sha256)
         if sys_ is None:
@@ -426,7 +143,7 @@ class ScipyEngine:
     def _fail(self, protocol: Protocol, msg: str, t: float | None = None) -> SimulationError:
         return SimulationError(msg, engine=self.name, run_id=protocol.label, t_reached=t)
 
-    def _apply(self, sys_: _System, x: np.ndarray, p: np.ndarray, change: Change, protocol: Protocol) -> None:
+    def _apply(self, sys_: System, x: np.ndarray, p: np.ndarray, change: Change, protocol: Protocol) -> None:
         tgt = change.target
         if change.kind == "species":
             if tgt in sys_.state_index:
@@ -448,7 +165,7 @@ class ScipyEngine:
             p[sys_.fixed_species[sys_.fixed_comp == j]] *= p[j] / new
         p[j] = new
 
-    def _selector(self, sys_: _System, model: Model, protocol: Protocol) -> Selector:
+    def _selector(self, sys_: System, model: Model, protocol: Protocol) -> Selector:
         cols: list[tuple[str, int]] = []
         for s in protocol.selections:
             if s in sys_.state_index:
