@@ -248,3 +248,23 @@ def test_expectation_robustness_mixed_members_and_failures(c01_short, igf_model)
     np.testing.assert_array_equal(r.observed.loc[0].values, r.observed.loc[3].values)
     with pytest.raises(ValueError, match="executor"):
         expectation_robustness(c01_short, members, model=igf_model, executor="threads")
+
+
+def test_rows_a_sweep_cannot_run_give_nan_and_the_others_run(c01_short, igf_model):
+    """A negative dose or scale and a NaN input are per-row failures (NaN), as before 0.2, not an error
+    for the whole evaluation; the runnable rows keep their values."""
+    ev = scenario_metric_evaluator(
+        c01_short,
+        arm="cixutumumab",
+        vs="control",
+        readout="pIGF1R",
+        metric="at_15",
+        targets=["dose:cixutumumab/cixutumumab", "scale:kp_R"],
+        model=igf_model,
+    )
+    good = np.array([[3.0, 1.0], [100.0, 1.0]])
+    mixed = np.array([[3.0, 1.0], [-1.0, 1.0], [100.0, np.nan], [100.0, 1.0], [3.0, -2.0]])
+    y = ev(mixed)
+    assert np.isnan(y[[1, 2, 4]]).all()
+    np.testing.assert_array_equal(y[[0, 3]], ev(good))
+    assert np.isnan(ev(mixed[[1, 2]])).all()  # no runnable row at all: no sweep, all NaN

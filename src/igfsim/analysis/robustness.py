@@ -106,7 +106,11 @@ def _member_outcomes(
     out: list[list[ExpectationOutcome] | None] = [None] * len(members)
     for targets, idx in groups.items():
         x = np.array([rows[i] for i in idx], dtype=float).reshape(len(idx), len(targets))
-        res = runs.run(runs.sweep(scenario, targets, x, ["final"], keep=True))
+        ok = runs.valid_rows(targets, x)  # a member the sweep cannot run counts as failed
+        idx = [i for i, good in zip(idx, ok, strict=True) if good]
+        if not idx:
+            continue
+        res = runs.run(runs.sweep(scenario, targets, x[ok], ["final"], keep=True))
         for k, i in enumerate(idx):
             run = k if targets else 0  # without targets the sweep is one run of the scenario
             if res.status[run] == RunStatus.OK:

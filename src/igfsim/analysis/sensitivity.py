@@ -248,7 +248,11 @@ class MetricEvaluator:
             return np.zeros(0)
         if not self.targets:  # nothing varies: one run stands for every row
             return np.repeat(self._values(self.runs.run(self.runs.sweep(self.scenario, [], x, [self.metric]))), len(x))
-        return self._values(self.runs.run(self.runs.sweep(self.scenario, self.targets, x, [self.metric])))
+        y = np.full(len(x), np.nan)  # a row the sweep cannot run (NaN, a negative dose, ...) gives NaN
+        ok = self.runs.valid_rows(self.targets, x)
+        if ok.any():
+            y[ok] = self._values(self.runs.run(self.runs.sweep(self.scenario, self.targets, x[ok], [self.metric])))
+        return y
 
     def _values(self, res: SweepResult) -> np.ndarray:
         """``y`` per run of ``res`` (NaN for a failed run)."""

@@ -19,8 +19,9 @@ from igfsim.model.sbml import Model, load_model
 from igfsim.scenario.checks import validate_scenario
 from igfsim.scenario.loading import load_scenario
 from igfsim.scenario.schema import Scenario
-from igfsim.scenario.targets import apply_targets
+from igfsim.scenario.targets import apply_targets, parse_target
 from igfsim.sweep import Axis, Sweep, SweepResult, check_sweep, run_sweep
+from igfsim.sweep.spec import NON_NEGATIVE_KINDS
 
 
 def load_inputs(scenario: Scenario | str | Path, model: Model | str | Path | None) -> tuple[Scenario, Model]:
@@ -83,6 +84,17 @@ class PointRuns:
         probe = self.sweep(scenario, targets, np.ones((1, len(targets))), metrics)
         if issues := check_sweep(probe, self.model):
             raise ScenarioError(where, issues)
+
+    @staticmethod
+    def valid_rows(targets: Sequence[str], x: np.ndarray) -> np.ndarray:
+        """Which rows of ``x`` a sweep can run: finite values, and >= 0 where the target kind needs it
+        (a dose, stimulus, expression, initial amount or scale). The other rows are recorded as failed
+        runs by the callers (NaN), as a simulation failure would be, so one bad row does not stop the rest."""
+        ok = np.isfinite(x).all(axis=1)
+        for j, target in enumerate(targets):
+            if parse_target(target).kind in NON_NEGATIVE_KINDS:
+                ok &= ~(x[:, j] < 0)
+        return ok
 
     def run(self, sweep: Sweep) -> SweepResult:
         return run_sweep(
