@@ -14,13 +14,28 @@ import sys
 import warnings
 from types import ModuleType
 
-#: old dotted path -> new dotted path
+#: old dotted path -> new dotted path (modules that moved whole; ``igfsim.protocol`` was split in two
+#: and is not here: ``igfsim.engines.protocol`` and ``igfsim.scenario.translate``). The new paths are
+#: named as strings, so this bottom-layer module imports nothing above it until an old path is used.
 MOVED = {
     "igfsim.doseresponse": "igfsim.analysis.doseresponse",
     "igfsim.synergy": "igfsim.analysis.synergy",
     "igfsim.sensitivity": "igfsim.analysis.sensitivity",
     "igfsim.consistency": "igfsim.analysis.consistency",
     "igfsim.sweep_plots": "igfsim.report.sweep_plots",
+    "igfsim.drugs": "igfsim.scenario.drugs",
+    "igfsim.contexts": "igfsim.scenario.contexts",
+    "igfsim.readouts": "igfsim.scenario.readouts",
+    "igfsim.sweep_design": "igfsim.sweep.spec",
+    "igfsim.sweep_store": "igfsim.sweep",
+    "igfsim.outputs": "igfsim.report.outputs",
+    "igfsim.mechanisms": "igfsim.report.mechanisms_doc",
+    "igfsim.report_inputs": "igfsim.report.inputs",
+    "igfsim.report_figures": "igfsim.report.figures",
+    "igfsim.html_report": "igfsim.report.html",
+    "igfsim.export_sedml": "igfsim.export.sedml",
+    "igfsim.export_petab": "igfsim.export.petab",
+    "igfsim.engines.bnet": "igfsim.model.bnet",
 }
 
 

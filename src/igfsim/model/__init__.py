@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from igfsim.model.bnet import BnetError, BooleanNetwork, load_bnet, parse_bnet
-from igfsim.model.provenance import ProvenanceRow, check_provenance, load_provenance, provenance_path
+from igfsim.model.provenance import (
+    PROVENANCE_COLUMNS,
+    ProvenanceRow,
+    check_provenance,
+    load_provenance,
+    provenance_path,
+)
 from igfsim.model.sbml import Kind, Model, load_model, load_model_string
 from igfsim.resources import bundled_bnet_path
 
 __all__ = [
+    "PROVENANCE_COLUMNS",
     "BnetError",
     "BooleanNetwork",
     "Kind",

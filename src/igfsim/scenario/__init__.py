@@ -8,9 +8,13 @@ from igfsim.scenario.drugs import CATALOG, DRUGS, Drug, ModeOfAction, find_drug
 from igfsim.scenario.loading import load_scenario, parse_scenario
 from igfsim.scenario.readouts import READOUTS, unit_of
 from igfsim.scenario.schema import (
+    METRIC_RE,
+    METRICS_HELP,
     Arm,
     Cell,
     Expectation,
+    Finite,
+    NonNeg,
     ResistanceMechanism,
     Scenario,
     Simulation,
@@ -18,7 +22,23 @@ from igfsim.scenario.schema import (
 )
 from igfsim.scenario.translate import build_protocol, cell_overrides
 
+
+def __getattr__(name: str) -> object:
+    if name == "Mechanism":  # 0.1 name of the scenario's mechanism block; goes in 0.3.0
+        import warnings
+
+        warnings.warn(
+            "igfsim.scenario.Mechanism is now ResistanceMechanism (a drug's is ModeOfAction)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ResistanceMechanism
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "METRICS_HELP",
+    "METRIC_RE",
     "CATALOG",
     "CONTEXTS",
     "DRUGS",
@@ -29,6 +49,8 @@ __all__ = [
     "CellContext",
     "Drug",
     "Expectation",
+    "Finite",
+    "NonNeg",
     "ModeOfAction",
     "ResistanceMechanism",
     "Scenario",

@@ -67,6 +67,14 @@ class Drug:
         return SLOTS[self.mode_of_action]
 
     @property
+    def mechanism(self) -> ModeOfAction:
+        """Deprecated name of :attr:`mode_of_action` (0.1); goes in 0.3.0."""
+        import warnings
+
+        warnings.warn("Drug.mechanism is now Drug.mode_of_action", DeprecationWarning, stacklevel=2)
+        return self.mode_of_action
+
+    @property
     def slot_is_species(self) -> bool:
         """True for antibodies (medium species that bind and are consumed)."""
         return DRUG_SLOTS[SLOTS[self.mode_of_action]]
