@@ -1,4 +1,4 @@
-"""Map an engine-neutral :class:`~igfsim.protocol.Protocol` onto the input nodes of a logical model.
+"""Map an engine-neutral :class:`~igfsim.engines.protocol.Protocol` onto the input nodes of a logical model.
 
 The mapping is by mechanism (docs/boolean.md has the table). The engine keeps the *numbers* a
 scenario sets (ODE parameter defaults, then ``overrides``, then ``initial`` species, then each

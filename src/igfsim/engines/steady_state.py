@@ -40,7 +40,11 @@ _CHECK_OVERRIDES = "check the cell's parameter overrides"
 
 
 class StepFailure(Exception):
-    """The solver failed on one step; ``str(err)`` is its message as the error report quotes it."""
+    """The solver failed on one step; ``str(err)`` is its message as the error report quotes it.
+
+    An internal signal between an engine's :class:`Trajectory` and :func:`preequilibrate`, which
+    always turns it into a :class:`igfsim.errors.SimulationError`: it never leaves ``engines/``.
+    """
 
 
 class Trajectory(_Proto):

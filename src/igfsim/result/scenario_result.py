@@ -13,6 +13,8 @@ class RunStatus(StrEnum):
 
     OK = "ok"
     FAILED = "failed"
+    #: a sweep run that no finished batch has filled yet (in-memory results only)
+    PENDING = "pending"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from igfsim.sweep.records import BatchResult, SweepManifest
 from igfsim.sweep.store import SweepStore
 
 #: the status of a run of an in-memory result that no batch has filled yet
-PENDING = "pending"
+PENDING = RunStatus.PENDING
 
 
 @dataclass

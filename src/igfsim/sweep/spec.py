@@ -7,7 +7,8 @@ value reaches the arms is :func:`igfsim.scenario.targets.apply_targets`' (axes w
 with a stimulus of its own keeps a species it leaves out absent; ``scale:`` multiplies each arm's
 effective value).
 
-Execution lives in :mod:`igfsim.sweep`, which re-exports everything public here.
+Execution lives in :mod:`igfsim.sweep.execute`; :mod:`igfsim.sweep` re-exports the public names
+(``Axis``, ``Sweep``, ``load_sweep``, ``check_sweep``, ``design_table``, ``apply_row``, ``sweep_hash``).
 """
 
 from __future__ import annotations
