@@ -127,31 +127,28 @@ def test_apply_values(c01_short, igf_model):
     assert apply_values(c01_short, ["dose:*/IMC-A12"], [7.0]).arm("cixutumumab").treatments[0].dose_nM == 7.0
 
 
-def test_scenario_metric_evaluator(c01_short, igf_model):
-    ev = scenario_metric_evaluator(
-        c01_short,
+def _pigf1r_vs_control(scenario, model=None, *, targets=("dose:cixutumumab/cixutumumab", "scale:kp_R"), **kw):
+    """pIGF1R at 15 min under cixutumumab relative to control, over ``targets``."""
+    return scenario_metric_evaluator(
+        scenario,
         arm="cixutumumab",
         vs="control",
         readout="pIGF1R",
         metric="at_15",
-        targets=["dose:cixutumumab/cixutumumab", "scale:kp_R"],
-        model=igf_model,
+        targets=list(targets),
+        model=model,
+        **kw,
     )
+
+
+def test_scenario_metric_evaluator(c01_short, igf_model):
+    ev = _pigf1r_vs_control(c01_short, igf_model)
     x = np.array([[0.3, 1.0], [3.0, 1.0], [100.0, 1.0], [100.0, 2.0]])
     y = ev(x)
     assert y.shape == (4,) and np.all((y >= 0) & (y <= 1.05))
     assert y[0] > y[1] > y[2]  # more antibody, less pIGF1R relative to control
     np.testing.assert_array_equal(y, ev(x))
-    serial = scenario_metric_evaluator(
-        c01_short,
-        arm="cixutumumab",
-        vs="control",
-        readout="pIGF1R",
-        metric="at_15",
-        targets=["dose:cixutumumab/cixutumumab", "scale:kp_R"],
-        model=igf_model,
-        executor="serial",
-    )
+    serial = _pigf1r_vs_control(c01_short, igf_model, executor="serial")
     np.testing.assert_array_equal(y[:2], serial(x[:2]))
     with pytest.raises(ValueError, match="executor"):
         scenario_metric_evaluator(
@@ -188,9 +185,7 @@ def test_scenario_metric_evaluator_runs_through_the_sweep(c01_short, igf_model):
     from concurrent.futures import ThreadPoolExecutor
 
     def make(targets, **kw):
-        return scenario_metric_evaluator(
-            c01_short, arm="cixutumumab", vs="control", readout="pIGF1R", metric="at_15", targets=targets, **kw
-        )
+        return _pigf1r_vs_control(c01_short, targets=targets, **kw)
 
     x = np.array([[1.0, 0.6], [30.0, 0.6], [30.0, -1.0]])  # the negative rate makes run 2 diverge
     serial = make(["dose:cixutumumab/cixutumumab", "parameter:k_dp_fast"], model=igf_model)
@@ -253,15 +248,7 @@ def test_expectation_robustness_mixed_members_and_failures(c01_short, igf_model)
 def test_rows_a_sweep_cannot_run_give_nan_and_the_others_run(c01_short, igf_model):
     """A negative dose or scale and a NaN input are per-row failures (NaN), as before 0.2, not an error
     for the whole evaluation; the runnable rows keep their values."""
-    ev = scenario_metric_evaluator(
-        c01_short,
-        arm="cixutumumab",
-        vs="control",
-        readout="pIGF1R",
-        metric="at_15",
-        targets=["dose:cixutumumab/cixutumumab", "scale:kp_R"],
-        model=igf_model,
-    )
+    ev = _pigf1r_vs_control(c01_short, igf_model)
     good = np.array([[3.0, 1.0], [100.0, 1.0]])
     mixed = np.array([[3.0, 1.0], [-1.0, 1.0], [100.0, np.nan], [100.0, 1.0], [3.0, -2.0]])
     y = ev(mixed)

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 import numpy as np
 import pytest
+from engine_protocols import protocol
 
 import igfsim
 from igfsim.engines import ENGINES, get_engine
-from igfsim.engines.protocol import Change, Event, Protocol, final_event
+from igfsim.engines.protocol import Change, Event, final_event
 from igfsim.engines.steady_state import StepFailure, preequilibrate
 
 K, A0 = 0.1, 10.0
-
-
-def protocol(
-    times,
-    selections=("A", "B"),
-    *,
-    events=(),
-    overrides=None,
-    initial=None,
-    preequilibrate=False,
-    t_start=0.0,
-    label="test/arm",
-):
-    return Protocol(
-        overrides=MappingProxyType(dict(overrides or {})),
-        initial=MappingProxyType(dict(initial or {})),
-        preequilibrate=preequilibrate,
-        events=tuple(events),
-        t_start=t_start,
-        times=np.asarray(times, dtype=float),
-        selections=tuple(selections),
-        label=label,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,15 @@ its Python fallback, unsupported SBML and solver failures."""
 from __future__ import annotations
 
 import warnings
-from types import MappingProxyType
 
 import libsbml
 import numpy as np
 import pytest
+from engine_protocols import protocol
 
 import igfsim
 from igfsim.engines import get_engine, scipy_build, scipy_ode, scipy_system
-from igfsim.engines.protocol import Change, Event, Protocol
+from igfsim.engines.protocol import Change, Event
 from igfsim.engines.scipy_ode import ScipyEngine
 from igfsim.resources import bundled_scenarios_dir
 
@@ -79,33 +79,6 @@ model failing
   A = 1
 end
 """
-
-
-def protocol(
-    times,
-    selections=("A", "B"),
-    *,
-    events=(),
-    overrides=None,
-    initial=None,
-    preequilibrate=False,
-    t_start=0.0,
-    label="test/arm",
-    rtol=1e-8,
-    atol=1e-10,
-):
-    return Protocol(
-        overrides=MappingProxyType(dict(overrides or {})),
-        initial=MappingProxyType(dict(initial or {})),
-        preequilibrate=preequilibrate,
-        events=tuple(events),
-        t_start=t_start,
-        times=np.asarray(times, dtype=float),
-        selections=tuple(selections),
-        label=label,
-        rtol=rtol,
-        atol=atol,
-    )
 
 
 @pytest.fixture(scope="module")
