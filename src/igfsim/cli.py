@@ -261,6 +261,48 @@ def _cmd_docs(args) -> int:
     return _write(out, write, f"from {folder}")
 
 
+def _cmd_robustness(args) -> int:
+    """One-at-a-time x0.5/x2 scan of the catalogue -> docs/robustness.md (or --check its stamp)."""
+    from igfsim.analysis.parameter_scan import catalogue_hash, render_robustness_md, scan_catalogue, stamp_of
+    from igfsim.model.sbml import load_model
+
+    files = _scenario_files(args.scenarios)  # ScenarioError -> exit 2 in main()
+    out = Path(args.out)
+    model = load_model(args.model)
+    if args.check:
+        try:
+            stamp = stamp_of(out.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as err:
+            print(f"{out}: cannot read ({getattr(err, 'strerror', None) or err}); run `igfsim robustness --out {out}`")
+            return EXIT_EXPECTATION
+        if stamp == (model.sha256, catalogue_hash(files)):
+            print(f"{out}: up to date with the model and {len(files)} scenario file(s)")
+            return EXIT_OK
+        print(f"{out}: stale (the model or the scenarios changed since it was written); run `igfsim robustness`")
+        return EXIT_EXPECTATION
+    print(f"scanning {len(files)} scenario file(s); this takes minutes (one line per scenario as it finishes)")
+    executor = None
+    if args.workers is None or args.workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        result = scan_catalogue(files, args.model, factors=args.factors, executor=executor)
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    for s in result.scenarios:
+        print(f"  {s.scenario}: {len(s.flips)} flip(s), {len(s.failed)} failed run(s)")
+    text = render_robustness_md(result, model)
+
+    def write(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    return _write(out, write, f"{len(result.changes)} changes x {len(files)} scenarios")
+
+
 def _cmd_export(args) -> int:
     from igfsim.export.models import write_bnet, write_sbml, write_sbml_qual
     from igfsim.model.bnet import load_bnet
@@ -443,7 +485,7 @@ def _add_sweep_and_report_commands(sub) -> None:
 
 
 def _add_file_commands(sub) -> None:
-    """export, docs, list."""
+    """export, docs, robustness, list."""
     exp = sub.add_parser(
         "export",
         help="write the model as SBML, the logical model as bnet or SBML-qual, or a "
@@ -469,6 +511,18 @@ def _add_file_commands(sub) -> None:
         "--scenarios", default=None, metavar="DIR", help="scenario folder (default: the bundled scenarios)"
     )
     docs.set_defaults(handler=_cmd_docs)
+    rob = sub.add_parser(
+        "robustness", help="one-at-a-time x0.5/x2 parameter scan of the catalogue -> docs/robustness.md"
+    )
+    rob.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
+    rob.add_argument("--out", default="docs/robustness.md", help="the file (default: docs/robustness.md)")
+    rob.add_argument("--factors", type=float, nargs="+", default=[0.5, 2.0], help="multipliers (default: 0.5 2)")
+    rob.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: all CPUs)")
+    rob.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+    rob.add_argument(
+        "--check", action="store_true", help="no simulation: exit 1 when the file was made from another model"
+    )
+    rob.set_defaults(handler=_cmd_robustness)
     lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")
     lst.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "drugs", "contexts", "readouts"])
     lst.set_defaults(handler=_cmd_list)

@@ -1,0 +1,261 @@
+"""One-at-a-time parameter scan of a scenario catalogue: which parameters flip which verdicts.
+
+Each scanned parameter is multiplied by each factor (default x0.5 and x2) in every arm of every
+scenario, alone, on top of everything the scenario sets (``scale:<id>``, see
+:func:`igfsim.scenario.targets.apply_targets`); every expectation is checked again. A *flip* is an
+expectation whose claim holds (verdict ``pass`` or ``xpass``) in the unperturbed scenario and not in
+the perturbed one, or the reverse; ``n/a`` verdicts are not counted, and a perturbed run that fails
+to simulate is counted apart. :func:`render_robustness_md` writes the result as
+``docs/robustness.md`` (``igfsim robustness``).
+
+Scanned by default (:func:`scannable_parameters`): every independent model parameter except those
+that are 0 (a multiple of nothing changes nothing: modules and contexts switched off), drug
+concentrations (the scenario sets the dose), antibody options (0/1 switches) and expression
+multipliers (the cell context sets them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+from igfsim.analysis.expectations import describe
+from igfsim.analysis.robustness import expectation_robustness
+from igfsim.model.sbml import Model, load_model
+from igfsim.model.slots import DRUG_SLOTS
+from igfsim.scenario.contexts import EXPRESSION_PARAMETERS
+from igfsim.scenario.drugs import OPTION_PARAMETERS
+from igfsim.scenario.loading import load_scenario
+from igfsim.scenario.schema import Scenario
+
+#: the factors of the default scan
+FACTORS = (0.5, 2.0)
+#: the review's core claims (domain-notes C01-C07): the robustness target is stated for these
+CORE_CLAIMS = tuple(f"C{i:02d}" for i in range(1, 8))
+#: the share of changes that may flip a core claim (issue 10's target)
+CORE_TARGET = 0.10
+
+
+def scannable_parameters(model: Model) -> list[str]:
+    """The parameters a scan varies (see the module docstring), in model order."""
+    skip = set(DRUG_SLOTS) | set(OPTION_PARAMETERS.values()) | set(EXPRESSION_PARAMETERS.values())
+    return [p for p, v in model.parameters.items() if v != 0 and p not in skip]
+
+
+@dataclass(frozen=True)
+class Flip:
+    """One expectation whose verdict changed under one parameter change."""
+
+    scenario: str
+    index: int
+    expectation: str
+    claims: tuple[str, ...]
+    parameter: str
+    factor: float
+    holds_nominal: bool
+
+
+@dataclass(frozen=True)
+class ScenarioScan:
+    """The scan of one scenario: its flips and the changes whose run failed."""
+
+    scenario: str
+    claims: tuple[str, ...]
+    n_expectations: int
+    flips: tuple[Flip, ...]
+    failed: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The scan of a catalogue."""
+
+    parameters: tuple[str, ...]
+    factors: tuple[float, ...]
+    scenarios: tuple[ScenarioScan, ...]
+    model_sha256: str
+    catalogue_sha256: str
+
+    @property
+    def changes(self) -> list[tuple[str, float]]:
+        """Every (parameter, factor) tried."""
+        return [(p, f) for p in self.parameters for f in self.factors]
+
+    @property
+    def flips(self) -> list[Flip]:
+        return [f for s in self.scenarios for f in s.flips]
+
+    def changes_flipping(self, claims: Sequence[str] | None = None) -> set[tuple[str, float]]:
+        """The changes that flip at least one expectation (of one of ``claims``, when given)."""
+        return {(f.parameter, f.factor) for f in self.flips if claims is None or set(f.claims) & set(claims)}
+
+    def share_flipping(self, claims: Sequence[str] | None = None) -> float:
+        """The share of all changes that flip at least one expectation (of ``claims``)."""
+        return len(self.changes_flipping(claims)) / len(self.changes) if self.changes else math.nan
+
+
+def _expectation_claims(scenario: Scenario, index: int) -> tuple[str, ...]:
+    e = scenario.expect[index]
+    return (e.claim,) if e.claim else tuple(scenario.claims)
+
+
+def scan_scenario(
+    scenario: Scenario, model: Model, parameters: Sequence[str], factors: Sequence[float] = FACTORS
+) -> ScenarioScan:
+    """The one-at-a-time scan of one scenario (runs in this process)."""
+    members = [{p: float(f)} for p in parameters for f in factors]
+    rob = expectation_robustness(scenario, members, model=model)
+    nominal = rob.table["nominal"]
+    changes = [(p, float(f)) for p in parameters for f in factors]
+    flips = []
+    for j in range(len(scenario.expect)):
+        verdict = str(nominal.iloc[j])
+        if verdict == "n/a":
+            continue
+        held = verdict in ("pass", "xpass")
+        column = rob.holds.iloc[:, j].to_numpy(dtype=float)
+        for i, (p, f) in enumerate(changes):
+            h = column[i]
+            if not math.isnan(h) and bool(h) != held:
+                flips.append(
+                    Flip(
+                        scenario.name,
+                        j,
+                        describe(scenario.expect[j]),
+                        _expectation_claims(scenario, j),
+                        p,
+                        f,
+                        held,
+                    )
+                )
+    failed = tuple(changes[i] for i in rob.failed)
+    return ScenarioScan(scenario.name, tuple(scenario.claims), len(scenario.expect), tuple(flips), failed)
+
+
+def _scan_file(job: tuple[str, str | None, tuple[str, ...], tuple[float, ...]]) -> ScenarioScan:
+    """One scenario file (module level, so a process pool can run it)."""
+    path, model_path, parameters, factors = job
+    return scan_scenario(load_scenario(path), load_model(model_path), parameters, factors)
+
+
+def catalogue_hash(files: Sequence[Path]) -> str:
+    """sha256 over the scenario files' names and contents (what the scan depends on besides the model)."""
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda p: p.name):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def scan_catalogue(
+    files: Sequence[Path],
+    model_path: str | Path | None = None,
+    *,
+    factors: Sequence[float] = FACTORS,
+    parameters: Sequence[str] | None = None,
+    executor: Executor | None = None,
+) -> ScanResult:
+    """Scan every scenario file; ``executor`` (any ``concurrent.futures.Executor``) runs the
+    scenarios in parallel, one scenario per task; None runs them here, one after the other."""
+    model = load_model(model_path)
+    params = tuple(parameters) if parameters is not None else tuple(scannable_parameters(model))
+    jobs = [
+        (str(f), None if model_path is None else str(model_path), params, tuple(map(float, factors))) for f in files
+    ]
+    scans = list(executor.map(_scan_file, jobs)) if executor is not None else [_scan_file(j) for j in jobs]
+    return ScanResult(params, tuple(map(float, factors)), tuple(scans), model.sha256, catalogue_hash(list(files)))
+
+
+# --------------------------------------------------------------------------------------- docs
+
+_STAMP = re.compile(r"<!-- model sha256 ([0-9a-f]{64}); scenarios sha256 ([0-9a-f]{64}) -->")
+
+
+def stamp_of(text: str) -> tuple[str, str] | None:
+    """``(model sha256, catalogue sha256)`` recorded in a rendered robustness page, or None."""
+    m = _STAMP.search(text)
+    return (m[1], m[2]) if m else None
+
+
+def _factor(f: float) -> str:
+    return f"x{f:g}"
+
+
+def render_robustness_md(result: ScanResult, model: Model) -> str:
+    """``docs/robustness.md``: the figures, then per parameter and per expectation what flips."""
+    n = len(result.changes)
+    core = result.share_flipping(CORE_CLAIMS)
+    any_share = result.share_flipping()
+    lines = [
+        "# Robustness of the catalogue to two-fold parameter changes",
+        "",
+        "Generated by `igfsim robustness` (one-at-a-time scan, `igfsim.analysis.parameter_scan`); do not edit.",
+        f"<!-- model sha256 {result.model_sha256}; scenarios sha256 {result.catalogue_sha256} -->",
+        "",
+        f"Every one of {len(result.parameters)} parameters was multiplied by "
+        f"{' and '.join(_factor(f) for f in result.factors)}, alone, in every arm of the "
+        f"{len(result.scenarios)} scenarios: {n} changes. A flip is an expectation whose claim holds "
+        "in the unperturbed scenario and not under the change, or the reverse (`n/a` not counted).",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| changes that flip at least one expectation | {len(result.changes_flipping())} of {n} "
+        f"({100 * any_share:.1f} %) |",
+        f"| changes that flip a core claim (C01-C07) | {len(result.changes_flipping(CORE_CLAIMS))} of {n} "
+        f"({100 * core:.1f} %; target <= {100 * CORE_TARGET:.0f} %: "
+        f"{'met' if core <= CORE_TARGET else 'not met'}) |",
+        f"| expectation flips in all | {len(result.flips)} |",
+        f"| changes whose run failed | {sum(len(s.failed) for s in result.scenarios)} |",
+        "",
+    ]
+    return "\n".join(lines + _parameter_table(result, model) + [""] + _expectation_table(result)) + "\n"
+
+
+def _parameter_table(result: ScanResult, model: Model) -> list[str]:
+    by_param: dict[str, list[Flip]] = {}
+    for f in result.flips:
+        by_param.setdefault(f.parameter, []).append(f)
+    lines = [
+        "## Parameters that flip a verdict",
+        "",
+        "Most flips first. *source* is the parameter's provenance row (`assumed` = not sourced).",
+        "",
+        "| parameter | source | flips | " + " | ".join(_factor(f) for f in result.factors) + " |",
+        "|---|---|---|" + "---|" * len(result.factors),
+    ]
+    for p, flips in sorted(by_param.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        row = model.provenance.get(p)
+        source = (row.source.split(";")[0].strip() if row else "?").replace("|", "/")[:60]
+        cells = []
+        for factor in result.factors:
+            hit = sorted({f"{f.scenario}[{f.index}]" for f in flips if f.factor == factor})
+            cells.append(", ".join(hit) or "-")
+        lines.append(f"| `{p}` | {source} | {len(flips)} | " + " | ".join(cells) + " |")
+    quiet = [p for p in result.parameters if p not in by_param]
+    lines += ["", f"{len(quiet)} parameters flip nothing at these factors."]
+    return lines
+
+
+def _expectation_table(result: ScanResult) -> list[str]:
+    lines = [
+        "## Expectations that flip",
+        "",
+        "| scenario | expectation | claims | flipped by |",
+        "|---|---|---|---|",
+    ]
+    by_exp: dict[tuple[str, int], list[Flip]] = {}
+    for f in result.flips:
+        by_exp.setdefault((f.scenario, f.index), []).append(f)
+    for (sc, i), flips in sorted(by_exp.items()):
+        text = flips[0].expectation.replace("|", "/")
+        who = ", ".join(
+            f"`{f.parameter}` {_factor(f.factor)}" for f in sorted(flips, key=lambda f: (f.parameter, f.factor))
+        )
+        lines.append(f"| {sc} | [{i}] {text} | {', '.join(flips[0].claims) or '-'} | {who} |")
+    if not by_exp:
+        lines.append("| - | no expectation flips | - | - |")
+    return lines
