@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
-from igfsim.analysis.expectations import describe
+from igfsim.analysis.expectations import Verdict, describe
 from igfsim.analysis.robustness import expectation_robustness
 from igfsim.model.sbml import Model, load_model
 from igfsim.model.slots import DRUG_SLOTS
@@ -114,10 +114,10 @@ def scan_scenario(
     changes = [(p, float(f)) for p in parameters for f in factors]
     flips = []
     for j in range(len(scenario.expect)):
-        verdict = str(nominal.iloc[j])
-        if verdict == "n/a":
+        verdict = Verdict(nominal.iloc[j])
+        if verdict is Verdict.NOT_EXPRESSIBLE:
             continue
-        held = verdict in ("pass", "xpass")
+        held = verdict.holds
         column = rob.holds.iloc[:, j].to_numpy(dtype=float)
         for i, (p, f) in enumerate(changes):
             h = column[i]
