@@ -1,0 +1,63 @@
+"""Command line: ``igfsim run | validate | compare | sweep | report | export | docs | robustness | list``.
+
+Exit codes: 0 every expectation holds, 1 an expectation failed, 2 bad input, 3 simulation
+failure. With several scenarios the largest code wins; every scenario is still attempted and
+its outputs are written, so a failure never loses results already computed. An expectation that
+is ``not_expressible`` in the engine (verdict N/A) or a known failure (XFAIL) does not fail.
+``validate --engine all`` fails (1) when an expectation fails in any engine, when the two ODE
+engines differ by more than 1e-3 or in a verdict; ``docs --check`` and ``robustness --check`` exit 1
+when the generated page is stale.
+
+One module per group of subcommands (``scenarios``, ``sweeps``, ``files``); ``common`` holds the
+exit codes and helpers they share. This package holds no domain rules: it calls the library and
+turns its errors into one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from igfsim.cli import files, scenarios, sweeps
+from igfsim.cli.common import EXIT_EXPECTATION, EXIT_INPUT, EXIT_OK, EXIT_SIMULATION, print_error
+from igfsim.errors import IgfsimError, SimulationError
+
+__all__ = ["EXIT_EXPECTATION", "EXIT_INPUT", "EXIT_OK", "EXIT_SIMULATION", "console", "main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    from igfsim._version import __version__
+
+    p = argparse.ArgumentParser(prog="igfsim", description="Simulate IGF-IR/InsR signalling and drug resistance.")
+    p.add_argument("--version", action="version", version=f"igfsim {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    scenarios.add_commands(sub)
+    sweeps.add_commands(sub)
+    files.add_commands(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code instead of exiting (testable in-process)."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except IgfsimError as err:
+        if args.debug:
+            traceback.print_exc()
+        print_error(str(err))
+        return EXIT_SIMULATION if isinstance(err, SimulationError) else EXIT_INPUT
+
+
+def console() -> None:
+    """``[project.scripts]`` wrapper."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into e.g. `head`
+        code = EXIT_OK
+        sys.stdout = None
+    sys.exit(code)

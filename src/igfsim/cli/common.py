@@ -1,0 +1,44 @@
+"""What every subcommand shares: exit codes, the error line, scenario files, writing an output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from igfsim.errors import Issue, ScenarioError
+
+EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION = 0, 1, 2, 3
+
+
+def scenario_files(items: Sequence[str]) -> list[Path]:
+    """The scenario files named (folders expanded), or the bundled ones."""
+    from igfsim.resources import bundled_scenarios_dir
+
+    paths = [Path(i) for i in items] or [bundled_scenarios_dir()]
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+            if not found:
+                raise ScenarioError(str(p), [Issue("(folder)", "no scenario files (*.yaml) here")])
+            files += found
+        else:
+            files.append(p)
+    return files
+
+
+def print_error(msg: str) -> None:
+    """One error line on stderr."""
+    print(f"igfsim: error: {msg}", file=sys.stderr)
+
+
+def write_and_report(out: Path, write: Callable[[Path], object], what: str) -> int:
+    """``write(out)``, then ``wrote <file> (<what>)``; one error line and exit 2 when the file system refuses."""
+    try:
+        written = write(out)
+    except OSError as err:
+        print_error(f"{out}: cannot write ({err.strerror or err})")
+        return EXIT_INPUT
+    print(f"wrote {written or out} ({what})")
+    return EXIT_OK

@@ -1,0 +1,220 @@
+"""export, docs, robustness, list: files generated from the model and the scenarios, and the catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from igfsim.cli.common import (
+    EXIT_EXPECTATION,
+    EXIT_INPUT,
+    EXIT_OK,
+    print_error,
+    scenario_files,
+    write_and_report,
+)
+from igfsim.errors import ScenarioError
+
+
+def _cmd_docs(args) -> int:
+    import difflib
+
+    from igfsim.report.mechanisms_doc import render_mechanisms_md
+    from igfsim.resources import bundled_scenarios_dir
+
+    folder = Path(args.scenarios) if args.scenarios else bundled_scenarios_dir()
+    out = Path(args.out)
+    text = render_mechanisms_md(folder)  # ScenarioError (exit 2) on an invalid or missing folder
+    if args.check:
+        try:
+            current = out.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            print(f"{out}: missing; run `igfsim docs --out {out}` to generate it from {folder}")
+            return EXIT_EXPECTATION
+        except (OSError, UnicodeDecodeError) as err:
+            print_error(f"{out}: cannot read ({getattr(err, 'strerror', None) or err})")
+            return EXIT_INPUT
+        if current == text:
+            print(f"{out}: up to date with {folder}")
+            return EXIT_OK
+        diff = list(
+            difflib.unified_diff(
+                current.splitlines(),
+                text.splitlines(),
+                f"{out} (on disk)",
+                f"{out} (rendered from {folder})",
+                n=1,
+                lineterm="",
+            )
+        )
+        print(f"{out}: stale, differs from the rendering of {folder}; run `igfsim docs --out {out}`")
+        limit = 60
+        print("\n".join(diff[:limit]) + (f"\n... ({len(diff) - limit} more diff lines)" if len(diff) > limit else ""))
+        return EXIT_EXPECTATION
+
+    def write(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    return write_and_report(out, write, f"from {folder}")
+
+
+def _cmd_robustness(args) -> int:
+    """One-at-a-time x0.5/x2 scan of the catalogue -> docs/robustness.md (or --check its stamp)."""
+    from igfsim.analysis.parameter_scan import catalogue_hash, render_robustness_md, scan_catalogue, stamp_of
+    from igfsim.model.sbml import load_model
+
+    files = scenario_files(args.scenarios)  # ScenarioError -> exit 2 in main()
+    out = Path(args.out)
+    model = load_model(args.model)
+    if args.check:
+        try:
+            stamp = stamp_of(out.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as err:
+            print(f"{out}: cannot read ({getattr(err, 'strerror', None) or err}); run `igfsim robustness --out {out}`")
+            return EXIT_EXPECTATION
+        if stamp == (model.sha256, catalogue_hash(files)):
+            print(f"{out}: up to date with the model and {len(files)} scenario file(s)")
+            return EXIT_OK
+        print(f"{out}: stale (the model or the scenarios changed since it was written); run `igfsim robustness`")
+        return EXIT_EXPECTATION
+    print(f"scanning {len(files)} scenario file(s); this takes minutes (one line per scenario as it finishes)")
+    executor = None
+    if args.workers is None or args.workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        result = scan_catalogue(files, args.model, factors=args.factors, executor=executor)
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    for s in result.scenarios:
+        print(f"  {s.scenario}: {len(s.flips)} flip(s), {len(s.failed)} failed run(s)")
+    text = render_robustness_md(result, model)
+
+    def write(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    return write_and_report(out, write, f"{len(result.changes)} changes x {len(files)} scenarios")
+
+
+def _cmd_export(args) -> int:
+    from igfsim.export.models import write_bnet, write_sbml, write_sbml_qual
+    from igfsim.model.bnet import load_bnet
+    from igfsim.model.sbml import load_model
+    from igfsim.resources import bundled_bnet_path
+
+    if args.format in ("sedml", "petab"):  # a scenario as an OMEX archive (SED-ML) or a PEtab v2 folder
+        from igfsim.export.petab import write_petab
+        from igfsim.export.sedml import write_omex
+        from igfsim.scenario.loading import load_scenario
+
+        if not args.scenario:
+            print_error(f"--format {args.format} needs --scenario FILE")
+            return EXIT_INPUT
+        scenario = load_scenario(args.scenario)  # ScenarioError -> exit 2 in main()
+        model = load_model(args.model)
+        out = Path(args.out or (f"{scenario.name}.omex" if args.format == "sedml" else f"{scenario.name}_petab"))
+        write = write_omex if args.format == "sedml" else write_petab
+        what = f"{args.format}, scenario {scenario.name}"
+
+        def writer(path):
+            return write(scenario, model, path)
+    else:
+        defaults = {"sbml": "igf1r.xml", "bnet": "igf1r.bnet", "sbml-qual": "igf1r.qual.xml"}
+        out = Path(args.out or defaults[args.format])
+        what = args.format
+        if args.format == "sbml":
+            model = load_model(args.model)
+
+            def writer(path):
+                return write_sbml(model, path)
+        else:
+            net = load_bnet(args.bnet or bundled_bnet_path())
+            rules = {n: net.rule_text(n) for n in net.nodes}
+
+            def writer(path):
+                if args.format == "bnet":
+                    return write_bnet(rules, path, header=f"igfsim logical model, exported from {net.source}")
+                return write_sbml_qual(rules, path)
+
+    return write_and_report(out, writer, what)
+
+
+def _cmd_list(args) -> int:
+    from igfsim.resources import bundled_scenarios_dir
+    from igfsim.scenario.contexts import CONTEXTS
+    from igfsim.scenario.drugs import CATALOG
+    from igfsim.scenario.loading import load_scenario
+    from igfsim.scenario.readouts import READOUTS
+
+    what = args.what
+    if what in ("all", "scenarios"):
+        print("Scenarios (bundled):")
+        for f in sorted(bundled_scenarios_dir().glob("*.yaml")):
+            try:
+                s = load_scenario(f)
+                print(f"  {s.name:34s} {s.title}")
+            except ScenarioError as err:
+                print(f"  {f.name:34s} INVALID: {err}")
+    if what in ("all", "drugs"):
+        print("Drugs:")
+        for d in CATALOG:
+            alias = f" ({', '.join(d.aliases)})" if d.aliases else ""
+            pot = ", ".join(f"{k}={v:g} nM" for k, v in d.potency.items())
+            print(f"  {d.name + alias:34s} {d.mode_of_action.value}; {pot}")
+    if what in ("all", "contexts"):
+        print("Cell contexts:")
+        for c in CONTEXTS.values():
+            print(f"  {c.name:34s} {c.description}")
+    if what in ("all", "readouts"):
+        print("Readouts (any model species id may also be selected):")
+        for r, text in READOUTS.items():
+            print(f"  {r:34s} {text}")
+    return EXIT_OK
+
+
+def add_commands(sub) -> None:
+    """export, docs, robustness, list."""
+    exp = sub.add_parser(
+        "export",
+        help="write the model as SBML, the logical model as bnet or SBML-qual, or a "
+        "scenario as SED-ML (OMEX archive) or PEtab v2",
+    )
+    exp.add_argument("--format", required=True, choices=["sbml", "bnet", "sbml-qual", "sedml", "petab"])
+    exp.add_argument(
+        "--out",
+        default=None,
+        help="output file (default: igf1r.xml / igf1r.bnet / igf1r.qual.xml / "
+        "<scenario>.omex) or, for petab, folder (<scenario>_petab)",
+    )
+    exp.add_argument("--scenario", default=None, metavar="FILE", help="the scenario to export (sedml, petab)")
+    exp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+    exp.add_argument("--bnet", default=None, help="logical model (default: the bundled models/igf1r.bnet)")
+    exp.set_defaults(handler=_cmd_export)
+    docs = sub.add_parser("docs", help="write docs/mechanisms.md from the scenario files (or --check it)")
+    docs.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when the file differs from the rendering"
+    )
+    docs.add_argument("--out", default="docs/mechanisms.md", help="the file (default: docs/mechanisms.md)")
+    docs.add_argument(
+        "--scenarios", default=None, metavar="DIR", help="scenario folder (default: the bundled scenarios)"
+    )
+    docs.set_defaults(handler=_cmd_docs)
+    rob = sub.add_parser(
+        "robustness", help="one-at-a-time x0.5/x2 parameter scan of the catalogue -> docs/robustness.md"
+    )
+    rob.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
+    rob.add_argument("--out", default="docs/robustness.md", help="the file (default: docs/robustness.md)")
+    rob.add_argument("--factors", type=float, nargs="+", default=[0.5, 2.0], help="multipliers (default: 0.5 2)")
+    rob.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: all CPUs)")
+    rob.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+    rob.add_argument(
+        "--check", action="store_true", help="no simulation: exit 1 when the file was made from another model"
+    )
+    rob.set_defaults(handler=_cmd_robustness)
+    lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")
+    lst.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "drugs", "contexts", "readouts"])
+    lst.set_defaults(handler=_cmd_list)

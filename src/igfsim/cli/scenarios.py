@@ -1,0 +1,165 @@
+"""run, validate, compare: simulate scenarios and print their verdicts."""
+
+from __future__ import annotations
+
+import argparse
+
+from igfsim.cli.common import (
+    EXIT_EXPECTATION,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_SIMULATION,
+    print_error,
+    scenario_files,
+)
+from igfsim.errors import ScenarioError
+
+
+def _run_files(args, *, write: bool) -> int:
+    from igfsim.analysis.expectations import Verdict, check_expectations, describe, scenario_header, verdict_counts
+    from igfsim.model.sbml import load_model
+    from igfsim.report.outputs import write_run_outputs
+    from igfsim.runner import run_scenario
+    from igfsim.scenario.loading import load_scenario
+
+    model = load_model(args.model)
+    code, n_pass, n_total, n_xfail, n_na = EXIT_OK, 0, 0, 0, 0
+    try:
+        files = scenario_files(args.scenarios)
+    except ScenarioError as err:
+        print_error(str(err))
+        return EXIT_INPUT
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+            result = run_scenario(scenario, model, engine=args.engine, on_error="record", source=str(path))
+        except ScenarioError as err:
+            print_error(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
+            code = max(code, EXIT_INPUT)
+            continue
+        outcomes = check_expectations(result, scenario) if result.ok else []
+        if write:
+            try:
+                folder = write_run_outputs(result, scenario, outcomes, args.out, png=not args.no_png)
+            except OSError as err:
+                print_error(f"{args.out}: cannot write outputs of {scenario.name} ({err.strerror or err})")
+                return max(code, EXIT_INPUT)
+            print(
+                f"{scenario.name}: wrote {folder}/timecourse.csv, summary.json"
+                + ("" if args.no_png else ", timecourse.png")
+            )
+        if not result.ok:
+            for rec in result.records:
+                if not rec.ok:
+                    print_error(f"{path}: arm {rec.arm!r}: {rec.message}")
+            code = max(code, EXIT_SIMULATION)
+            continue
+        if not args.quiet:
+            print(
+                "\n" + "\n".join(scenario_header(scenario.name, scenario.title, scenario.claims, scenario.references))
+            )
+            for o in outcomes:
+                extra = f"  ({o.detail})" if o.detail else ""
+                print(f"  {o.verdict.label:5s}  {describe(o.expectation):70s} observed {o.observed:.4g}{extra}")
+        n_total += len(outcomes)
+        counts = verdict_counts(outcomes)
+        n_pass += counts.get(Verdict.PASS, 0)
+        n_xfail += counts.get(Verdict.XFAIL, 0)
+        n_na += counts.get(Verdict.NOT_EXPRESSIBLE, 0)
+        if any(not o.ok for o in outcomes):
+            code = max(code, EXIT_EXPECTATION)
+    known = f", {n_xfail} known failure(s)" if n_xfail else ""
+    known += f", {n_na} not expressible in this engine" if n_na else ""
+    if n_total == 0 and code != EXIT_OK:
+        return code
+    print(f"\n{n_pass}/{n_total} expectations passed{known} ({len(files)} scenario file(s), engine {args.engine})")
+    return code
+
+
+def _cmd_run(args) -> int:
+    return _run_files(args, write=True)
+
+
+def _cmd_validate(args) -> int:
+    if args.engine == "all":
+        return _cmd_compare(args)
+    return _run_files(args, write=args.out is not None)
+
+
+def _cmd_compare(args) -> int:
+    from igfsim.analysis.consistency import ProblemKind, compare_scenario, format_consistency
+    from igfsim.engines import ENGINES
+    from igfsim.model.sbml import load_model
+    from igfsim.scenario.loading import load_scenario
+
+    model = load_model(args.model)
+    try:
+        files = scenario_files(args.scenarios)
+    except ScenarioError as err:
+        print_error(str(err))
+        return EXIT_INPUT
+    code, reports, problems = EXIT_OK, [], []
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+            rep = compare_scenario(scenario, model, engines=tuple(ENGINES), threshold=args.threshold, source=str(path))
+        except ScenarioError as err:
+            print_error(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
+            code = max(code, EXIT_INPUT)
+            continue
+        reports.append(rep)
+        found = rep.problems()
+        if found:
+            failed_engine = any(p.kind is ProblemKind.ENGINE_FAILED for p in found)
+            code = max(code, EXIT_SIMULATION if failed_engine else EXIT_EXPECTATION)
+            problems += [p.message for p in found]
+    print(format_consistency(reports))
+    if reports:
+        if problems:
+            print(f"\nNOT OK ({len(problems)} problem(s)):")
+            for line in problems:
+                print(f"  {line}")
+        elif code == EXIT_OK:
+            print(
+                "\nOK: every expectation passes or is a known failure or not expressible in every engine; "
+                "the ODE engines agree"
+            )
+    return code
+
+
+def _common_run_options(sp: argparse.ArgumentParser) -> None:
+    """Options of every command that simulates scenarios (run, validate, compare)."""
+    sp.add_argument(
+        "--engine",
+        default="roadrunner",
+        help="simulation engine: roadrunner (default), scipy, boolean, or all (validate)",
+    )
+    sp.add_argument(
+        "--threshold",
+        type=float,
+        default=0.2,
+        help="with all engines: ODE fraction at or above which a readout counts as ON (0.2)",
+    )
+    sp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+    sp.add_argument("--quiet", action="store_true", help="print only the summary line")
+    sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
+
+
+def add_commands(sub) -> None:
+    """run, validate, compare."""
+    run = sub.add_parser("run", help="simulate scenarios and write timecourse.csv, summary.json, timecourse.png")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    run.add_argument("--out", default="out", help="output folder (default: out)")
+    _common_run_options(run)
+    run.set_defaults(handler=_cmd_run)
+    val = sub.add_parser("validate", help="check every expectation (default: all bundled scenarios)")
+    val.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
+    val.add_argument("--out", default=None, help="also write run outputs here")
+    _common_run_options(val)
+    val.set_defaults(handler=_cmd_validate)
+    cmp_ = sub.add_parser(
+        "compare", help="run scenarios in every engine and print the agreement table (same as validate --engine all)"
+    )
+    cmp_.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
+    _common_run_options(cmp_)
+    cmp_.set_defaults(handler=_cmd_compare, engine="all")
