@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from igfsim.cli.common import (
     EXIT_EXPECTATION,
@@ -15,8 +16,26 @@ from igfsim.cli.common import (
 from igfsim.errors import ScenarioError
 
 
+def _print_scenario(scenario, outcomes, observed) -> None:
+    from igfsim.analysis.expectations import describe, scenario_header
+
+    print("\n" + "\n".join(scenario_header(scenario.name, scenario.title, scenario.claims, scenario.references)))
+    for o in outcomes:
+        extra = f"  ({o.detail})" if o.detail else ""
+        print(f"  {o.verdict.label:5s}  {describe(o.expectation):70s} observed {o.observed:.4g}{extra}")
+    for ob in observed:
+        obs, pub = ob.observation, ob.observation.published
+        word = "ANCHOR" if ob.anchor else ("WITHIN" if ob.within else "OUTSIDE")
+        print(
+            f"  {word:7s} {obs.id}: {obs.quantity.value} of {obs.readout} simulated {ob.simulated:.3g} {pub.unit}"
+            f" vs published {pub.value:.3g} ({pub.citation}, {pub.figure}; ratio {ob.ratio:.2f}, "
+            f"tolerance {obs.tolerance_text()})"
+        )
+
+
 def _run_files(args, *, write: bool) -> int:
-    from igfsim.analysis.expectations import Verdict, check_expectations, describe, scenario_header, verdict_counts
+    from igfsim.analysis.expectations import Verdict, check_expectations, verdict_counts
+    from igfsim.analysis.observations import ValidationSummary, check_observations
     from igfsim.model.sbml import load_model
     from igfsim.report.outputs import write_run_outputs
     from igfsim.runner import run_scenario
@@ -24,6 +43,7 @@ def _run_files(args, *, write: bool) -> int:
 
     model = load_model(args.model)
     code, n_pass, n_total, n_xfail, n_na = EXIT_OK, 0, 0, 0, 0
+    observed: list = []
     try:
         files = scenario_files(args.scenarios)
     except ScenarioError as err:
@@ -54,13 +74,10 @@ def _run_files(args, *, write: bool) -> int:
                     print_error(f"{path}: arm {rec.arm!r}: {rec.message}")
             code = max(code, EXIT_SIMULATION)
             continue
+        these = check_observations(result, scenario)
+        observed += these
         if not args.quiet:
-            print(
-                "\n" + "\n".join(scenario_header(scenario.name, scenario.title, scenario.claims, scenario.references))
-            )
-            for o in outcomes:
-                extra = f"  ({o.detail})" if o.detail else ""
-                print(f"  {o.verdict.label:5s}  {describe(o.expectation):70s} observed {o.observed:.4g}{extra}")
+            _print_scenario(scenario, outcomes, these)
         n_total += len(outcomes)
         counts = verdict_counts(outcomes)
         n_pass += counts.get(Verdict.PASS, 0)
@@ -70,9 +87,42 @@ def _run_files(args, *, write: bool) -> int:
             code = max(code, EXIT_EXPECTATION)
     known = f", {n_xfail} known failure(s)" if n_xfail else ""
     known += f", {n_na} not expressible in this engine" if n_na else ""
-    if n_total == 0 and code != EXIT_OK:
+    if n_total == 0 and not observed and code != EXIT_OK:
         return code
-    print(f"\n{n_pass}/{n_total} expectations passed{known} ({len(files)} scenario file(s), engine {args.engine})")
+    if n_total or not observed:
+        print(f"\n{n_pass}/{n_total} expectations passed{known} ({len(files)} scenario file(s), engine {args.engine})")
+    else:
+        print(f"\n{len(files)} scenario file(s), engine {args.engine}")
+    if observed:
+        code = max(code, _report_validation(args, ValidationSummary(tuple(observed)), model, files))
+    return code
+
+
+def _report_validation(args, summary, model, files) -> int:
+    """The suite's summary line, its minimum share, and the generated page (``--doc``, ``--check``)."""
+    from igfsim.report.validation_doc import render_validation_md
+
+    print(summary.line())
+    code = EXIT_OK
+    min_within = getattr(args, "min_within", None)
+    if min_within is not None and not summary.share_within >= min_within:
+        print_error(f"fewer than {100 * min_within:.0f} % of the published observations are within tolerance")
+        code = EXIT_EXPECTATION
+    doc = getattr(args, "doc", None)
+    if doc is None:
+        return code
+    text = render_validation_md(summary, model, files, engine=args.engine)
+    target = Path(doc)
+    if args.check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current != text:
+            print_error(f"{doc} is stale: re-run `igfsim validate {' '.join(args.scenarios)} --doc {doc}`")
+            return max(code, EXIT_EXPECTATION)
+        print(f"{doc} is up to date")
+        return code
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {doc}")
     return code
 
 
@@ -155,6 +205,17 @@ def add_commands(sub) -> None:
     val = sub.add_parser("validate", help="check every expectation (default: all bundled scenarios)")
     val.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
     val.add_argument("--out", default=None, help="also write run outputs here")
+    val.add_argument(
+        "--doc", default=None, metavar="PATH", help="write the observed-vs-published page (e.g. docs/validation.md)"
+    )
+    val.add_argument("--check", action="store_true", help="with --doc: exit 1 when the page is stale, write nothing")
+    val.add_argument(
+        "--min-within",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="exit 1 when less than this share (0..1) of the published observations is within tolerance",
+    )
     _common_run_options(val)
     val.set_defaults(handler=_cmd_validate)
     cmp_ = sub.add_parser(

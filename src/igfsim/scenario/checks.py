@@ -7,6 +7,7 @@ from igfsim.errors import Issue, ScenarioError, did_you_mean
 from igfsim.model.sbml import Model
 from igfsim.scenario.contexts import CONTEXTS, EXPRESSION_PARAMETERS, context_hint
 from igfsim.scenario.drugs import OPTION_PARAMETERS, Drug, drug_hint, find_drug
+from igfsim.scenario.observation import Observation
 from igfsim.scenario.readouts import READOUTS
 from igfsim.scenario.schema import Arm, Cell, Expectation, Scenario, Treatment
 
@@ -85,6 +86,8 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
     selectable = set(model.all_ids())
     for e, exp in enumerate(scenario.expect):
         issues += _check_expectation(exp, f"expect[{e}]", scenario, selectable)
+    for o, obs in enumerate(scenario.observations):
+        issues += _check_observation(obs, f"observations[{o}]", scenario, model)
     return issues + _check_mechanism(scenario)
 
 
@@ -182,6 +185,42 @@ def _check_expectation(exp: Expectation, where: str, scenario: Scenario, selecta
             if eng not in engine_names:
                 msg = f"unknown engine {eng!r}{did_you_mean(eng, engine_names)}; engines are: {', '.join(engine_names)}"
                 issues.append(Issue(f"{where}.{key}", msg))
+    return issues
+
+
+def _check_observation(obs: Observation, where: str, scenario: Scenario, model: Model) -> list[Issue]:
+    """Arms, readout, drug and ligand an observation names must exist (and the dose series be there)."""
+    names = [a.name for a in scenario.arms]
+    issues = [
+        Issue(f"{where}.{key}", f"unknown arm {arm!r}{did_you_mean(arm, names)}")
+        for key in ("arm", "vs", "control")
+        if (arm := getattr(obs, key)) is not None and arm not in names
+    ]
+    if obs.readout not in set(model.all_ids()):
+        issues.append(
+            Issue(f"{where}.readout", f"unknown readout {obs.readout!r}{did_you_mean(obs.readout, model.all_ids())}")
+        )
+    if obs.drug is not None:
+        dosed = [a.name for a in scenario.arms if any(t.drug == obs.drug and t.dose_nM > 0 for t in a.treatments)]
+        if len(dosed) < 2:
+            issues.append(
+                Issue(f"{where}.drug", f"an ic50 needs at least 2 arms dosed with {obs.drug!r}, found {len(dosed)}")
+            )
+    if obs.ligand is not None:
+        medium = [s for s, c in model.species.items() if c == "medium"]
+        if obs.ligand not in medium:
+            issues.append(
+                Issue(
+                    f"{where}.ligand", f"unknown extracellular species {obs.ligand!r}{did_you_mean(obs.ligand, medium)}"
+                )
+            )
+        else:
+            levels = {
+                (a.stimulus if a.stimulus is not None else scenario.stimulus).get(obs.ligand, 0.0)
+                for a in scenario.arms
+            }
+            if len(levels - {0.0}) < 2:
+                issues.append(Issue(f"{where}.ligand", f"an ec50 needs arms at 2 or more {obs.ligand} concentrations"))
     return issues
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from igfsim.scenario.observation import Observation
 from igfsim.scenario.readouts import READOUTS
 
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -195,6 +196,17 @@ class Scenario(_Strict):
     readouts: list[str] | None = None
     arms: Annotated[list[Arm], Field(min_length=1)]
     expect: list[Expectation] = Field(default_factory=list)
+    #: published values this scenario reproduces (the ``validation/`` suite)
+    observations: list[Observation] = Field(default_factory=list)
+
+    @field_validator("observations")
+    @classmethod
+    def _unique_observations(cls, obs: list[Observation]) -> list[Observation]:
+        ids = [o.id for o in obs]
+        dups = sorted({i for i in ids if ids.count(i) > 1})
+        if dups:
+            raise ValueError(f"observation ids must be unique; repeated: {dups}")
+        return obs
 
     @field_validator("arms")
     @classmethod
@@ -212,4 +224,7 @@ class Scenario(_Strict):
     def selected_readouts(self) -> list[str]:
         """Readouts to record: the scenario's list (plus any an expectation needs) or all standard ones."""
         base = list(self.readouts) if self.readouts else list(READOUTS)
-        return base + [e.readout for e in self.expect if e.readout not in base]
+        for r in [e.readout for e in self.expect] + [o.readout for o in self.observations]:
+            if r not in base:
+                base.append(r)
+        return base
