@@ -253,7 +253,8 @@ def test_panel_without_axes():
 def test_failed_run_is_recorded_and_the_sweep_finishes(failing_serial):
     ds = failing_serial.dataset
     assert list(ds["status"].values) == ["ok", "failed", "ok", "failed"]
-    assert "diverged" in str(ds["message"].values[1]) and ds["message"].values[0] == ""
+    msg = str(ds["message"].values[1])
+    assert ("diverged" in msg or "pre-equilibration failed" in msg) and ds["message"].values[0] == ""
     assert np.isnan(ds["summary"].isel(run=1)).all() and np.isnan(ds["trajectory"].isel(run=3)).all()
     assert np.isfinite(ds["summary"].isel(run=[0, 2])).all()
     assert failing_serial.n_failed == 2 and not failing_serial.ok
@@ -453,7 +454,8 @@ def test_cli_exit_codes(tmp_path, write_yaml, capsys):
     )
     assert main(["sweep", str(bad_runs), "--out", str(tmp_path / "o2"), "--workers", "1", "--no-progress"]) == 3
     captured = capsys.readouterr()
-    assert "1 run(s) ok, 1 failed" in captured.out and "diverged" in captured.err
+    assert "1 run(s) ok, 1 failed" in captured.out
+    assert "diverged" in captured.err or "pre-equilibration failed" in captured.err
     bad_input = write_yaml(tmp_path, SWEEP_YAML + "oops: 1\n", "bad.yaml")
     assert main(["sweep", str(bad_input), "--out", str(tmp_path / "o3"), "--no-progress"]) == 2
     assert "oops" in capsys.readouterr().err

@@ -19,6 +19,7 @@ DRUG_SLOTS = MappingProxyType(
         "SRCi": False,
         "EGFRi": False,
         "MTORC1i": False,
+        "MTORKi": False,
         "PI3Kai": False,
         "MEKi": False,
         "ERi": False,

@@ -24,6 +24,7 @@ class ModeOfAction(StrEnum):
     SRC_INHIBITOR = "Src-family kinase inhibitor"
     EGFR_INHIBITOR = "EGFR kinase inhibitor"
     MTORC1_INHIBITOR = "mTORC1 inhibitor (rapalog)"
+    MTOR_KINASE_INHIBITOR = "mTOR kinase inhibitor (mTORC1 and mTORC2)"
     PI3KA_INHIBITOR = "PI3K p110-alpha inhibitor"
     MEK_INHIBITOR = "MEK inhibitor (allosteric)"
     ER_DEGRADER = "estrogen receptor antagonist/degrader"
@@ -39,6 +40,7 @@ SLOTS: dict[ModeOfAction, str] = {
     ModeOfAction.SRC_INHIBITOR: "SRCi",
     ModeOfAction.EGFR_INHIBITOR: "EGFRi",
     ModeOfAction.MTORC1_INHIBITOR: "MTORC1i",
+    ModeOfAction.MTOR_KINASE_INHIBITOR: "MTORKi",
     ModeOfAction.PI3KA_INHIBITOR: "PI3Kai",
     ModeOfAction.MEK_INHIBITOR: "MEKi",
     ModeOfAction.ER_DEGRADER: "ERi",
@@ -154,6 +156,13 @@ CATALOG: tuple[Drug, ...] = (
     _d("dasatinib", M.SRC_INHIBITOR, {"Ki_SRCi": 1.0}, "Src/YES IC50 0.5-1 nM [M]"),
     _d("erlotinib", M.EGFR_INHIBITOR, {"Ki_EGFRi": 2.0}, "EGFR IC50 ~2 nM [M]"),
     _d("everolimus", M.MTORC1_INHIBITOR, {"Ki_MTORC1i": 2.0}, "mTORC1 IC50 1-2 nM [M]", ("RAD001",)),
+    _d(
+        "AZD8055",
+        M.MTOR_KINASE_INHIBITOR,
+        {"Ki_MTORKi": 4.0},
+        "ATP-competitive mTOR kinase inhibitor of mTORC1 and mTORC2; enzyme IC50 0.8 nM (Chresta et al. 2010 "
+        "Cancer Res 70:288 [V-abs]); Ki_MTORKi 4 nM assumes the 2-20x cellular shift of domain-notes 2.5",
+    ),
     _d(
         "alpelisib",
         M.PI3KA_INHIBITOR,
