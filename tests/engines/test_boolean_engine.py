@@ -668,7 +668,12 @@ def test_er_input_keeps_prolif_on_under_linsitinib_until_fulvestrant():
                 {"name": "linsitinib", "treatments": _treat("linsitinib")},
                 {"name": "fulvestrant", "treatments": _treat("fulvestrant")},
                 {"name": "linsitinib+fulvestrant", "treatments": _treat("linsitinib", "fulvestrant")},
-                {"name": "ER-negative_linsitinib", "cell": {"context": "default"}, "treatments": _treat("linsitinib")},
+                {
+                    "name": "ER-negative_linsitinib",
+                    "cell": {"context": "IGF-dependent"},
+                    "treatments": _treat("linsitinib"),
+                },
+                {"name": "serum_linsitinib", "cell": {"context": "default"}, "treatments": _treat("linsitinib")},
             ],
         }
     )
@@ -676,6 +681,8 @@ def test_er_input_keeps_prolif_on_under_linsitinib_until_fulvestrant():
     assert out["linsitinib"]["pERK"] == 0 and out["linsitinib"]["PROLIF"] == 1  # residual ER input alone
     assert out["fulvestrant"]["ER_act"] == 0 and 0.3 < out["fulvestrant"]["PROLIF"] < 1  # ERK, cycling
     assert out["linsitinib+fulvestrant"]["PROLIF"] == 0 and out["ER-negative_linsitinib"]["PROLIF"] == 0
+    # default culture has an IGF-independent drive (drive_PROLIF 0.45 >= 0.2): PROLIF stays on
+    assert out["serum_linsitinib"]["pERK"] == 0 and out["serum_linsitinib"]["PROLIF"] == 1
 
 
 def test_mutant_pik3ca_drives_akt_without_ligand_and_alpelisib_blocks_it():

@@ -17,7 +17,10 @@ event's changes, in order) and turns them into input-node values whenever they c
   ``<X>_high`` when >= :data:`HIGH_AT_OR_ABOVE` (:data:`EXPRESSION_NODES`);
 * mechanism-module parameters (from contexts or ``cell.parameters``): their node is ON when the
   parameter is > 0 (:data:`MODULE_NODES`: ``RTKx_level`` -> ``RTKx_present``, ``ER_level`` ->
-  ``ER_present``, ``PIK3CA_mut``, ``k_Src_Akt`` -> ``SFK_coupled``, ``adapt_on``, ``systemic``).
+  ``ER_present``, ``PIK3CA_mut``, ``k_Src_Akt`` -> ``SFK_coupled``, ``adapt_on``, ``systemic``);
+* IGF-independent drive of cell fate (``drive_PROLIF``, ``drive_SURV``, a context input): its node
+  (``PROLIF_drive``, ``SURV_drive``) is ON at or above :data:`DRIVE_ON_AT`, the level at which the
+  drive alone makes the ODE index count as ON in the consistency check.
 
 Nodes missing from a network are skipped, so a smaller ``.bnet`` can use a subset of the inputs.
 Time: the Boolean axis has one step per output point of the protocol; an event at minute
@@ -86,12 +89,17 @@ MODULE_NODES = MappingProxyType(
     }
 )
 MODULE_ON_ABOVE = 0.0
+#: IGF-independent drive parameter -> input node, ON at or above :data:`DRIVE_ON_AT`
+DRIVE_NODES = MappingProxyType({"drive_PROLIF": "PROLIF_drive", "drive_SURV": "SURV_drive"})
+#: the ODE fraction at or above which igfsim compare counts a readout as ON (its default threshold)
+DRIVE_ON_AT = 0.2
 #: values used when neither the ODE model nor the protocol gives one
 FALLBACK_DEFAULTS = MappingProxyType(
     {
         **{p: 1.0 for p in EXPRESSION_NODES},
         "mAb_binds_hybrids": 1.0,
         **{p: 0.0 for p in MODULE_NODES},
+        **{p: 0.0 for p in DRIVE_NODES},
         "Kd_IGFBP7_IGF1R": 5.0,
     }
 )
@@ -116,6 +124,7 @@ def input_values(values: Mapping[str, float]) -> dict[str, bool]:
         if high:
             out[high] = mult >= HIGH_AT_OR_ABOVE
     out.update({node: get(param, FALLBACK_DEFAULTS[param]) > MODULE_ON_ABOVE for param, node in MODULE_NODES.items()})
+    out.update({node: get(param, FALLBACK_DEFAULTS[param]) >= DRIVE_ON_AT for param, node in DRIVE_NODES.items()})
     return out
 
 
@@ -140,7 +149,7 @@ def input_schedule(protocol: Protocol, defaults: Mapping[str, float], nodes) -> 
     keep = set(nodes)
     values: dict[str, float] = {
         k: float(defaults[k])
-        for k in (*EXPRESSION_NODES, *OPTION_NODES, *DRUG_NODES, *MODULE_NODES, "Kd_IGFBP7_IGF1R")
+        for k in (*EXPRESSION_NODES, *OPTION_NODES, *DRUG_NODES, *MODULE_NODES, *DRIVE_NODES, "Kd_IGFBP7_IGF1R")
         if k in defaults
     }
     values.update({k: float(x) for k, x in protocol.overrides.items()})

@@ -44,6 +44,9 @@ def _c(name, description, expression, source, parameters=None):
     return CellContext(name, description, MappingProxyType(expression), source, MappingProxyType(parameters or {}))
 
 
+#: the IGF-independent drive of a line whose growth and survival rest on IGF signalling (see "IGF-dependent")
+_IGF_DEPENDENT = {"drive_PROLIF": 0.1, "drive_SURV": 0.1}
+
 CONTEXTS = MappingProxyType(
     {
         c.name: c
@@ -93,11 +96,12 @@ CONTEXTS = MappingProxyType(
             ),
             _c(
                 "estrogen-deprived",
-                "long-term estrogen-deprived ER+ cells: residual ER input 0.3, IR-A 25k (InsR:IGF-IR 1.25)",
+                "long-term estrogen-deprived ER+ cells growing on IGF/insulin: residual ER input 0.3, IR-A 25k "
+                "(InsR:IGF-IR 1.25), IGF-dependent drive",
                 {"InsR_A": 5.0},
-                "review [107] (InsR compensation); Fox 2011 Cancer Res [M]; IR-rich ER+ lines "
-                "(ZR-75-1, AACR 2009 abstract 4168)",
-                {"ER_level": 0.3},
+                "review [107] (InsR compensation; estrogen-deprived cells escape through IGF-IR/InsR); Fox 2011 "
+                "Cancer Res [M]; IR-rich ER+ lines (ZR-75-1, AACR 2009 abstract 4168)",
+                {"ER_level": 0.3, **_IGF_DEPENDENT},
             ),
             _c(
                 "PIK3CA-mutant",
@@ -115,16 +119,35 @@ CONTEXTS = MappingProxyType(
             ),
             _c(
                 "SFK-coupled",
-                "IGF1R-dominant cells in which Akt restrains YES/Src (rhabdomyosarcoma-like; see C07)",
+                "IGF-dependent IGF1R-dominant cells in which Akt restrains YES/Src (rhabdomyosarcoma-like; see C07)",
                 {"InsR_B": 0.0, "integrin": 0.0},
-                "review [173]; Wan 2015 Neoplasia (mechanism chosen by igfsim)",
-                {"k_Src_Akt": 0.005, "k_Src_basal": 0.05},
+                "review [173]; Wan 2015 Neoplasia (mechanism chosen by igfsim); IGF-dependent like the "
+                "rhabdomyosarcoma line Rh41 (Houghton 2010, see IGF-dependent)",
+                {"k_Src_Akt": 0.005, "k_Src_basal": 0.05, **_IGF_DEPENDENT},
+            ),
+            _c(
+                "IGF-dependent",
+                "default receptors in a line whose growth and survival rest on IGF signalling "
+                "(IGF-independent drive 0.1 instead of 0.45 / 0.5)",
+                {},
+                "PPTP in vitro panel: cixutumumab cut growth below 50 % of control only in Rh41, TC-71 and "
+                "CHLA-9 (Houghton et al. 2010 Pediatr Blood Cancer 54:921) [V-abs]; the value 0.1 is assumed "
+                "within that bound",
+                _IGF_DEPENDENT,
+            ),
+            _c(
+                "serum-free",
+                "default cells in defined medium without serum or other growth factors (no IGF-independent drive)",
+                {},
+                "defined medium: drive_PROLIF = drive_SURV = 0 by definition",
+                {"drive_PROLIF": 0.0, "drive_SURV": 0.0},
             ),
             _c(
                 "IRS-PI3K-STAT3-adapted",
-                "default cells with 3x IRS1/2, PI3K and STAT3 (adaptive up-regulation)",
+                "IGF-dependent cells with 3x IRS1/2, PI3K and STAT3 (adaptive up-regulation after IGF-IR blockade)",
                 {"IRS": 3.0, "PI3K": 3.0, "STAT3": 3.0},
-                "review [128]",
+                "review [128]; adapted lines derive from IGF-IR-inhibitor-sensitive (IGF-dependent) ones",
+                _IGF_DEPENDENT,
             ),
             _c("IGF2R-null", "default cells without the IGF-IIR sink", {"IGF2R": 0.0}, "review [21]"),
         )
