@@ -133,15 +133,19 @@ CATALOG: tuple[Drug, ...] = (
     _d(
         "linsitinib",
         M.DUAL_TKI,
-        {"Ki_dual_IGF1R": 35.0, "Ki_dual_InsR": 75.0},
-        "recombinant kinase IC50 IGF-1R 35 nM, IR 75 nM (Mulvihill et al. 2009 Future Med Chem; ChEBI 91402)",
+        {"Ki_dual_IGF1R": 4.7, "Ki_dual_InsR": 21.7},
+        "cellular ligand-induced autophosphorylation IC50 IGF-1R 28 nM, IR 130 nM (Mulvihill et al. 2009 Future "
+        "Med Chem 1:1153 [M]); effective Ki = IC50_cell x kdp/(kp + kdp), as for every TKI (the recombinant-kinase "
+        "IC50s 35 / 75 nM are not used)",
         ("OSI-906", "OSI906"),
     ),
     _d(
         "BMS-754807",
         M.DUAL_TKI,
-        {"Ki_dual_IGF1R": 1.8, "Ki_dual_InsR": 1.7},
-        "IC50 1.8 nM IGF-1R / 1.7 nM IR, Ki < 2 nM (Carboni et al. 2009 Mol Cancer Ther 8:3341)",
+        {"Ki_dual_IGF1R": 2.5, "Ki_dual_InsR": 2.5},
+        "cellular IGF-1R autophosphorylation IC50 about 15 nM (10-20 nM; Carboni et al. 2009 Mol Cancer Ther 8:3341 "
+        "[M]), equipotent on IR (enzyme IC50 1.8 / 1.7 nM, Ki < 2 nM [V-abs]); effective Ki = IC50_cell x "
+        "kdp/(kp + kdp)",
         ("BMS754807",),
     ),
     _d(
@@ -149,7 +153,7 @@ CATALOG: tuple[Drug, ...] = (
         M.SELECTIVE_TKI,
         {"Ki_sel_IGF1R": 14.0, "Ki_sel_InsR": 380.0},
         "cellular autophosphorylation IC50 86 nM IGF-IR vs 2.3 uM InsR (Garcia-Echeverria et al. 2004 "
-        "Cancer Cell 5:231); converted to kinase Ki = IC50_cell * kdp/(kp + kdp)",
+        "Cancer Cell 5:231); effective Ki = IC50_cell x kdp/(kp + kdp)",
         ("AEW541",),
         note="selective in cells only; cell-free assays show no selectivity",
     ),
