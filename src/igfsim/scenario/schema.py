@@ -172,6 +172,13 @@ class Expectation(_Strict):
         return None
 
 
+def _refuse_repeats(names: list[str], what: str) -> None:
+    """Raise when a name occurs more than once (``what``: "arm names", "observation ids")."""
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise ValueError(f"{what} must be unique; repeated: {dups}")
+
+
 class ResistanceMechanism(_Strict):
     """What a scenario's mechanism is and which model parts carry it (used by ``igfsim docs``)."""
 
@@ -202,19 +209,13 @@ class Scenario(_Strict):
     @field_validator("observations")
     @classmethod
     def _unique_observations(cls, obs: list[Observation]) -> list[Observation]:
-        ids = [o.id for o in obs]
-        dups = sorted({i for i in ids if ids.count(i) > 1})
-        if dups:
-            raise ValueError(f"observation ids must be unique; repeated: {dups}")
+        _refuse_repeats([o.id for o in obs], "observation ids")
         return obs
 
     @field_validator("arms")
     @classmethod
     def _unique_arms(cls, arms: list[Arm]) -> list[Arm]:
-        names = [a.name for a in arms]
-        dups = sorted({n for n in names if names.count(n) > 1})
-        if dups:
-            raise ValueError(f"arm names must be unique; repeated: {dups}")
+        _refuse_repeats([a.name for a in arms], "arm names")
         return arms
 
     def arm(self, name: str) -> Arm:
