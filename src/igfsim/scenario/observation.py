@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from igfsim.scenario.metric_names import METRIC_RE, METRICS_HELP
+
 Text = Annotated[str, Field(min_length=1)]
-METRIC_PATTERN = r"^(auc|peak|final|mean|min|tpeak|at_(\d+(\.\d+)?))$"
 
 
 class Quantity(StrEnum):
@@ -87,10 +88,8 @@ class Observation(_Strict):
     @field_validator("metric")
     @classmethod
     def _metric(cls, v: str) -> str:
-        import re
-
-        if not re.match(METRIC_PATTERN, v):
-            raise ValueError(f"unknown metric {v!r}; expected auc, peak, final, mean, min, tpeak or at_<minutes>")
+        if not METRIC_RE.match(v):
+            raise ValueError(f"unknown metric {v!r}; expected {METRICS_HELP}")
         return v
 
     @model_validator(mode="after")

@@ -7,18 +7,16 @@ raises one :class:`ScenarioError` listing all of them.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from igfsim.scenario.metric_names import METRIC_RE, METRICS_HELP
 from igfsim.scenario.observation import Observation
 from igfsim.scenario.readouts import READOUTS
 
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-METRIC_RE = re.compile(r"^(auc|peak|final|mean|min|tpeak|at_(\d+(\.\d+)?))$")
-METRICS_HELP = "auc, peak, final, mean, min, tpeak or at_<minutes>"
 
 
 class _Strict(BaseModel):
