@@ -56,10 +56,14 @@ def test_timed_treatments_become_periods(tmp_path):
     conds = {c.id: {ch.target_id: float(ch.target_value) for ch in c.changes} for c in problem.conditions}
     (switch,) = [e for e in problem.experiments if "to_NVP" in e.id]
     times = [p.time for p in switch.sorted_periods]
-    assert times == [-math.inf, 0.0, 7200.0]
-    at0, at7200 = (conds[p.condition_ids[0]] for p in switch.sorted_periods[1:])
-    assert at0["mAb_IGF1R"] == 100 and at0["IGF1"] == 1
-    assert at7200 == {"mAb_IGF1R": 0.0, "TKI_sel": 300.0}  # wash-out and the new drug
+    # the switch at day 5 and the medium changes every 2 days (simulation.medium_change_min: 2880)
+    assert times == [-math.inf, 0.0, 2880.0, 5760.0, 7200.0, 8640.0]
+    at = {p.time: conds[p.condition_ids[0]] for p in switch.sorted_periods[1:]}
+    assert at[0.0]["mAb_IGF1R"] == 100 and at[0.0]["IGF1"] == 1
+    assert at[7200.0] == {"mAb_IGF1R": 0.0, "TKI_sel": 300.0}  # wash-out and the new drug
+    # fresh medium: the stimulus and the antibody being given, nothing the cells made or bound
+    assert at[2880.0]["IGF1"] == 1 and at[2880.0]["mAb_IGF1R"] == 100 and at[2880.0]["IGF1_IGFBP"] == 0
+    assert at[8640.0]["IGF1"] == 1 and at[8640.0]["mAb_IGF1R"] == 0  # washed out at day 5
 
 
 def test_pretreatment_is_a_period_before_the_stimulus(tmp_path):

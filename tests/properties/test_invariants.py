@@ -14,8 +14,10 @@ from igfsim.engines import get_engine
 from igfsim.resources import bundled_scenarios_dir
 from igfsim.scenario.translate import build_protocol
 
-#: receptor and IRS turnover switched off: receptor pools become closed
-NO_TURNOVER = {"kdeg_R": 0, "kdeg_Ract": 0, "k_mAb_downreg": 0, "kdeg_IRS": 0, "kdeg_IRS_S": 0}
+#: receptor and IRS turnover switched off (endocytosis and recycling stay): receptor pools become closed
+NO_TURNOVER = {"kdeg_R": 0, "kdeg_EGFR_act": 0, "k_lys_R": 0, "k_mAb_downreg": 0, "kdeg_IRS": 0, "kdeg_IRS_S": 0}
+#: ... and no endocytosis, which degrades the ligand it takes in: ligand mass becomes closed too
+NO_UPTAKE = {**NO_TURNOVER, "k_int_R": 0}
 
 RECEPTOR_POOLS = {
     "IGF-IR protomers": "2*R11_tot + H1A_tot + H1B_tot",
@@ -124,14 +126,15 @@ def test_receptor_pools_conserved_without_turnover(igf_model):
     cell = {"parameters": dict(NO_TURNOVER), "initial": {"R11": 10, "RAA": 2, "RBB": 3, "H1A": 4, "H1B": 5}}
     traj = _trajectories(igf_model, _treated_scenario(cell))
     _assert_constant(traj, RECEPTOR_POOLS)
-    # the stimulus and drugs did act on the receptors in this run
+    # the stimulus and drugs did act on the receptors in this run, and receptors went through endosomes
     assert np.max(traj["R11_mAb"]) > 0.01 * np.max(traj["R11_tot"])
     assert np.max(traj["R11_IGF1_p"]) > 0
+    assert np.max(traj["R11_int"]) > 0.01 * np.max(traj["R11_tot"])
 
 
 def test_ligand_mass_conserved_without_turnover(igf_model):
-    """With no receptor turnover, IGF1 and insulin only move between medium and cell (volume-weighted)."""
-    cell = {"parameters": dict(NO_TURNOVER), "initial": {"R11": 10, "RAA": 2, "RBB": 3, "H1A": 4, "H1B": 5}}
+    """With no receptor turnover or endocytosis, IGF1 and insulin only move between medium and cell."""
+    cell = {"parameters": dict(NO_UPTAKE), "initial": {"R11": 10, "RAA": 2, "RBB": 3, "H1A": 4, "H1B": 5}}
     traj = _trajectories(igf_model, _treated_scenario(cell))
     vol = igf_model.compartments
     for ligand in ("IGF1", "insulin"):

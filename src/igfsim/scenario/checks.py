@@ -10,6 +10,7 @@ from igfsim.scenario.drugs import OPTION_PARAMETERS, Drug, drug_hint, find_drug
 from igfsim.scenario.observation import Observation
 from igfsim.scenario.readouts import READOUTS
 from igfsim.scenario.schema import Arm, Cell, Expectation, Scenario, Treatment
+from igfsim.scenario.translate import MEDIUM
 
 
 def check_cell(cell: Cell, where: str, model: Model) -> list[Issue]:
@@ -62,7 +63,7 @@ def check_cell(cell: Cell, where: str, model: Model) -> list[Issue]:
 
 
 def _check_stimulus(stim: dict, where: str, model: Model) -> list[Issue]:
-    medium = [s for s, c in model.species.items() if c == "medium"]
+    medium = [s for s, c in model.species.items() if c == MEDIUM]
     return [
         Issue(
             f"{where}.{sid}",
@@ -83,12 +84,24 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
         if arm.stimulus is not None:
             issues += _check_stimulus(arm.stimulus, f"arms[{a}].stimulus", model)
         issues += _check_treatments(arm, f"arms[{a}]", model)
+    issues += _check_medium_change(scenario, model)
     selectable = set(model.all_ids())
     for e, exp in enumerate(scenario.expect):
         issues += _check_expectation(exp, f"expect[{e}]", scenario, selectable)
     for o, obs in enumerate(scenario.observations):
         issues += _check_observation(obs, f"observations[{o}]", scenario, model)
     return issues + _check_mechanism(scenario)
+
+
+def _check_medium_change(scenario: Scenario, model: Model) -> list[Issue]:
+    if scenario.simulation.medium_change_min is None or MEDIUM in model.species.values():
+        return []
+    return [
+        Issue(
+            "simulation.medium_change_min",
+            f"medium changes need a compartment {MEDIUM!r} holding the extracellular species; this model has none",
+        )
+    ]
 
 
 def _check_readouts(scenario: Scenario, model: Model) -> list[Issue]:
@@ -207,7 +220,7 @@ def _check_observation(obs: Observation, where: str, scenario: Scenario, model: 
                 Issue(f"{where}.drug", f"an ic50 needs at least 2 arms dosed with {obs.drug!r}, found {len(dosed)}")
             )
     if obs.ligand is not None:
-        medium = [s for s, c in model.species.items() if c == "medium"]
+        medium = [s for s, c in model.species.items() if c == MEDIUM]
         if obs.ligand not in medium:
             issues.append(
                 Issue(

@@ -87,6 +87,8 @@ def _d(name, mech, potency, source, aliases=(), options=None, note=""):
 
 
 _MAB_OPTS = {"binds_hybrids": True, "downregulates": False}
+#: antibodies reported to internalise and degrade IGF-IR (the option can still be switched per treatment)
+_MAB_DOWN = {"binds_hybrids": True, "downregulates": True}
 M = ModeOfAction
 CATALOG: tuple[Drug, ...] = (
     _d(
@@ -103,7 +105,8 @@ CATALOG: tuple[Drug, ...] = (
         {"Kd_mAb_IGF1R": 0.04},
         "K_D 0.04 nM, Burtrum et al. 2003 Cancer Res [M]; IgG1 that prevents ligand binding (Houghton 2010 PPTP)",
         ("IMC-A12",),
-        _MAB_OPTS,
+        _MAB_DOWN,
+        note="reported to cause rapid internalisation and degradation of IGF-IR (Burtrum et al. 2003 [M])",
     ),
     _d(
         "figitumumab",
@@ -111,8 +114,8 @@ CATALOG: tuple[Drug, ...] = (
         {"Kd_mAb_IGF1R": 0.5},
         "sub-nM, Cohen et al. 2005 Clin Cancer Res [M]; IgG2",
         ("CP-751,871", "CP-751871"),
-        _MAB_OPTS,
-        note="reported to internalise and degrade IGF-IR [M]; set downregulates: true to model it",
+        _MAB_DOWN,
+        note="reported to internalise and degrade IGF-IR (Cohen et al. 2005 Clin Cancer Res [M])",
     ),
     _d(
         "dalotuzumab",
@@ -120,7 +123,9 @@ CATALOG: tuple[Drug, ...] = (
         {"Kd_mAb_IGF1R": 0.5},
         "sub-nM, Goetsch et al. 2005 Int J Cancer [M]; humanised IgG1 reported to inhibit hybrids",
         ("MK-0646", "h7C10"),
-        _MAB_OPTS,
+        _MAB_DOWN,
+        note="ligand-independent internalisation and degradation of IGF-IR and hybrids (Goetsch et al. 2007 "
+        "Eur J Cancer 43:1318 [V-abs])",
     ),
     _d(
         "xentuzumab",
@@ -133,27 +138,28 @@ CATALOG: tuple[Drug, ...] = (
     _d(
         "linsitinib",
         M.DUAL_TKI,
-        {"Ki_dual_IGF1R": 4.7, "Ki_dual_InsR": 21.7},
+        {"Ki_dual_IGF1R": 4.4, "Ki_dual_InsR": 15.6},
         "cellular ligand-induced autophosphorylation IC50 IGF-1R 28 nM, IR 130 nM (Mulvihill et al. 2009 Future "
-        "Med Chem 1:1153 [M]); effective Ki = IC50_cell x kdp/(kp + kdp), as for every TKI (the recombinant-kinase "
-        "IC50s 35 / 75 nM are not used)",
+        "Med Chem 1:1153 [M]); effective Ki fitted so that the model reproduces both cellular IC50s (calibration "
+        "anchors V13 / V14), as for every TKI (the recombinant-kinase IC50s 35 / 75 nM are not used)",
         ("OSI-906", "OSI906"),
     ),
     _d(
         "BMS-754807",
         M.DUAL_TKI,
-        {"Ki_dual_IGF1R": 2.5, "Ki_dual_InsR": 2.5},
+        {"Ki_dual_IGF1R": 2.63, "Ki_dual_InsR": 2.63},
         "cellular IGF-1R autophosphorylation IC50 about 15 nM (10-20 nM; Carboni et al. 2009 Mol Cancer Ther 8:3341 "
-        "[M]), equipotent on IR (enzyme IC50 1.8 / 1.7 nM, Ki < 2 nM [V-abs]); effective Ki = IC50_cell x "
-        "kdp/(kp + kdp)",
+        "[M]), equipotent on IR (enzyme IC50 1.8 / 1.7 nM, Ki < 2 nM [V-abs]); effective Ki fitted so that "
+        "the model reproduces the cellular IC50 (calibration anchor V15)",
         ("BMS754807",),
     ),
     _d(
         "NVP-AEW541",
         M.SELECTIVE_TKI,
-        {"Ki_sel_IGF1R": 14.0, "Ki_sel_InsR": 380.0},
+        {"Ki_sel_IGF1R": 11.7, "Ki_sel_InsR": 281},
         "cellular autophosphorylation IC50 86 nM IGF-IR vs 2.3 uM InsR (Garcia-Echeverria et al. 2004 "
-        "Cancer Cell 5:231); effective Ki = IC50_cell x kdp/(kp + kdp)",
+        "Cancer Cell 5:231); effective Ki fitted so that the model reproduces both cellular IC50s "
+        "(calibration anchors V16 / V17)",
         ("AEW541",),
         note="selective in cells only; cell-free assays show no selectivity",
     ),

@@ -32,6 +32,9 @@ class Simulation(_Strict):
     rtol: Annotated[float, Field(gt=0, lt=1)] = 1e-8
     atol: Annotated[float, Field(gt=0)] = 1e-10
     preequilibration_max_min: Annotated[float, Field(gt=0)] = 1e6
+    #: culture practice: every this many minutes after the stimulus the medium is replaced by fresh
+    #: medium (the stimulus, the antibodies being given, nothing the cells made or bound)
+    medium_change_min: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 class Treatment(_Strict):
@@ -67,6 +70,8 @@ class Arm(_Strict):
     treatments: list[Treatment] = Field(default_factory=list)
     cell: Cell | None = None
     stimulus: dict[str, NonNeg] | None = None
+    #: ``false``: no medium changes in this arm (e.g. an in vivo arm whose medium is plasma)
+    medium_change: bool = True
 
 
 class Expectation(_Strict):

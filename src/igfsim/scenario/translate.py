@@ -14,6 +14,9 @@ from igfsim.scenario.contexts import CONTEXTS, EXPRESSION_PARAMETERS
 from igfsim.scenario.drugs import OPTION_PARAMETERS, get_drug
 from igfsim.scenario.schema import Arm, Cell, Scenario
 
+#: the compartment of the extracellular species (stimulus, antibodies, IGFBPs, secreted ligands)
+MEDIUM = "medium"
+
 
 def _merged_cell(scenario: Scenario, arm: Arm) -> Cell:
     base, over = scenario.cell, arm.cell
@@ -42,6 +45,33 @@ def cell_overrides(cell: Cell) -> dict[str, float]:
     return values
 
 
+def medium_changes(
+    model: Model, stimulus: dict[str, float], arm: Arm, every: float, duration: float, cell: Cell
+) -> list[tuple[float, list[Change]]]:
+    """Fresh medium at ``every``, ``2 * every``, ... minutes (before the end of the run).
+
+    Every species of the medium compartment is set: a stimulus species to its stimulus
+    concentration, an antibody (species-slot) drug to the sum of the doses being given at that
+    time, a species the arm's ``initial`` sets to that value, and every other species (ligand
+    bound to IGFBPs or antibodies, ligand the cells secreted) to 0. Changes come before any other
+    change at the same time, so a treatment starting then is added to the fresh medium once.
+    """
+    out = []
+    k = 1
+    while k * every < duration:
+        t = k * every
+        fresh = {sid: 0.0 for sid, comp in model.species.items() if comp == MEDIUM}
+        fresh.update({sid: v for sid, v in cell.initial.items() if sid in fresh})
+        fresh.update({sid: float(v) for sid, v in stimulus.items()})
+        for tr in arm.treatments:
+            drug = get_drug(tr.drug)
+            if drug.slot_is_species and tr.start_min < t and (tr.stop_min is None or t < tr.stop_min):
+                fresh[drug.slot] = fresh.get(drug.slot, 0.0) + float(tr.dose_nM)
+        out.append((t, [Change(sid, v, "species", "set") for sid, v in sorted(fresh.items())]))
+        k += 1
+    return out
+
+
 def build_protocol(model: Model, scenario: Scenario, arm: Arm) -> Protocol:
     """The protocol of one arm (assumes the scenario was validated against the model)."""
     cell = _merged_cell(scenario, arm)
@@ -67,6 +97,9 @@ def build_protocol(model: Model, scenario: Scenario, arm: Arm) -> Protocol:
     # explicit cell settings win over drug potencies and options (e.g. trying another Ki)
     overrides.update(cell_overrides(cell))
     sim = scenario.simulation
+    if sim.medium_change_min is not None and arm.medium_change:
+        for t, changes in medium_changes(model, stimulus, arm, sim.medium_change_min, sim.duration_min, cell):
+            at[t] = [*changes, *at[t]]
     times = np.linspace(0.0, sim.duration_min, sim.points)
     events = tuple(Event(t, tuple(ch)) for t, ch in sorted(at.items()) if t <= sim.duration_min)
     t_start = min([0.0, *(e.time for e in events)])
