@@ -94,7 +94,9 @@ def test_bundled_bnet_has_every_ode_readout_and_the_scenario_inputs(net, igf_mod
         "PI3Kai",
         "MEKi",
         "ERi",
-        "RTKxi",
+        "PDGFRi",
+        "PDGF",
+        "PDGFRA_high",
         "IRA_high",
         "IRB_high",
         "ITG_high",
@@ -105,7 +107,18 @@ def test_bundled_bnet_has_every_ode_readout_and_the_scenario_inputs(net, igf_mod
     # or the ODE ids of the module quantities the logic mirrors
     shared = nodes & set(igf_model.all_ids())
     active_forms = {"SOS_a", "Ras_GTP", "Raf_P", "MEK_P", "PI3K_a", "PIP3", "mTORC1_a", "mTORC2_a", "ErbB3_P"}
-    modules = {"IGF1", "IGF2", "insulin", "RTKx_act", "ER_act", "IGF1R_blocked", "A_adapt", "occ_pituitary", "GH_drive"}
+    modules = {
+        "IGF1",
+        "IGF2",
+        "insulin",
+        "PDGF",
+        "PDGFRA_PDGF_p",
+        "ER_act",
+        "IGF1R_blocked",
+        "A_adapt",
+        "occ_pituitary",
+        "GH_drive",
+    }
     assert shared - set(READOUTS) - inputs <= {"pHybrid", *active_forms, *modules}
     assert modules <= shared
     # the two required feedbacks
@@ -267,7 +280,7 @@ def test_fixed_points_agree_with_mpbn_on_every_state_of_a_small_network():
         {"insulin_ext": 1, "IRB_high": 1, "TKI_dual": 1},
         {"EGF": 1, "IGF1_ext": 1, "ITG_high": 1, "MEKi": 1},
         # mechanism modules
-        {"IGF1_ext": 1, "RTKx_present": 1, "TKI_dual": 1, "MEKi": 1, "MTORC1i": 1},
+        {"IGF1_ext": 1, "PDGF": 1, "PDGFRA_present": 1, "PDGFRA_high": 1, "TKI_dual": 1, "MEKi": 1, "MTORC1i": 1},
         {"PIK3CA_mut": 1, "MEKi": 1},
         {"PIK3CA_mut": 1, "PI3Kai": 1, "IGF1_ext": 1, "TKI_dual": 1},
         {"ER_present": 1, "TKI_dual": 1, "IGF1_ext": 1},
@@ -561,7 +574,6 @@ def test_module_inputs_follow_context_parameters_and_igfbp7_its_kd():
     assert not any(off[node] for node in MODULE_NODES.values()) and not off["IGFBP7"]
     on = input_values(
         {
-            "RTKx_level": 1.0,
             "ER_level": 0.3,
             "PIK3CA_mut": 1.0,
             "k_Src_Akt": 0.005,
@@ -588,7 +600,7 @@ def test_contexts_reach_the_module_inputs_through_the_protocol(igf_model, net):
             "readouts": ["pAkt"],
             "arms": [
                 {"name": name, "cell": {"context": name}}
-                for name in ("bypass-RTK", "estrogen-deprived", "PIK3CA-mutant", "SFK-coupled", "default")
+                for name in ("PDGFRA-high", "estrogen-deprived", "PIK3CA-mutant", "SFK-coupled", "default")
             ],
         }
     )
@@ -596,7 +608,8 @@ def test_contexts_reach_the_module_inputs_through_the_protocol(igf_model, net):
         arm.name: input_schedule(build_protocol(igf_model, sc, arm), dict(igf_model.parameters), net.inputs)
         for arm in sc.arms
     }
-    assert flags["bypass-RTK"].initial["RTKx_present"] and flags["PIK3CA-mutant"].initial["PIK3CA_mut"]
+    assert flags["PDGFRA-high"].initial["PDGFRA_high"] and not flags["default"].initial["PDGFRA_high"]
+    assert flags["default"].initial["PDGFRA_present"] and flags["PIK3CA-mutant"].initial["PIK3CA_mut"]
     assert flags["estrogen-deprived"].initial["ER_present"] and flags["SFK-coupled"].initial["SFK_coupled"]
     assert not any(flags["default"].initial[n] for n in MODULE_NODES.values())
     # the stimulus goes to IGF1_ext at step 0
@@ -635,24 +648,27 @@ def test_igfbp7_blocks_igf1r_and_hybrids_but_not_ira():
     assert out["IGFBP7_IGF1_parental"]["pIGF1R"] == 0 and out["IGFBP7_IGF1_parental"]["pAkt"] == 0
 
 
-def test_bypass_rtk_keeps_akt_and_erk_on_under_linsitinib_and_imatinib_removes_it():
+def test_abundant_pdgfra_keeps_akt_and_erk_on_under_linsitinib_and_imatinib_removes_it():
     out = _arm_final(
         {
             "name": "rtk",
-            "readouts": ["pIGF1R", "RTKx_act", "pShc", "pAkt", "pERK"],
-            "stimulus": {"IGF1": 10},
-            "cell": {"context": "bypass-RTK"},
+            "readouts": ["pIGF1R", "PDGFRA_PDGF_p", "pShc", "pAkt", "pERK"],
+            "stimulus": {"IGF1": 10, "PDGF": 0.06},
+            "cell": {"context": "PDGFRA-high"},
             "arms": [
                 {"name": "linsitinib", "treatments": _treat("linsitinib")},
                 {"name": "linsitinib+imatinib", "treatments": _treat("linsitinib", "imatinib")},
                 {"name": "parental_linsitinib", "cell": {"context": "default"}, "treatments": _treat("linsitinib")},
+                {"name": "no_PDGF", "stimulus": {"IGF1": 10}, "treatments": _treat("linsitinib")},
             ],
         }
     )
     lins = out["linsitinib"]
-    assert lins["pIGF1R"] == 0 and lins["RTKx_act"] == 1 and lins["pShc"] == 1
-    assert lins["pAkt"] == 1 and lins["pERK"] > 0.3  # RTK -> PI3K needs no IRS1; ERK cycles with ERK -| SOS
-    for arm in ("linsitinib+imatinib", "parental_linsitinib"):
+    assert lins["pIGF1R"] == 0 and lins["PDGFRA_PDGF_p"] == 1 and lins["pShc"] == 1
+    assert lins["pAkt"] == 1 and lins["pERK"] > 0.3  # PDGFR -> PI3K needs no IRS1; ERK cycles with ERK -| SOS
+    # the parental cell has PDGFR-alpha and PDGF, but not enough receptor to matter
+    assert out["parental_linsitinib"]["PDGFRA_PDGF_p"] == 1
+    for arm in ("linsitinib+imatinib", "parental_linsitinib", "no_PDGF"):
         assert out[arm]["pAkt"] == 0 and out[arm]["pERK"] == 0 and out[arm]["pShc"] == 0
 
 

@@ -4,7 +4,7 @@ The mapping is by mechanism (docs/boolean.md has the table). The engine keeps th
 scenario sets (ODE parameter defaults, then ``overrides``, then ``initial`` species, then each
 event's changes, in order) and turns them into input-node values whenever they change:
 
-* ligands ``IGF1``, ``IGF2``, ``insulin``, ``EGF``: ON when the concentration is > 0. Each gives
+* ligands ``IGF1``, ``IGF2``, ``insulin``, ``EGF``, ``PDGF``: ON when the concentration is > 0. Each gives
   two input values, ``<L>`` and ``<L>_ext``; the network uses whichever is an input. In the bundled
   model ``IGF1``, ``IGF2`` and ``insulin`` are the medium pools, which modules can also fill
   (autocrine IGF2, hepatic IGF1 and insulin), so the scenario's ligand goes to ``<L>_ext``;
@@ -16,7 +16,7 @@ event's changes, in order) and turns them into input-node values whenever they c
 * expression multipliers ``expr_*``: ``<X>_present`` when > :data:`ABSENT_AT_OR_BELOW`,
   ``<X>_high`` when >= :data:`HIGH_AT_OR_ABOVE` (:data:`EXPRESSION_NODES`);
 * mechanism-module parameters (from contexts or ``cell.parameters``): their node is ON when the
-  parameter is > 0 (:data:`MODULE_NODES`: ``RTKx_level`` -> ``RTKx_present``, ``ER_level`` ->
+  parameter is > 0 (:data:`MODULE_NODES`: ``ER_level`` ->
   ``ER_present``, ``PIK3CA_mut``, ``k_Src_Akt`` -> ``SFK_coupled``, ``adapt_on``, ``systemic``);
 * IGF-independent drive of cell fate (``drive_PROLIF``, ``drive_SURV``, a context input): its node
   (``PROLIF_drive``, ``SURV_drive``) is ON at or above :data:`DRIVE_ON_AT`, the level at which the
@@ -52,7 +52,7 @@ ABSENT_AT_OR_BELOW = 0.0
 HIGH_AT_OR_ABOVE = 5.0
 #: ODE ligand species; each sets the input node of the same name or, where the network makes the medium
 #: pool itself, the input ``<name>`` + :data:`SUPPLY_SUFFIX` (the ligand the scenario supplies)
-LIGANDS = ("IGF1", "IGF2", "insulin", "EGF")
+LIGANDS = ("IGF1", "IGF2", "insulin", "EGF", "PDGF")
 SUPPLY_SUFFIX = "_ext"
 #: IGFBP7 is ON at or above this multiple of its K_D for IGF-IR (model parameter ``Kd_IGFBP7_IGF1R``):
 #: then at least half of the ligand-free IGF-IR and hybrids carry IGFBP7
@@ -69,6 +69,7 @@ EXPRESSION_NODES = MappingProxyType(
         "expr_InsR_B": ("IRB_present", "IRB_high"),
         "expr_integrin": (None, "ITG_high"),
         "expr_EGFR": ("EGFR_present", None),
+        "expr_PDGFRA": ("PDGFRA_present", "PDGFRA_high"),
         "expr_ErbB3": ("ErbB3_present", None),
         "expr_IRS": ("IRS_present", None),
         "expr_PI3K": ("PI3K_present", None),
@@ -80,7 +81,6 @@ EXPRESSION_NODES = MappingProxyType(
 #: (each module is off at 0 in the ODE, and acts at any positive value)
 MODULE_NODES = MappingProxyType(
     {
-        "RTKx_level": "RTKx_present",  # bypass RTK expressed (context bypass-RTK)
         "ER_level": "ER_present",  # ER input (ER-positive 1, estrogen-deprived 0.3)
         "PIK3CA_mut": "PIK3CA_mut",  # mutant p110-alpha (context PIK3CA-mutant)
         "k_Src_Akt": "SFK_coupled",  # Akt -| Src/YES coupling (context SFK-coupled)

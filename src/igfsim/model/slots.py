@@ -23,6 +23,6 @@ DRUG_SLOTS = MappingProxyType(
         "PI3Kai": False,
         "MEKi": False,
         "ERi": False,
-        "RTKxi": False,
+        "PDGFRi": False,
     }
 )

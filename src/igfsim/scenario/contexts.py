@@ -20,6 +20,7 @@ EXPRESSION_PARAMETERS = MappingProxyType(
         "InsR_B": "expr_InsR_B",
         "integrin": "expr_integrin",
         "EGFR": "expr_EGFR",
+        "PDGFRA": "expr_PDGFRA",
         "ErbB3": "expr_ErbB3",
         "IGF2R": "expr_IGF2R",
         "IRS": "expr_IRS",
@@ -53,7 +54,7 @@ CONTEXTS = MappingProxyType(
         for c in (
             _c(
                 "default",
-                "IGF-IR 20k, IR-A 5k, IR-B 5k, avb3 2k copies per cell",
+                "IGF-IR 20k, IR-A 5k, IR-B 5k, avb3 2k, PDGFR-alpha 6k copies per cell",
                 {},
                 "domain-notes 1.1/2.3; IGF-IR 13,000-40,000 per cell (Sarcoma 2013:450478)",
             ),
@@ -111,11 +112,13 @@ CONTEXTS = MappingProxyType(
                 {"PIK3CA_mut": 1.0},
             ),
             _c(
-                "bypass-RTK",
-                "default receptors plus a constitutively active bypass RTK (PDGFR-alpha/AXL/RON)",
+                "PDGFRA-high",
+                "default receptors plus 10x PDGFR-alpha (60,000 per cell), a bypass RTK of IGF-IR/IR TKI resistance",
+                {"PDGFRA": 10.0},
+                "review [177-180]; Huang et al. 2010 Cancer Res 70:7221: PDGFR-alpha amplified, overexpressed and "
+                "constitutively active in BMS-754807-resistant Rh41-807R cells [V-abs]; the 10x is assumed (the "
+                "fold is not in the abstract)",
                 {},
-                "review [177-180]; Huang 2010 Cancer Res (PDGFR-alpha, AXL)",
-                {"RTKx_level": 1.0},
             ),
             _c(
                 "SFK-coupled",

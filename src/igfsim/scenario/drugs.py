@@ -28,7 +28,7 @@ class ModeOfAction(StrEnum):
     PI3KA_INHIBITOR = "PI3K p110-alpha inhibitor"
     MEK_INHIBITOR = "MEK inhibitor (allosteric)"
     ER_DEGRADER = "estrogen receptor antagonist/degrader"
-    BYPASS_RTK_INHIBITOR = "bypass RTK (PDGFR/AXL/RON) kinase inhibitor"
+    PDGFR_INHIBITOR = "PDGFR kinase inhibitor"
 
 
 #: the model slot (a key of :data:`igfsim.model.slots.DRUG_SLOTS`) carrying each mode of action's concentration
@@ -44,7 +44,7 @@ SLOTS: dict[ModeOfAction, str] = {
     ModeOfAction.PI3KA_INHIBITOR: "PI3Kai",
     ModeOfAction.MEK_INHIBITOR: "MEKi",
     ModeOfAction.ER_DEGRADER: "ERi",
-    ModeOfAction.BYPASS_RTK_INHIBITOR: "RTKxi",
+    ModeOfAction.PDGFR_INHIBITOR: "PDGFRi",
 }
 
 #: drug options a scenario may set per treatment -> model parameter (0/1)
@@ -191,9 +191,11 @@ CATALOG: tuple[Drug, ...] = (
     _d("fulvestrant", M.ER_DEGRADER, {"Ki_ERi": 0.5}, "ER IC50 0.3-0.9 nM [M]; review [108]", ("ICI 182,780",)),
     _d(
         "imatinib",
-        M.BYPASS_RTK_INHIBITOR,
-        {"Ki_RTKxi": 100.0},
-        "PDGFR-alpha/beta IC50 ~0.1 uM [M]; stands for any inhibitor of the generic bypass RTK (review [179, 180])",
+        M.PDGFR_INHIBITOR,
+        {"Ki_PDGFRi": 16.7},
+        "cellular PDGFR-alpha/beta autophosphorylation IC50 about 0.1 uM (Buchdunger et al. 2000 J Pharmacol Exp "
+        "Ther 295:139, value via secondary sources [M]); effective Ki = IC50 x kdp/(kp + kdp) (PDGFR-alpha "
+        "has no endosomal signalling pool in the model, so the TKIs' factor holds exactly enough)",
         ("STI571",),
     ),
 )
