@@ -155,3 +155,24 @@ def test_synergy_map_figure():
     with pytest.raises(ValueError, match="2-D"):
         plot_synergy_map(xr.DataArray(np.zeros(3), dims="x"), ax=ax)
     plt.close(fig)
+
+
+def test_loewe_is_nan_not_an_error_when_one_agent_raises_the_response():
+    """A drug that raises the response alone (negative effects: the antibody shifting IGF1 onto
+    integrin) has a single-agent fit without an inverse at the edge of the common range; those
+    cells are undefined (NaN), the rest of the scores are still computed."""
+    effect = xr.DataArray(
+        [
+            [0.0, 0.0263, 0.1350, 0.1975, 0.1999],
+            [-0.0046, 0.0221, 0.1327, 0.1963, 0.1988],
+            [-0.0510, -0.0202, 0.1093, 0.1852, 0.1882],
+            [-1.0688, -0.9395, -0.2164, 0.3398, 0.3629],
+            [-1.1305, -0.9844, 0.0335, 0.9133, 0.9367],
+        ],
+        dims=("ganitumab", "dasatinib"),
+        coords={"ganitumab": [0.0, 0.1, 1.0, 10.0, 100.0], "dasatinib": [0.0, 0.1, 1.0, 10.0, 100.0]},
+    )
+    scores = synergy_scores(effect, dims=("ganitumab", "dasatinib"))
+    loewe = scores["loewe"].values
+    assert np.isnan(loewe[1:, 1:]).all() and np.isfinite(loewe[0]).all()
+    assert np.isfinite(scores["bliss"].values).all()

@@ -169,12 +169,19 @@ def _loewe_solve(fa: HillFit, fb: HillFit, x: float, z: float, beyond_emax: str)
 
     eps = 1e-12 * max(1.0, abs(hi - lo))
     y_lo, y_hi = lo + eps, hi - eps
+    if not y_hi > y_lo:
+        return math.nan  # the single agents' common effect range is empty
     g_lo, g_hi = g(y_lo), g(y_hi)
+    if math.isnan(g_lo) or math.isnan(g_hi):
+        return math.nan  # a single-agent curve has no inverse at an end of the range
     if not (g_lo > 0):
         return math.nan  # even the smallest reachable effect needs less than these doses
     if g_hi > 0:
         return math.nan  # the additive effect lies beyond a drug's Emax
-    return float(brentq(g, y_lo, y_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+    try:
+        return float(brentq(g, y_lo, y_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+    except ValueError:  # an inverse undefined inside the range (a fit that is not monotone there)
+        return math.nan
 
 
 def loewe_expected(effect, *, dims=None, beyond_emax: str = "nan", fix_bottom: float | None = 0.0):
