@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,14 @@ import yaml
 
 import igfsim
 from igfsim.analysis.parameter_scan import (
+    Flip,
+    ScanResult,
+    ScenarioScan,
     catalogue_hash,
+    fragility_issues,
+    is_assumed,
+    load_robustness_json,
+    render_robustness_json,
     render_robustness_md,
     scan_catalogue,
     scannable_parameters,
@@ -79,6 +87,61 @@ def test_docs_robustness_page_is_from_this_model_and_catalogue(capsys):
 def test_check_reports_a_stale_page(tmp_path, capsys):
     page = tmp_path / "robustness.md"
     page.write_text("<!-- model sha256 " + "0" * 64 + "; scenarios sha256 " + "0" * 64 + " -->\n", encoding="utf-8")
+    stale = {"model_sha256": "0" * 64, "catalogue_sha256": "0" * 64, "flips": []}
+    (tmp_path / "robustness.json").write_text(json.dumps(stale), encoding="utf-8")
     assert main(["robustness", "--check", "--out", str(page)]) == 1
     assert "stale" in capsys.readouterr().out
+    (tmp_path / "robustness.json").unlink()  # the page without its data cannot be checked
+    assert main(["robustness", "--check", "--out", str(page)]) == 1
+    assert "robustness.json" in capsys.readouterr().out
     assert main(["robustness", "--check", "--out", str(tmp_path / "missing.md")]) == 1
+
+
+def _flip(index, parameter, factor, assumed=True, scenario="minimal"):
+    return Flip(scenario, index, "pIGF1R ...", ("C01",), parameter, factor, True, assumed)
+
+
+def test_fragile_under_must_list_exactly_the_assumed_flips(minimal_scenario_dict):
+    """An assumed-parameter flip that the expectation does not declare, and a declared change that no
+    longer flips it, are both reported; flips of sourced parameters need no declaration."""
+    sc = copy.deepcopy(minimal_scenario_dict)
+    exp = {"readout": "pIGF1R", "metric": "final", "arm": "cixutumumab", "vs": "control", "op": "<=", "value": 0.5}
+    sc["expect"] = [dict(exp, fragile_under=["k_dp_fast x0.5"]), dict(exp)]
+    scenario = igfsim.parse_scenario(sc)
+    flips = [_flip(0, "k_dp_fast", 0.5), _flip(1, "Kd_mAb_IGF1R", 2.0, assumed=False)]
+    assert fragility_issues(flips, [scenario]) == []
+    issues = fragility_issues([_flip(0, "k_dp_fast", 2.0), _flip(1, "k_cat", 0.5)], [scenario], "s.yaml")
+    assert len(issues) == 2, issues
+    assert issues[0].startswith("s.yaml: expect[0]") and "add ['k_dp_fast x2']" in issues[0]
+    assert "remove ['k_dp_fast x0.5']" in issues[0]
+    assert issues[1].startswith("s.yaml: expect[1]") and "add ['k_cat x0.5']" in issues[1]
+    assert fragility_issues([_flip(0, "k_dp_fast", 0.5, scenario="other")], [scenario])  # keyed by scenario
+
+
+def test_assumed_means_the_provenance_says_so(igf_model):
+    assert is_assumed(igf_model, "k_dp_fast")
+    assert not is_assumed(igf_model, "Kd_PDGFRA_PDGF") and not is_assumed(igf_model, "no_such_parameter")
+
+
+def test_robustness_json_round_trips(tmp_path):
+    flips = [_flip(0, "k_dp_fast", 0.5), _flip(3, "Kd_mAb_IGF1R", 2.0, assumed=False)]
+    scan = ScenarioScan("minimal", ("C01",), 4, tuple(flips), ())
+    result = ScanResult(("k_dp_fast", "Kd_mAb_IGF1R"), (0.5, 2.0), (scan,), "a" * 64, "b" * 64)
+    stamp, back = load_robustness_json(render_robustness_json(result))
+    assert stamp == ("a" * 64, "b" * 64) and back == flips
+
+
+def test_catalogue_hash_leaves_out_fragile_under_only(tmp_path, minimal_scenario_dict):
+    """fragile_under records the scan's result, so writing it does not make the page stale; any other
+    edit does."""
+    sc = copy.deepcopy(minimal_scenario_dict)
+    sc["expect"] = [{"readout": "pAkt", "metric": "final", "arm": "cixutumumab", "op": "<=", "value": 0.5}]
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(sc), encoding="utf-8")
+    before = catalogue_hash([path])
+    sc["expect"][0]["fragile_under"] = ["k_dp_fast x2"]
+    path.write_text(yaml.safe_dump(sc), encoding="utf-8")
+    assert catalogue_hash([path]) == before
+    sc["expect"][0]["value"] = 0.6
+    path.write_text(yaml.safe_dump(sc), encoding="utf-8")
+    assert catalogue_hash([path]) != before

@@ -139,6 +139,18 @@ def _mutations():
         ),
         ("unknown metric", lambda d: d["expect"][0].update(metric="area"), "expect[0].metric", "unknown metric"),
         ("missing title", lambda d: d.pop("title"), "title", "required"),
+        (
+            "fragile_under not a parameter and a factor",
+            lambda d: d["expect"][0].update(fragile_under=["k_dp_fast*2"]),
+            "expect[0].fragile_under",
+            "like 'k_dp_fast x0.5'",
+        ),
+        (
+            "fragile_under names an unknown parameter",
+            lambda d: d["expect"][0].update(fragile_under=["k_dp_fsat x2"]),
+            "expect[0].fragile_under",
+            "did you mean 'k_dp_fast'",
+        ),
     ]
 
 

@@ -12,11 +12,18 @@ Scanned by default (:func:`scannable_parameters`): every independent model param
 that are 0 (a multiple of nothing changes nothing: modules and contexts switched off), drug
 concentrations (the scenario sets the dose), antibody options (0/1 switches) and expression
 multipliers (the cell context sets them).
+
+A flip under a parameter whose provenance source is "assumed" must be declared by its
+expectation (``fragile_under: ["<parameter> x<factor>", ...]``): :func:`fragility_issues`
+compares the declarations with a scan, and :func:`render_robustness_json` writes the scan next to
+the page so that ``igfsim robustness --check`` and the tests can do so without re-running it.
+The catalogue hash leaves ``fragile_under`` out (it records the scan's result, not its input).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -41,6 +48,12 @@ CORE_CLAIMS = tuple(f"C{i:02d}" for i in range(1, 8))
 CORE_TARGET = 0.10
 
 
+def is_assumed(model: Model, parameter: str) -> bool:
+    """True when the parameter's provenance source says "assumed" (it was not sourced, fitted or calibrated)."""
+    row = model.provenance.get(parameter)
+    return row is not None and row.source.strip().lower().startswith("assumed")
+
+
 def scannable_parameters(model: Model) -> list[str]:
     """The parameters a scan varies (see the module docstring), in model order."""
     skip = set(DRUG_SLOTS) | set(OPTION_PARAMETERS.values()) | set(EXPRESSION_PARAMETERS.values())
@@ -58,6 +71,13 @@ class Flip:
     parameter: str
     factor: float
     holds_nominal: bool
+    #: the parameter's provenance source is "assumed" (not sourced, fitted or calibrated)
+    assumed: bool = False
+
+    @property
+    def change(self) -> str:
+        """The change as written in ``fragile_under``, e.g. ``k_dp_fast x0.5``."""
+        return f"{self.parameter} {_factor(self.factor)}"
 
 
 @dataclass(frozen=True)
@@ -131,6 +151,7 @@ def scan_scenario(
                         p,
                         f,
                         held,
+                        is_assumed(model, p),
                     )
                 )
     failed = tuple(changes[i] for i in rob.failed)
@@ -143,11 +164,28 @@ def _scan_file(job: tuple[str, str | None, tuple[str, ...], tuple[float, ...]]) 
     return scan_scenario(load_scenario(path), load_model(model_path), parameters, factors)
 
 
+def _scan_input(path: Path) -> bytes:
+    """A scenario file's content as the scan sees it: parsed, without ``fragile_under`` (the scan's
+    own result), canonical JSON; a file that does not parse is hashed as it is."""
+    import yaml
+
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    if isinstance(data, dict) and isinstance(data.get("expect"), list):
+        data["expect"] = [
+            {k: v for k, v in e.items() if k != "fragile_under"} if isinstance(e, dict) else e for e in data["expect"]
+        ]
+    return json.dumps(data, sort_keys=True, default=str).encode()
+
+
 def catalogue_hash(files: Sequence[Path]) -> str:
     """sha256 over the scenario files' names and contents (what the scan depends on besides the model)."""
     h = hashlib.sha256()
     for f in sorted(files, key=lambda p: p.name):
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        h.update(f.name.encode() + b"\0" + _scan_input(f) + b"\0")
     return h.hexdigest()
 
 
@@ -168,6 +206,71 @@ def scan_catalogue(
     ]
     scans = list(executor.map(_scan_file, jobs)) if executor is not None else [_scan_file(j) for j in jobs]
     return ScanResult(params, tuple(map(float, factors)), tuple(scans), model.sha256, catalogue_hash(list(files)))
+
+
+def fragility_issues(flips: Sequence[Flip], scenarios: Sequence[Scenario], source: str = "") -> list[str]:
+    """Where the expectations' ``fragile_under`` differ from the assumed-parameter flips of a scan:
+    a flip not declared, or a declared change that flips nothing (one message per expectation)."""
+    found: dict[tuple[str, int], set[str]] = {}
+    for f in flips:
+        if f.assumed:
+            found.setdefault((f.scenario, f.index), set()).add(f.change)
+    out = []
+    for sc in scenarios:
+        for i, e in enumerate(sc.expect):
+            declared, seen = set(e.fragile_under or ()), found.get((sc.name, i), set())
+            if declared == seen:
+                continue
+            parts = []
+            if seen - declared:
+                parts.append(f"add {sorted(seen - declared)} (they flip it)")
+            if declared - seen:
+                parts.append(f"remove {sorted(declared - seen)} (they no longer flip it)")
+            out.append(f"{source or sc.name}: expect[{i}] ({describe(e)}) fragile_under: " + "; ".join(parts))
+    return out
+
+
+def render_robustness_json(result: ScanResult) -> str:
+    """The scan's flips as JSON (``docs/robustness.json``), stamped like the page."""
+    data = {
+        "model_sha256": result.model_sha256,
+        "catalogue_sha256": result.catalogue_sha256,
+        "factors": list(result.factors),
+        "parameters": list(result.parameters),
+        "flips": [
+            {
+                "scenario": f.scenario,
+                "index": f.index,
+                "expectation": f.expectation,
+                "claims": list(f.claims),
+                "parameter": f.parameter,
+                "factor": f.factor,
+                "holds_nominal": f.holds_nominal,
+                "assumed": f.assumed,
+            }
+            for f in result.flips
+        ],
+    }
+    return json.dumps(data, indent=1) + "\n"
+
+
+def load_robustness_json(text: str) -> tuple[tuple[str, str], list[Flip]]:
+    """``((model sha256, catalogue sha256), flips)`` from :func:`render_robustness_json`'s output."""
+    data = json.loads(text)
+    flips = [
+        Flip(
+            d["scenario"],
+            int(d["index"]),
+            d["expectation"],
+            tuple(d["claims"]),
+            d["parameter"],
+            float(d["factor"]),
+            bool(d["holds_nominal"]),
+            bool(d["assumed"]),
+        )
+        for d in data["flips"]
+    ]
+    return (data["model_sha256"], data["catalogue_sha256"]), flips
 
 
 # --------------------------------------------------------------------------------------- docs
@@ -209,6 +312,8 @@ def render_robustness_md(result: ScanResult, model: Model) -> str:
         f"({100 * core:.1f} %; target <= {100 * CORE_TARGET:.0f} %: "
         f"{'met' if core <= CORE_TARGET else 'not met'}) |",
         f"| expectation flips in all | {len(result.flips)} |",
+        f"| expectations flipped by a change of an assumed parameter (each says so in `fragile_under`) | "
+        f"{len({(f.scenario, f.index) for f in result.flips if f.assumed})} |",
         f"| changes whose run failed | {sum(len(s.failed) for s in result.scenarios)} |",
         "",
     ]
@@ -244,6 +349,9 @@ def _expectation_table(result: ScanResult) -> list[str]:
     lines = [
         "## Expectations that flip",
         "",
+        "Changes of parameters whose source is *assumed* are in bold; the expectation lists those in",
+        "its `fragile_under` (checked by `igfsim robustness --check` and the tests).",
+        "",
         "| scenario | expectation | claims | flipped by |",
         "|---|---|---|---|",
     ]
@@ -253,7 +361,8 @@ def _expectation_table(result: ScanResult) -> list[str]:
     for (sc, i), flips in sorted(by_exp.items()):
         text = flips[0].expectation.replace("|", "/")
         who = ", ".join(
-            f"`{f.parameter}` {_factor(f.factor)}" for f in sorted(flips, key=lambda f: (f.parameter, f.factor))
+            f"**`{f.parameter}` {_factor(f.factor)}**" if f.assumed else f"`{f.parameter}` {_factor(f.factor)}"
+            for f in sorted(flips, key=lambda f: (f.parameter, f.factor))
         )
         lines.append(f"| {sc} | [{i}] {text} | {', '.join(flips[0].claims) or '-'} | {who} |")
     if not by_exp:

@@ -58,25 +58,53 @@ def _cmd_docs(args) -> int:
     return write_and_report(out, write, f"from {folder}")
 
 
+def _fragility_report(flips, files) -> int:
+    """Print where the scenarios' ``fragile_under`` differ from the scan; exit 1 when they do."""
+    from igfsim.analysis.parameter_scan import fragility_issues
+    from igfsim.scenario.loading import load_scenario
+
+    problems = [p for f in files for p in fragility_issues(flips, [load_scenario(f)], str(f))]
+    for line in problems:
+        print(line)
+    if problems:
+        print(
+            f"{len(problems)} expectation(s) flip under a two-fold change of an assumed parameter without "
+            "saying so (or say so and no longer do): update their fragile_under"
+        )
+        return EXIT_EXPECTATION
+    return EXIT_OK
+
+
 def _cmd_robustness(args) -> int:
-    """One-at-a-time x0.5/x2 scan of the catalogue -> docs/robustness.md (or --check its stamp)."""
-    from igfsim.analysis.parameter_scan import catalogue_hash, render_robustness_md, scan_catalogue, stamp_of
+    """One-at-a-time x0.5/x2 scan of the catalogue -> docs/robustness.md and .json (or --check them)."""
+    from igfsim.analysis.parameter_scan import (
+        catalogue_hash,
+        load_robustness_json,
+        render_robustness_json,
+        render_robustness_md,
+        scan_catalogue,
+        stamp_of,
+    )
     from igfsim.model.sbml import load_model
 
     files = scenario_files(args.scenarios)  # ScenarioError -> exit 2 in main()
     out = Path(args.out)
+    data_out = out.with_suffix(".json")
     model = load_model(args.model)
     if args.check:
         try:
             stamp = stamp_of(out.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as err:
-            print(f"{out}: cannot read ({getattr(err, 'strerror', None) or err}); run `igfsim robustness --out {out}`")
+            data_stamp, flips = load_robustness_json(data_out.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+            why = getattr(err, "strerror", None) or err
+            print(f"{out} / {data_out.name}: cannot read ({why}); run `igfsim robustness --out {out}`")
             return EXIT_EXPECTATION
-        if stamp == (model.sha256, catalogue_hash(files)):
-            print(f"{out}: up to date with the model and {len(files)} scenario file(s)")
-            return EXIT_OK
-        print(f"{out}: stale (the model or the scenarios changed since it was written); run `igfsim robustness`")
-        return EXIT_EXPECTATION
+        current = (model.sha256, catalogue_hash(files))
+        if stamp != current or data_stamp != current:
+            print(f"{out}: stale (the model or the scenarios changed since it was written); run `igfsim robustness`")
+            return EXIT_EXPECTATION
+        print(f"{out}: up to date with the model and {len(files)} scenario file(s)")
+        return _fragility_report(flips, files)
     print(f"scanning {len(files)} scenario file(s); this takes minutes (one line per scenario as it finishes)")
     executor = None
     if args.workers is None or args.workers > 1:
@@ -91,13 +119,16 @@ def _cmd_robustness(args) -> int:
             executor.shutdown(cancel_futures=True)
     for s in result.scenarios:
         print(f"  {s.scenario}: {len(s.flips)} flip(s), {len(s.failed)} failed run(s)")
-    text = render_robustness_md(result, model)
+    text, data = render_robustness_md(result, model), render_robustness_json(result)
 
-    def write(path: Path) -> None:
+    def write(path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
+        data_out.write_text(data, encoding="utf-8")
         path.write_text(text, encoding="utf-8")
+        return path
 
-    return write_and_report(out, write, f"{len(result.changes)} changes x {len(files)} scenarios")
+    code = write_and_report(out, write, f"{len(result.changes)} changes x {len(files)} scenarios; data in {data_out}")
+    return code or _fragility_report(result.flips, files)
 
 
 def _cmd_export(args) -> int:
@@ -212,7 +243,10 @@ def add_commands(sub) -> None:
     rob.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: all CPUs)")
     rob.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
     rob.add_argument(
-        "--check", action="store_true", help="no simulation: exit 1 when the file was made from another model"
+        "--check",
+        action="store_true",
+        help="no simulation: exit 1 when the files were made from another model or scenarios, or when an "
+        "expectation's fragile_under differs from the scan",
     )
     rob.set_defaults(handler=_cmd_robustness)
     lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")

@@ -41,6 +41,9 @@ An expectation is checked in every engine unless it is marked
 - **not expressible** (`not_expressible: {engine: reason}`): the claim is graded and has no form
   in that engine (usually the Boolean one, where a species is ON or OFF); it reports N/A and
   neither passes nor fails.
+
+An expectation marked **fragile** (`fragile_under`) flips under the two-fold changes of *assumed*
+parameters it lists (from `igfsim robustness`, which checks the lists against its scan).
 """
 
 
@@ -86,6 +89,9 @@ def _markers(e: Expectation) -> list[str]:
         lines.append(f"known failure in {_engines_text(engines)}: {_para(e.known_failure)}")
     for engine, reason in sorted((e.not_expressible or {}).items(), key=lambda kv: _engine_order(kv[0])):
         lines.append(f"not expressible in {engine}: {_para(reason)}")
+    if e.fragile_under:
+        changes = ", ".join(f"`{c}`" for c in e.fragile_under)
+        lines.append(f"fragile: flips under {changes} (assumed parameters; `docs/robustness.md`)")
     return lines
 
 
@@ -93,23 +99,24 @@ def _engine_order(name: str) -> tuple:
     return (DOC_ENGINES.index(name), name) if name in DOC_ENGINES else (len(DOC_ENGINES), name)
 
 
-def _counts(sc: Scenario) -> tuple[int, int, int]:
+def _counts(sc: Scenario) -> tuple[int, int, int, int]:
     known = sum(1 for e in sc.expect if e.known_failure)
     na = sum(1 for e in sc.expect if e.not_expressible)
-    return len(sc.expect), known, na
+    fragile = sum(1 for e in sc.expect if e.fragile_under)
+    return len(sc.expect), known, na, fragile
 
 
 def _overview(scenarios: list[Scenario]) -> list[str]:
     lines = [
         "## Overview",
         "",
-        "| claim | scenario | title | expectations | with a known failure | not expressible somewhere |",
-        "|---|---|---|---|---|---|",
+        "| claim | scenario | title | expectations | with a known failure | not expressible somewhere | fragile |",
+        "|---|---|---|---|---|---|---|",
     ]
     for sc in scenarios:
-        n, known, na = _counts(sc)
+        n, known, na, fragile = _counts(sc)
         claims = ", ".join(sc.claims) or "-"
-        lines.append(f"| {_cell(claims)} | `{sc.name}` | {_cell(sc.title)} | {n} | {known} | {na} |")
+        lines.append(f"| {_cell(claims)} | `{sc.name}` | {_cell(sc.title)} | {n} | {known} | {na} | {fragile} |")
     return lines + [""]
 
 

@@ -87,7 +87,7 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
     issues += _check_medium_change(scenario, model)
     selectable = set(model.all_ids())
     for e, exp in enumerate(scenario.expect):
-        issues += _check_expectation(exp, f"expect[{e}]", scenario, selectable)
+        issues += _check_expectation(exp, f"expect[{e}]", scenario, selectable, set(model.parameters))
     for o, obs in enumerate(scenario.observations):
         issues += _check_observation(obs, f"observations[{o}]", scenario, model)
     return issues + _check_mechanism(scenario)
@@ -169,7 +169,9 @@ def _check_options(tr: Treatment, drug: Drug, index: int, where: str, seen: dict
     return issues
 
 
-def _check_expectation(exp: Expectation, where: str, scenario: Scenario, selectable: set[str]) -> list[Issue]:
+def _check_expectation(
+    exp: Expectation, where: str, scenario: Scenario, selectable: set[str], parameters: set[str]
+) -> list[Issue]:
     """Time points inside the run, known readouts, arms that exist, engines that exist."""
     issues = []
     duration = scenario.simulation.duration_min
@@ -198,6 +200,11 @@ def _check_expectation(exp: Expectation, where: str, scenario: Scenario, selecta
             if eng not in engine_names:
                 msg = f"unknown engine {eng!r}{did_you_mean(eng, engine_names)}; engines are: {', '.join(engine_names)}"
                 issues.append(Issue(f"{where}.{key}", msg))
+    for item in exp.fragile_under or []:
+        pid = item.split(" ")[0]
+        if pid not in parameters:
+            msg = f"unknown parameter {pid!r}{did_you_mean(pid, parameters)} in {item!r}"
+            issues.append(Issue(f"{where}.fragile_under", msg))
     return issues
 
 

@@ -7,6 +7,7 @@ raises one :class:`ScenarioError` listing all of them.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,6 +18,8 @@ from igfsim.scenario.readouts import READOUTS
 
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+#: one item of ``Expectation.fragile_under``: a parameter id and a positive factor
+FRAGILE_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*) x((?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?)$")
 
 
 class _Strict(BaseModel):
@@ -93,6 +96,21 @@ class Expectation(_Strict):
     known_failure: str | None = None
     known_failure_engines: list[str] | None = None
     not_expressible: dict[str, Annotated[str, Field(min_length=1)]] | None = None
+    #: the two-fold changes of *assumed* parameters that flip this verdict, as ``"<parameter> x<factor>"``
+    #: (from ``igfsim robustness``, which checks that the list is complete and current)
+    fragile_under: list[str] | None = None
+
+    @field_validator("fragile_under")
+    @classmethod
+    def _fragile(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        bad = [s for s in v if not FRAGILE_RE.match(str(s))]
+        if bad:
+            raise ValueError(f"expected items like 'k_dp_fast x0.5' (a parameter id and a factor); got {bad}")
+        if len(set(v)) != len(v):
+            raise ValueError("repeated items")
+        return v
 
     @field_validator("metric")
     @classmethod
