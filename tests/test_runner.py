@@ -46,7 +46,8 @@ def test_get_is_the_right_slice(run):
 def test_stimulus_and_drug_act(run):
     _, res = run
     assert res.get("control", "IGF1")[0] == pytest.approx(10.0, rel=1e-6)  # value just after the stimulus
-    assert res.get("control", "pIGF1R")[0] == pytest.approx(0.0, abs=1e-8)  # nothing bound yet at t = 0
+    # nothing bound yet at t = 0: only the ligand-free share that basal Src phosphorylates (k_R_Src)
+    assert res.get("control", "pIGF1R")[0] < 1e-3 < res.get("control", "pIGF1R")[15]
     assert res.get("control", "pIGF1R")[15] > res.get("cixutumumab", "pIGF1R")[15]
 
 
