@@ -123,7 +123,7 @@ def _cmd_robustness(args) -> int:
 
     def write(path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data_out.write_text(data, encoding="utf-8")
+        path.with_suffix(".json").write_text(data, encoding="utf-8")
         path.write_text(text, encoding="utf-8")
         return path
 

@@ -85,9 +85,9 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
             issues += _check_stimulus(arm.stimulus, f"arms[{a}].stimulus", model)
         issues += _check_treatments(arm, f"arms[{a}]", model)
     issues += _check_medium_change(scenario, model)
-    selectable = set(model.all_ids())
+    selectable, parameters = set(model.all_ids()), set(model.parameters)
     for e, exp in enumerate(scenario.expect):
-        issues += _check_expectation(exp, f"expect[{e}]", scenario, selectable, set(model.parameters))
+        issues += _check_expectation(exp, f"expect[{e}]", scenario, selectable, parameters)
     for o, obs in enumerate(scenario.observations):
         issues += _check_observation(obs, f"observations[{o}]", scenario, model)
     return issues + _check_mechanism(scenario)
