@@ -93,6 +93,17 @@ class SedmlExportError(IgfsimError, ValueError):
     """The scenario cannot be written as SED-ML (or the written document is invalid)."""
 
 
+class CalibrationError(IgfsimError, ValueError):
+    """A calibration problem (PEtab) is invalid or unsupported; carries the problem file and *all* issues."""
+
+    def __init__(self, path: str, issues: Iterable[Issue]):
+        self.path = str(path)
+        self.issues = list(issues)
+        lines = [f"{self.path}: {i}" for i in self.issues]
+        head = f"{len(self.issues)} problem(s) in calibration problem" if len(lines) > 1 else ""
+        super().__init__("\n".join(([head] if head else []) + lines))
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest choice, or an empty string."""
     match = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)

@@ -1,4 +1,4 @@
-"""Command line: ``igfsim run | validate | compare | sweep | report | export | docs | robustness | list``.
+"""Command line: ``igfsim run | validate | compare | sweep | calibrate | report | export | docs | robustness | list``.
 
 Exit codes: 0 every expectation holds, 1 an expectation failed, 2 bad input, 3 simulation
 failure. With several scenarios the largest code wins; every scenario is still attempted and
@@ -8,7 +8,7 @@ is ``not_expressible`` in the engine (verdict N/A) or a known failure (XFAIL) do
 engines differ by more than 1e-3 or in a verdict; ``docs --check`` and ``robustness --check`` exit 1
 when the generated page is stale.
 
-One module per group of subcommands (``scenarios``, ``sweeps``, ``files``); ``common`` holds the
+One module per group of subcommands (``scenarios``, ``sweeps``, ``calibration``, ``files``); ``common`` holds the
 exit codes and helpers they share. This package holds no domain rules: it calls the library and
 turns its errors into one line and an exit code.
 """
@@ -20,7 +20,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from igfsim.cli import files, scenarios, sweeps
+from igfsim.cli import calibration, files, scenarios, sweeps
 from igfsim.cli.common import EXIT_EXPECTATION, EXIT_INPUT, EXIT_OK, EXIT_SIMULATION, print_error
 from igfsim.errors import IgfsimError, SimulationError
 
@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     scenarios.add_commands(sub)
     sweeps.add_commands(sub)
+    calibration.add_commands(sub)
     files.add_commands(sub)
     return p
 

@@ -59,9 +59,9 @@ def _cmd_sweep(args) -> int:
 def _cmd_report(args) -> int:
     """Write one self-contained HTML report (and a PDF with --pdf); exit 0 written, 2 bad input."""
     from igfsim.report.html import write_report
-    from igfsim.report.inputs import ScenarioSection, SweepSection, load_inputs, run_bundled
+    from igfsim.report.inputs import Section, load_inputs, run_bundled
 
-    sections: Sequence[ScenarioSection | SweepSection]
+    sections: Sequence[Section]
     if args.inputs:
         # ReportInputError / SweepStoreError -> exit 2 in main()
         sections = load_inputs(args.inputs, args.scenarios or ())

@@ -60,6 +60,13 @@ class _CvodeTrajectory:
         return np.asarray(self.rr.model.getFloatingSpeciesConcentrationRates())
 
 
+def quiet_solver_log() -> None:
+    """libRoadRunner prints every CVODE failure to stderr; igfsim reports failures itself."""
+    import roadrunner
+
+    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
+
+
 class RoadRunnerEngine:
     """Deterministic ODE simulation with libRoadRunner's CVODE integrator."""
 
@@ -74,7 +81,7 @@ class RoadRunnerEngine:
         if rr is None:
             import roadrunner
 
-            roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
+            quiet_solver_log()
             rr = roadrunner.RoadRunner(model.sbml)
             self._cache[model.sha256] = rr
         return rr

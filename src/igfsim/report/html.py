@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from igfsim.analysis.expectations import Verdict
-from igfsim.report.inputs import ScenarioSection, SweepSection, overrides, versions
+from igfsim.report.inputs import CalibrationSection, ScenarioSection, Section, SweepSection, overrides, versions
 from igfsim.result.scenario_result import RunStatus
 
 if TYPE_CHECKING:
@@ -125,6 +125,18 @@ class ScenarioView:
     timecourse: FigureView | None
     timecourse_note: str
     agreement: AgreementView | None
+    provenance: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class CalibrationView:
+    """One calibration section."""
+
+    name: str
+    summary: dict
+    figures: list[FigureView]
+    starts: list[dict]  # the convergence table's first rows
+    parameters: list[tuple[str, str, str, str, str]]  # id, scale, lower, upper, best
     provenance: list[tuple[str, str]]
 
 
@@ -307,6 +319,55 @@ def _sweep_view(doc: _Document, sec: SweepSection) -> SweepView:
     )
 
 
+def _calibration_view(doc: _Document, sec: CalibrationSection) -> CalibrationView:
+    import matplotlib.pyplot as plt
+
+    from igfsim.report.calibration_plots import plot_fit, plot_waterfall
+
+    m = sec.summary
+    ax = plot_waterfall(sec.starts)
+    ax.figure.tight_layout()
+    figures = [doc.figure(ax.figure, "Waterfall: final objective of every start, sorted (objective − best + 1).")]
+    plt.close(ax.figure)
+    if sec.fit is not None:
+        fig = plot_fit(sec.fit)
+        figures.append(doc.figure(fig, "Best fit (lines) over the measurements (points, ±noise SD), per observable."))
+        plt.close(fig)
+    starts = sec.starts.head(10).to_dict(orient="records")
+    est = sec.parameters
+    if "estimate" in est.columns:
+        est = est[est["estimate"].astype(str).isin(["1", "1.0", "True"])]
+    params = [
+        (
+            str(r["parameterId"]),
+            str(r.get("parameterScale", "")),
+            _fmt(r.get("lowerBound")),
+            _fmt(r.get("upperBound")),
+            _fmt(r.get("nominalValue")),
+        )
+        for r in est.to_dict(orient="records")
+    ]
+    doc.text(
+        [
+            f"Calibration {sec.path.name}: best {_fmt(m.get('best_fval'))}, "
+            f"{m.get('n_within_1_of_best')}/{m.get('n_starts')} starts within 1 of it, {m.get('n_failed')} failed",
+        ]
+    )
+    solver = m.get("solver") or {}
+    prov = [
+        ("calibration folder", str(sec.path)),
+        ("problem", str(m.get("problem", "?"))),
+        ("optimiser", f"{m.get('optimizer')} (fallback {m.get('fallback')}); gradient: {m.get('gradient')}"),
+        (
+            "tolerances",
+            f"rtol {solver.get('rtol', '?')}, atol {solver.get('atol', '?')}, FD step {solver.get('fd_step')}",
+        ),
+        ("seed", str(m.get("seed"))),
+        ("wall time", f"{m.get('wall_s')} s on {m.get('n_workers') or 'all'} worker(s)"),
+    ]
+    return CalibrationView(sec.path.name, m, figures, starts, params, doc.provenance(prov))
+
+
 # ----------------------------------------------------------------------------------------- rendering
 
 
@@ -329,7 +390,7 @@ def _environment() -> Environment:
 
 
 def render_report(
-    sections: Sequence[ScenarioSection | SweepSection], *, title: str = "igfsim report", pdf: bool = False
+    sections: Sequence[Section], *, title: str = "igfsim report", pdf: bool = False
 ) -> tuple[str, list[PdfItem]]:
     """The HTML text of the report and, with ``pdf=True``, the items of its PDF."""
     vers = versions()
@@ -337,8 +398,13 @@ def render_report(
     doc = _Document(pdf, vers, date)
     scenarios = [_scenario_view(doc, s) for s in sections if isinstance(s, ScenarioSection)]
     sweeps = [_sweep_view(doc, s) for s in sections if isinstance(s, SweepSection)]
+    calibrations = [_calibration_view(doc, s) for s in sections if isinstance(s, CalibrationSection)]
     page = {"title": title, "generated": date, "version": vers["igfsim"]}
-    html = _environment().get_template("report.html.j2").render(page=page, scenarios=scenarios, sweeps=sweeps)
+    html = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(page=page, scenarios=scenarios, sweeps=sweeps, calibrations=calibrations)
+    )
     return html, doc.items
 
 
@@ -371,7 +437,7 @@ def write_pdf(items: list[PdfItem], out: str | Path) -> Path:
 
 
 def write_report(
-    sections: Sequence[ScenarioSection | SweepSection],
+    sections: Sequence[Section],
     out: str | Path = "report.html",
     *,
     pdf: bool = False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,36 @@ class SweepSection:
     sweep: SweepResult
     spec: dict | None = None  #: the content of ``sweep.json`` (the sweep, its scenario included)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CalibrationSection:
+    """One calibration folder (``igfsim calibrate --out``): its ``calibration.json`` and tables."""
+
+    path: Path
+    summary: dict
+    starts: Any  # pandas.DataFrame of starts.tsv
+    fit: Any | None  # pandas.DataFrame of fit.tsv, when a start finished
+    parameters: Any  # pandas.DataFrame of best_parameters.tsv
+
+
+Section = ScenarioSection | SweepSection | CalibrationSection
+
+
+def _load_calibration_folder(p: Path) -> CalibrationSection:
+    import pandas as pd
+
+    try:
+        summary = json.loads((p / "calibration.json").read_text(encoding="utf-8"))
+        starts = pd.read_csv(p / "starts.tsv", sep="\t")
+        parameters = pd.read_csv(p / "best_parameters.tsv", sep="\t")
+        fit = pd.read_csv(p / "fit.tsv", sep="\t") if (p / "fit.tsv").is_file() else None
+    except (OSError, ValueError) as err:
+        raise ReportInputError(f"{p}: a calibration folder whose tables cannot be read ({err})") from None
+    missing = [c for c in ("fval", "start", "optimizer", "exitflag") if c not in starts.columns]
+    if missing or not isinstance(summary, dict):
+        raise ReportInputError(f"{p}/starts.tsv: missing columns {missing} (not written by igfsim calibrate?)")
+    return CalibrationSection(p, summary, starts, fit, parameters)
 
 
 # ----------------------------------------------------------------------------------------- inputs
@@ -109,14 +139,14 @@ def _load_run_folder(folder: Path, scenario_dirs=()) -> ScenarioSection:
     return ScenarioSection(summary, result, str(folder), scenario=_find_scenario(summary.scenario, scenario_dirs))
 
 
-def load_inputs(paths, scenario_dirs=()) -> list[ScenarioSection | SweepSection]:
-    """Sections for each input folder (run output folder, one scenario's folder, or sweep folder).
+def load_inputs(paths, scenario_dirs=()) -> list[Section]:
+    """Sections for each input folder (run output folder, one scenario's folder, sweep or calibration folder).
 
     The scenario files (for the question and the parameter overrides, which ``summary.json`` does not
     hold) are looked up by name in ``scenario_dirs`` (folders or files), then among the bundled ones."""
     from igfsim.sweep.result import SweepResult
 
-    sections: list[ScenarioSection | SweepSection] = []
+    sections: list[Section] = []
     for p in map(Path, paths):
         if not p.is_dir():
             raise ReportInputError(f"{p}: no such folder (give run, validate --out or sweep output folders)")
@@ -127,13 +157,16 @@ def load_inputs(paths, scenario_dirs=()) -> list[ScenarioSection | SweepSection]
             except (OSError, ValueError):
                 spec = None
             sections.append(SweepSection(p, sweep, spec))
+        elif (p / "calibration.json").is_file():
+            sections.append(_load_calibration_folder(p))
         elif (p / SUMMARY_FILE).is_file():
             sections.append(_load_run_folder(p, scenario_dirs))
         else:
             subs = sorted(d for d in p.iterdir() if (d / SUMMARY_FILE).is_file())
             if not subs:
                 raise ReportInputError(
-                    f"{p}: neither a run output folder (<scenario>/summary.json) nor a sweep folder (manifest.json)"
+                    f"{p}: neither a run output folder (<scenario>/summary.json), a sweep folder (manifest.json) "
+                    "nor a calibration folder (calibration.json)"
                 )
             sections += [_load_run_folder(d, scenario_dirs) for d in subs]
     return sections

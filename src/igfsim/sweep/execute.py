@@ -19,10 +19,9 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import ValidationError
@@ -32,6 +31,7 @@ from igfsim.model.sbml import Model, load_model_string
 from igfsim.result.scenario_result import RunStatus
 from igfsim.scenario.schema import Scenario
 from igfsim.scenario.targets import CellValues, Target, parse_target
+from igfsim.sweep.executors import cpu_count, drain, resolve_executor
 from igfsim.sweep.records import BatchResult, SweepManifest
 from igfsim.sweep.result import SweepResult
 from igfsim.sweep.spec import (
@@ -272,7 +272,7 @@ def _model_ref(executor: object, model: Model) -> ModelRef:
 def _batch_size(batch_size: int | None, n_todo: int, n_workers: int | None) -> int:
     if batch_size is not None:
         return batch_size
-    workers = n_workers or _cpu_count()
+    workers = n_workers or cpu_count()
     return max(1, min(64, math.ceil(n_todo / (4 * workers)))) if n_todo else 1
 
 
@@ -283,45 +283,6 @@ def _tasks(plan: _Plan, setup: RunSetup, todo: list[int], batch_size: int) -> It
 
 
 # ------------------------------------------------------------------------------------- driver
-
-
-@runtime_checkable
-class _Submits(Protocol):
-    """Anything with ``concurrent.futures``' ``submit``."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]: ...
-
-
-@runtime_checkable
-class _HasExecutor(Protocol):
-    """A ``distributed.Client``: it hands out a ``concurrent.futures`` executor."""
-
-    def get_executor(self) -> Executor: ...
-
-
-def _as_executor(executor: object, n_workers: int | None, model: Model) -> tuple[_Submits, bool]:
-    """(executor, owned): resolve None / a distributed.Client / any Executor ("serial" runs in-process)."""
-    if executor is None:
-        import multiprocessing
-
-        return ProcessPoolExecutor(
-            max_workers=n_workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(model.sha256, model.sbml, model.path),
-        ), True
-    if _is_dask_client(executor) and isinstance(executor, _HasExecutor):
-        return executor.get_executor(), False
-    if isinstance(executor, Executor | _Submits):
-        return executor, False
-    raise TypeError(
-        f"executor must be None, 'serial', a concurrent.futures.Executor or a distributed.Client, "
-        f"got {type(executor).__name__}"
-    )
-
-
-def _is_dask_client(executor: object) -> bool:
-    return type(executor).__name__ == "Client" and type(executor).__module__.startswith("distributed")
 
 
 def run_sweep(
@@ -389,39 +350,18 @@ class _Execution:
                 for task in tasks:
                     done(_run_batch(task))
                 return
-            ex, owned = _as_executor(self.executor, self.n_workers, self.model)
+            ex, owned = resolve_executor(
+                self.executor,
+                self.n_workers,
+                initializer=_init_worker,
+                initargs=(self.model.sha256, self.model.sbml, self.model.path),
+            )
             try:
-                _drain(ex, tasks, done, window=2 * (self.n_workers or _cpu_count()))
+                drain(
+                    ex, _run_batch, tasks, lambda _task, f: done(f.result()), window=2 * (self.n_workers or cpu_count())
+                )
             finally:
                 if owned and isinstance(ex, Executor):
                     ex.shutdown(wait=True, cancel_futures=True)
         finally:
             bar.close()
-
-
-def _drain(ex: _Submits, tasks: Iterable[BatchTask], sink: Callable[[BatchResult], None], window: int) -> None:
-    """Keep at most ``window`` batches in flight; hand each finished batch to ``sink`` at once."""
-    pending: set[Future[BatchResult]] = set()
-
-    def collect() -> None:
-        nonlocal pending
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for f in finished:
-            sink(f.result())
-
-    try:
-        for task in tasks:
-            pending.add(ex.submit(_run_batch, task))
-            while len(pending) >= window:
-                collect()
-        while pending:
-            collect()
-    finally:
-        for f in pending:
-            f.cancel()
-
-
-def _cpu_count() -> int:
-    import os
-
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

@@ -1,0 +1,221 @@
+"""Multi-start calibration with pyPESTO: random starts in the bounds, a local optimiser from each.
+
+The default local optimiser is fides (a trust-region method with a BFGS Hessian approximation),
+given finite-difference gradients (:mod:`igfsim.calibrate.objective`). A start whose
+gradient-based run fails (the simulation fails along the way, a non-finite objective) is re-run
+from the same point with the derivative-free fallback (Nelder-Mead), and recorded either way:
+the calibration goes on. Starts are drawn uniformly on the parameters' scales (log10 for log10
+parameters) from ``numpy.random.default_rng(seed)``, so a calibration repeats exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from igfsim.calibrate.engine import ExecutorEngine, StartDone
+from igfsim.calibrate.objective import Gradient, SolverSettings, build_problem, library_quiet, native_stderr_silenced
+from igfsim.calibrate.problem import CalibrationProblem, load_problem
+from igfsim.calibrate.result import CalibrationResult, StartRecord
+
+__all__ = ["CalibrationOptions", "Optimizer", "calibrate"]
+
+
+class Optimizer(StrEnum):
+    """Local optimisers (all from libraries: fides, SciPy through pyPESTO)."""
+
+    FIDES = "fides"  # trust region, gradient, BFGS Hessian approximation
+    LBFGSB = "l-bfgs-b"  # SciPy, gradient
+    NELDER_MEAD = "nelder-mead"  # SciPy, derivative-free
+
+    @property
+    def gradient(self) -> Gradient:
+        return Gradient.NONE if self is Optimizer.NELDER_MEAD else Gradient.FINITE_DIFFERENCES
+
+
+@dataclass(frozen=True)
+class CalibrationOptions:
+    """How to calibrate: starts, optimiser, fallback, seed, iteration limit and solver settings."""
+
+    n_starts: int = 20
+    optimizer: Optimizer = Optimizer.FIDES
+    fallback: Optimizer | None = Optimizer.NELDER_MEAD
+    seed: int = 0
+    max_iter: int = 1000
+    solver: SolverSettings = field(default_factory=SolverSettings)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.n_starts, int) and 1 <= self.n_starts <= 100_000):
+            raise ValueError(f"n_starts: expected an integer from 1 to 100000, got {self.n_starts!r}")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise ValueError(f"seed: expected a non-negative integer, got {self.seed!r}")
+        if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
+            raise ValueError(f"max_iter: expected a positive integer, got {self.max_iter!r}")
+        if self.fallback is not None and self.fallback.gradient is not Gradient.NONE:
+            raise ValueError(f"fallback: expected a derivative-free optimiser, got {self.fallback.value!r}")
+
+
+def _optimizer(which: Optimizer, max_iter: int) -> Any:
+    import logging
+
+    import pypesto.optimize as po
+
+    if which is Optimizer.FIDES:
+        return po.FidesOptimizer(verbose=logging.ERROR, options={"maxiter": max_iter})
+    if which is Optimizer.LBFGSB:
+        return po.ScipyOptimizer(method="L-BFGS-B", options={"maxiter": max_iter})
+    return po.ScipyOptimizer(method="Nelder-Mead", options={"maxiter": max_iter * 10, "adaptive": True})
+
+
+def start_points(
+    problem: CalibrationProblem,
+    n_starts: int,
+    seed: int,
+    *,
+    solver: SolverSettings | None = None,
+    check: bool = True,
+    max_tries: int = 20,
+) -> np.ndarray:
+    """``n_starts`` points uniform in the bounds on the parameters' scales.
+
+    With ``check`` (the default) a point where the model cannot be simulated (non-finite objective)
+    is drawn again, up to ``max_tries`` times, as pyPESTO's ``check_fval`` does: wide bounds such as
+    Fujita 2010's eight decades each way put many uniform draws where CVODE fails. A point that
+    stays non-finite is kept (its start will be recorded as failed).
+    """
+    rng = np.random.default_rng(seed)
+    lb, ub = problem.lower_scaled, problem.upper_scaled
+    x0s = lb + rng.random((n_starts, len(lb))) * (ub - lb)
+    if not check:
+        return x0s
+    pp = build_problem(problem, Gradient.NONE, solver or SolverSettings())
+    for k in range(n_starts):
+        for _ in range(max_tries):
+            try:
+                with library_quiet(), native_stderr_silenced():
+                    ok = bool(np.isfinite(pp.objective(x0s[k])))
+            except Exception:  # a simulation failure raised instead of reported: draw again
+                ok = False
+            if ok:
+                break
+            x0s[k] = lb + rng.random(len(lb)) * (ub - lb)
+    return x0s
+
+
+def _run(
+    problem: CalibrationProblem,
+    which: Optimizer,
+    x0s: np.ndarray,
+    ids: list[str],
+    options: CalibrationOptions,
+    engine: ExecutorEngine,
+) -> list[Any]:
+    import pypesto.optimize as po
+
+    pp = build_problem(problem, which.gradient, options.solver)
+    pp.set_x_guesses(np.array([pp.get_full_vector(x, pp.x_fixed_vals) for x in x0s]))
+    with library_quiet():
+        res = po.minimize(
+            pp,
+            optimizer=_optimizer(which, options.max_iter),
+            n_starts=len(x0s),
+            ids=ids,
+            engine=engine,
+            progress_bar=False,
+            options=po.OptimizeOptions(allow_failed_starts=True, report_hess=False, report_sres=False),
+        )
+    found = list(res.optimize_result.list)
+    for r in found:  # pyPESTO reports full vectors (fixed parameters included); keep the estimated ones
+        for key in ("x", "x0"):
+            v = getattr(r, key, None)
+            if v is not None and len(v) == pp.dim_full and pp.dim_full != pp.dim:
+                setattr(r, key, np.asarray(v)[pp.x_free_indices])
+    return found
+
+
+def calibrate(
+    problem: CalibrationProblem | str | Path,
+    options: CalibrationOptions | None = None,
+    *,
+    executor: object = None,
+    n_workers: int | None = None,
+    progress: bool = True,
+    on_start_done: StartDone | None = None,
+) -> CalibrationResult:
+    """Fit a PEtab problem by multi-start local optimisation; return every start and the best fit.
+
+    ``executor`` is what sweeps take: None (a spawn process pool of ``n_workers``), ``"serial"``, any
+    ``concurrent.futures.Executor`` or a ``distributed.Client``. ``on_start_done(index, result)`` is
+    called as each start finishes (pyPESTO's ``OptimizerResult``).
+    """
+    options = options or CalibrationOptions()
+    if not isinstance(problem, CalibrationProblem):
+        problem = load_problem(problem)
+    t0 = time.perf_counter()
+    x0s = start_points(problem, options.n_starts, options.seed, solver=options.solver)
+    ids = [str(i) for i in range(options.n_starts)]
+    label = f"calibrate {problem.name} ({options.optimizer.value})"
+    engine = ExecutorEngine(executor, n_workers, progress=progress, label=label, on_done=on_start_done)
+    found = _run(problem, options.optimizer, x0s, ids, options, engine)
+    records = {int(r.id): _record(int(r.id), options.optimizer.value, r, x0s[int(r.id)]) for r in found}
+    redo = [i for i, rec in records.items() if not rec.ok]
+    if redo and options.fallback is not None:
+        engine.label = f"calibrate {problem.name} (fallback {options.fallback.value})"
+        again = _run(problem, options.fallback, x0s[redo], [str(i) for i in redo], options, engine)
+        for r in again:
+            i = int(r.id)
+            rec = _record(i, options.fallback.value, r, x0s[i])
+            first = records[i].message
+            records[i] = StartRecord(**{**rec.__dict__, "message": f"{rec.message} (after {first})"})
+    starts = sorted(records.values(), key=lambda s: (not s.ok, s.fval if s.ok else 0.0, s.start))
+    return CalibrationResult(
+        problem=problem,
+        starts=tuple(starts),
+        optimizer=options.optimizer.value,
+        fallback=options.fallback.value if options.fallback else None,
+        seed=options.seed,
+        solver=options.solver,
+        wall_s=time.perf_counter() - t0,
+        n_workers=n_workers,
+        nominal_fval=_nominal_fval(problem, options.solver),
+    )
+
+
+def objective_at(problem: CalibrationProblem, x_scaled: np.ndarray, solver: SolverSettings | None = None) -> float:
+    """The negative log-likelihood at ``x_scaled`` (estimated parameters on their scales)."""
+    pp = build_problem(problem, Gradient.NONE, solver or SolverSettings())
+    with library_quiet(), native_stderr_silenced():
+        return float(pp.objective(np.asarray(x_scaled, dtype=float)))
+
+
+def _nominal_fval(problem: CalibrationProblem, solver: SolverSettings) -> float | None:
+    x = problem.nominal_scaled
+    if not np.all(np.isfinite(x)):
+        return None
+    try:
+        return objective_at(problem, x, solver)
+    except Exception:  # a nominal point the model cannot simulate is not an error of the fit
+        return math.inf
+
+
+def _record(i: int, optimizer: str, r: Any, x0: np.ndarray) -> StartRecord:
+    fval = float(r.fval) if r.fval is not None and np.isfinite(r.fval) else math.inf
+    x = np.asarray(r.x if r.x is not None else x0, dtype=float)
+    return StartRecord(
+        start=i,
+        optimizer=optimizer,
+        fval=fval,
+        x0=tuple(float(v) for v in np.asarray(x0, dtype=float)),
+        x=tuple(float(v) for v in x),
+        n_fval=int(r.n_fval or 0),
+        n_grad=int(r.n_grad or 0),
+        time_s=float(r.time or 0.0),
+        exitflag=str(r.exitflag).removeprefix("ExitFlag."),
+        message=str(r.message or ""),
+    )

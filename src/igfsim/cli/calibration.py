@@ -1,0 +1,103 @@
+"""calibrate: fit a PEtab problem (multi-start, pyPESTO) and write its tables and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from igfsim.cli.common import EXIT_INPUT, EXIT_OK, EXIT_SIMULATION, print_error
+
+
+def _cmd_calibrate(args) -> int:
+    """Exit 0 at least one start finished, 3 every start failed (all recorded), 2 bad input."""
+    from igfsim.calibrate import CalibrationOptions, Optimizer, SolverSettings, calibrate, load_problem
+
+    problem = load_problem(args.problem)  # CalibrationError -> exit 2 in main()
+    try:
+        options = CalibrationOptions(
+            n_starts=args.starts,
+            optimizer=Optimizer(args.optimizer),
+            fallback=None if args.no_fallback else Optimizer.NELDER_MEAD,
+            seed=args.seed,
+            max_iter=args.max_iter,
+            solver=SolverSettings(rtol=args.rtol, atol=args.atol),
+        )
+    except ValueError as err:
+        print_error(f"{args.problem}: {err}")
+        return EXIT_INPUT
+    out = Path(args.out) if args.out else Path("out") / f"calibrate-{problem.name}"
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        print_error(f"{out}: exists and is not empty (choose another --out or pass --overwrite)")
+        return EXIT_INPUT
+    client = None
+    executor: object = None
+    if args.dask:
+        try:
+            from distributed import Client
+        except ImportError:
+            print_error("--dask needs the dask extra: pip install 'igfsim[dask]'")
+            return EXIT_INPUT
+        client = executor = Client(args.dask)
+    elif args.workers is not None and args.workers <= 1:
+        executor = "serial"
+    print(
+        f"{problem.name}: {len(problem.parameter_ids)} parameters, {problem.n_measurements} measurements; "
+        f"{options.n_starts} starts of {options.optimizer.value}"
+    )
+    try:
+        res = calibrate(problem, options, executor=executor, n_workers=args.workers, progress=not args.no_progress)
+    finally:
+        if client is not None:
+            client.close()
+    try:
+        written = res.write_tables(out)
+        if not args.no_plots:
+            from igfsim.report.calibration_plots import write_calibration_figures
+
+            written += write_calibration_figures(out)
+    except OSError as err:
+        print_error(f"{out}: cannot write the calibration ({err.strerror or err})")
+        return EXIT_INPUT
+    print(res.convergence_table().head(args.show).drop(columns=["message"]).to_string(index=False))
+    best = res.best
+    if res.nominal_fval is not None:
+        print(f"objective at the table's nominal values: {res.nominal_fval:.6g}")
+    if best.ok:
+        print(
+            f"best {best.fval:.6g} (start {best.start}); {res.n_at_best(1.0)}/{len(res.starts)} starts within 1 of it; "
+            f"{res.n_failed} failed; {res.wall_s:.1f} s"
+        )
+    for s in [s for s in res.starts if not s.ok][:3]:
+        print_error(f"start {s.start}: {s.message}")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK if best.ok else EXIT_SIMULATION
+
+
+def add_commands(sub) -> None:
+    """calibrate."""
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit a PEtab problem (v1) by multi-start optimisation (pyPESTO, fides); docs/calibration.md",
+    )
+    cal.add_argument("problem", metavar="PROBLEM.yaml", help="the PEtab problem file")
+    cal.add_argument("--starts", type=int, default=20, metavar="N", help="optimiser starts (default 20)")
+    cal.add_argument(
+        "--optimizer",
+        default="fides",
+        choices=["fides", "l-bfgs-b", "nelder-mead"],
+        help="local optimiser (default fides; gradients by finite differences)",
+    )
+    cal.add_argument("--no-fallback", action="store_true", help="no derivative-free re-run of failed starts")
+    cal.add_argument("--seed", type=int, default=0, help="seed of the random start points (default 0)")
+    cal.add_argument("--max-iter", type=int, default=1000, metavar="N", help="iterations per start (default 1000)")
+    cal.add_argument("--rtol", type=float, default=1e-10, help="CVODE relative tolerance (default 1e-10)")
+    cal.add_argument("--atol", type=float, default=1e-12, help="CVODE absolute tolerance (default 1e-12)")
+    cal.add_argument("--out", default=None, metavar="DIR", help="output folder (default out/calibrate-<problem>)")
+    cal.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
+    cal.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="worker processes (default: all CPUs; 1 in-process)"
+    )
+    cal.add_argument("--dask", default=None, metavar="ADDRESS", help="run the starts on a Dask cluster")
+    cal.add_argument("--no-plots", action="store_true", help="tables only (no waterfall.png / fit.png)")
+    cal.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cal.add_argument("--show", type=int, default=10, metavar="N", help="rows of the convergence table printed")
+    cal.set_defaults(handler=_cmd_calibrate)
