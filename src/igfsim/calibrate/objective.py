@@ -59,7 +59,7 @@ def build_problem(problem: CalibrationProblem, gradient: Gradient, solver: Solve
     from igfsim.engines.roadrunner_ode import quiet_solver_log
 
     quiet_solver_log()
-    from igfsim.calibrate._calculator import FailureAsInfCalculator
+    from igfsim.calibrate._calculator import FailureAsInfCalculator, FiniteOrFailedFD
 
     with library_quiet():
         importer = PetabImporterRR(problem.petab_problem)
@@ -69,7 +69,7 @@ def build_problem(problem: CalibrationProblem, gradient: Gradient, solver: Solve
         relative_tolerance=solver.rtol, absolute_tolerance=solver.atol, maximum_num_steps=solver.max_steps
     )
     if gradient is Gradient.FINITE_DIFFERENCES:
-        objective = FD(objective, grad=True, hess=False, method=FD.CENTRAL, delta_grad=solver.fd_step)
+        objective = FiniteOrFailedFD(objective, grad=True, hess=False, method=FD.CENTRAL, delta_grad=solver.fd_step)
     with library_quiet():
         return importer.create_problem(objective=objective)
 
