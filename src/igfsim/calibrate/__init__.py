@@ -11,7 +11,8 @@ Modules, one job each: :mod:`~igfsim.calibrate.problem` reads and checks the PEt
 the multi-start driver and :mod:`~igfsim.calibrate.result` what it returns. See docs/calibration.md.
 """
 
-from igfsim.calibrate.fit import CalibrationOptions, Optimizer, calibrate, objective_at, start_points
+from igfsim.calibrate.datasets import DataProblem, FitParameter, load_data_problem
+from igfsim.calibrate.fit import CalibrationOptions, Optimizer, calibrate, load_any, objective_at, start_points
 from igfsim.calibrate.objective import Gradient, SolverSettings
 from igfsim.calibrate.problem import CalibrationProblem, load_problem
 from igfsim.calibrate.result import CalibrationResult, StartRecord
@@ -20,11 +21,15 @@ __all__ = [
     "CalibrationOptions",
     "CalibrationProblem",
     "CalibrationResult",
+    "DataProblem",
+    "FitParameter",
     "Gradient",
     "Optimizer",
     "SolverSettings",
     "StartRecord",
     "calibrate",
+    "load_any",
+    "load_data_problem",
     "load_problem",
     "objective_at",
     "start_points",

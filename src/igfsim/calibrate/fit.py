@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from igfsim.calibrate.engine import ExecutorEngine, StartDone
-from igfsim.calibrate.objective import Gradient, SolverSettings, build_problem, library_quiet, native_stderr_silenced
-from igfsim.calibrate.problem import CalibrationProblem, load_problem
+from igfsim.calibrate.objective import FitProblem, Gradient, SolverSettings, library_quiet, native_stderr_silenced
+from igfsim.calibrate.problem import load_problem
 from igfsim.calibrate.result import CalibrationResult, StartRecord
 
 __all__ = ["CalibrationOptions", "Optimizer", "calibrate"]
@@ -74,7 +74,7 @@ def _optimizer(which: Optimizer, max_iter: int) -> Any:
 
 
 def start_points(
-    problem: CalibrationProblem,
+    problem: FitProblem,
     n_starts: int,
     seed: int,
     *,
@@ -94,7 +94,7 @@ def start_points(
     x0s = lb + rng.random((n_starts, len(lb))) * (ub - lb)
     if not check:
         return x0s
-    pp = build_problem(problem, Gradient.NONE, solver or SolverSettings())
+    pp = problem.build(Gradient.NONE, solver or SolverSettings())
     for k in range(n_starts):
         for _ in range(max_tries):
             try:
@@ -109,7 +109,7 @@ def start_points(
 
 
 def _run(
-    problem: CalibrationProblem,
+    problem: FitProblem,
     which: Optimizer,
     x0s: np.ndarray,
     ids: list[str],
@@ -118,7 +118,7 @@ def _run(
 ) -> list[Any]:
     import pypesto.optimize as po
 
-    pp = build_problem(problem, which.gradient, options.solver)
+    pp = problem.build(which.gradient, options.solver)
     pp.set_x_guesses(np.array([pp.get_full_vector(x, pp.x_fixed_vals) for x in x0s]))
     with library_quiet():
         res = po.minimize(
@@ -140,7 +140,7 @@ def _run(
 
 
 def calibrate(
-    problem: CalibrationProblem | str | Path,
+    problem: FitProblem | str | Path,
     options: CalibrationOptions | None = None,
     *,
     executor: object = None,
@@ -155,8 +155,8 @@ def calibrate(
     called as each start finishes (pyPESTO's ``OptimizerResult``).
     """
     options = options or CalibrationOptions()
-    if not isinstance(problem, CalibrationProblem):
-        problem = load_problem(problem)
+    if isinstance(problem, str | Path):
+        problem = load_any(problem)
     t0 = time.perf_counter()
     x0s = start_points(problem, options.n_starts, options.seed, solver=options.solver)
     ids = [str(i) for i in range(options.n_starts)]
@@ -187,14 +187,29 @@ def calibrate(
     )
 
 
-def objective_at(problem: CalibrationProblem, x_scaled: np.ndarray, solver: SolverSettings | None = None) -> float:
+def load_any(path: str | Path) -> FitProblem:
+    """A PEtab problem (``format_version`` in the file) or an igfsim data problem (``data:``, ``parameters:``)."""
+    import yaml
+
+    from igfsim.calibrate.datasets import load_data_problem
+
+    try:
+        head = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        head = None  # load_problem reports what is wrong with the file
+    if isinstance(head, dict) and "format_version" not in head and ("data" in head or "parameters" in head):
+        return load_data_problem(path)
+    return load_problem(path)
+
+
+def objective_at(problem: FitProblem, x_scaled: np.ndarray, solver: SolverSettings | None = None) -> float:
     """The negative log-likelihood at ``x_scaled`` (estimated parameters on their scales)."""
-    pp = build_problem(problem, Gradient.NONE, solver or SolverSettings())
+    pp = problem.build(Gradient.NONE, solver or SolverSettings())
     with library_quiet(), native_stderr_silenced():
         return float(pp.objective(np.asarray(x_scaled, dtype=float)))
 
 
-def _nominal_fval(problem: CalibrationProblem, solver: SolverSettings) -> float | None:
+def _nominal_fval(problem: FitProblem, solver: SolverSettings) -> float | None:
     x = problem.nominal_scaled
     if not np.all(np.isfinite(x)):
         return None

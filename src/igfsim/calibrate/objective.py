@@ -19,11 +19,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from igfsim.calibrate.problem import CalibrationProblem
+import numpy as np
 
-__all__ = ["Gradient", "SolverSettings", "build_problem", "library_quiet", "native_stderr_silenced"]
+if TYPE_CHECKING:
+    from igfsim.calibrate.problem import CalibrationProblem
+
+__all__ = ["FitProblem", "Gradient", "SolverSettings", "build_problem", "library_quiet", "native_stderr_silenced"]
 
 
 class Gradient(StrEnum):
@@ -49,6 +53,30 @@ class SolverSettings:
                 raise ValueError(f"SolverSettings.{name}: expected a number in (0, 1), got {value!r}")
         if self.max_steps < 1:
             raise ValueError(f"SolverSettings.max_steps: expected a positive integer, got {self.max_steps!r}")
+
+
+class FitProblem(Protocol):
+    """What the multi-start driver needs of a problem: a PEtab problem or igfsim's own data problem."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def parameter_ids(self) -> list[str]: ...
+    @property
+    def scales(self) -> list[str]: ...
+    @property
+    def lower_scaled(self) -> np.ndarray: ...
+    @property
+    def upper_scaled(self) -> np.ndarray: ...
+    @property
+    def nominal_scaled(self) -> np.ndarray: ...
+    @property
+    def n_measurements(self) -> int: ...
+    def build(self, gradient: Gradient, solver: SolverSettings) -> Any: ...
+    def parameter_table(self, x: tuple[float, ...] | None) -> Any: ...
+    def fit_table(self, x: tuple[float, ...], solver: SolverSettings) -> Any: ...
 
 
 def build_problem(problem: CalibrationProblem, gradient: Gradient, solver: SolverSettings) -> Any:

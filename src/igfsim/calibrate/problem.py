@@ -75,6 +75,35 @@ class CalibrationProblem:
     def n_measurements(self) -> int:
         return len(self.petab_problem.measurement_df)
 
+    def build(self, gradient: Any, solver: Any) -> Any:
+        """The ``pypesto.Problem`` (see :func:`igfsim.calibrate.objective.build_problem`)."""
+        from igfsim.calibrate.objective import build_problem
+
+        return build_problem(self, gradient, solver)
+
+    def parameter_table(self, x: tuple[float, ...] | None) -> Any:
+        """The PEtab parameter table with ``x`` (on the parameters' scales) as ``nominalValue``."""
+        df = self.petab_problem.parameter_df.copy()
+        if x is not None:
+            for pid, value, scale in zip(self.parameter_ids, x, self.scales, strict=True):
+                df.loc[pid, "nominalValue"] = unscale(value, scale)
+        return df
+
+    def fit_table(self, x: tuple[float, ...], solver: Any) -> Any:
+        """Measurements beside the simulation at ``x`` (one row per measurement)."""
+        from pypesto.objective.roadrunner import simulation_to_measurement_df
+
+        from igfsim.calibrate.objective import Gradient, library_quiet, native_stderr_silenced
+
+        pp = self.build(Gradient.NONE, solver)
+        with library_quiet(), native_stderr_silenced():
+            ret = pp.objective(np.asarray(x), return_dict=True)
+            sim = simulation_to_measurement_df(ret["simulation_results"], self.petab_problem.measurement_df)
+        out = self.petab_problem.measurement_df.copy()
+        out["simulation"] = sim.sort_index()["simulation"].to_numpy() if "simulation" in sim else np.nan
+        out["observableId"] = [str(o).split("__")[0] for o in out["observableId"]]  # undo flattening
+        return out
+
 
 def load_problem(path: str | Path) -> CalibrationProblem:
     """Read and check a PEtab problem YAML; raise :class:`CalibrationError` listing every problem."""
@@ -360,6 +389,15 @@ def _quiet_petab() -> Iterator[None]:
     finally:
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+def unscale(value: float, scale: str) -> float:
+    """A value on a PEtab parameter scale back on the linear scale."""
+    if scale == "log10":
+        return float(10.0**value)
+    if scale == "log":
+        return float(math.exp(value))
+    return float(value)
 
 
 def _rows(rows: list[int]) -> str:

@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from igfsim.calibrate.objective import Gradient, SolverSettings, build_problem, library_quiet
-from igfsim.calibrate.problem import CalibrationProblem
+from igfsim.calibrate.objective import FitProblem, SolverSettings
+from igfsim.calibrate.problem import unscale
 
 __all__ = ["CalibrationResult", "StartRecord"]
 
@@ -51,7 +49,7 @@ class StartRecord:
 class CalibrationResult:
     """A finished multi-start calibration."""
 
-    problem: CalibrationProblem
+    problem: FitProblem
     starts: tuple[StartRecord, ...]  # best first; failed starts last
     optimizer: str
     fallback: str | None
@@ -79,17 +77,13 @@ class CalibrationResult:
         return sum(s.ok and s.fval - self.best.fval <= tol for s in self.starts)
 
     def best_values(self) -> dict[str, float]:
-        """The best estimate of each estimated parameter, on its natural (linear) scale."""
+        """The best estimate of each estimated quantity, on its natural (linear) scale."""
         ids, scales = self.problem.parameter_ids, self.problem.scales
-        return {p: _unscale(v, s) for p, v, s in zip(ids, self.best.x, scales, strict=True)}
+        return {p: unscale(v, s) for p, v, s in zip(ids, self.best.x, scales, strict=True)}
 
     def parameter_table(self) -> Any:
-        """The PEtab parameter table with the best estimates as ``nominalValue``."""
-        df = self.problem.petab_problem.parameter_df.copy()
-        if self.best.ok:
-            for pid, value in self.best_values().items():
-                df.loc[pid, "nominalValue"] = value
-        return df
+        """The problem's parameter table with the best estimates (PEtab form for PEtab problems)."""
+        return self.problem.parameter_table(self.best.x if self.best.ok else None)
 
     def convergence_table(self) -> Any:
         import pandas as pd
@@ -113,17 +107,7 @@ class CalibrationResult:
 
     def fit_table(self) -> Any:
         """Measurements beside the simulation at the best parameters (one row per measurement)."""
-        from pypesto.objective.roadrunner import simulation_to_measurement_df
-
-        pp = build_problem(self.problem, Gradient.NONE, self.solver)
-        with library_quiet():
-            ret = pp.objective(np.asarray(self.best.x), return_dict=True)
-            sim = simulation_to_measurement_df(ret["simulation_results"], self.problem.petab_problem.measurement_df)
-        meas = self.problem.petab_problem.measurement_df
-        out = meas.copy()
-        out["simulation"] = sim.sort_index()["simulation"].to_numpy() if "simulation" in sim else np.nan
-        out["observableId"] = [str(o).split("__")[0] for o in out["observableId"]]  # undo flattening
-        return out
+        return self.problem.fit_table(self.best.x, self.solver)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -132,7 +116,7 @@ class CalibrationResult:
             "n_measurements": self.problem.n_measurements,
             "optimizer": self.optimizer,
             "fallback": self.fallback,
-            "gradient": "finite differences (central) on the pyPESTO libRoadRunner objective",
+            "gradient": "finite differences (central)",
             "seed": self.seed,
             "solver": {"rtol": self.solver.rtol, "atol": self.solver.atol, "fd_step": self.solver.fd_step},
             "n_starts": len(self.starts),
@@ -160,14 +144,6 @@ class CalibrationResult:
         written.append(folder / SUMMARY_FILE)
         _atomic_write(written[-1], json.dumps(self.summary(), indent=2) + "\n")
         return written
-
-
-def _unscale(value: float, scale: str) -> float:
-    if scale == "log10":
-        return float(10.0**value)
-    if scale == "log":
-        return float(math.exp(value))
-    return float(value)
 
 
 def _json_float(x: float | None) -> float | str | None:

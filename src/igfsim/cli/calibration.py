@@ -9,9 +9,10 @@ from igfsim.cli.common import EXIT_INPUT, EXIT_OK, EXIT_SIMULATION, print_error
 
 def _cmd_calibrate(args) -> int:
     """Exit 0 at least one start finished, 3 every start failed (all recorded), 2 bad input."""
-    from igfsim.calibrate import CalibrationOptions, Optimizer, SolverSettings, calibrate, load_problem
+    from igfsim.calibrate import CalibrationOptions, Optimizer, SolverSettings, calibrate
+    from igfsim.calibrate.fit import load_any
 
-    problem = load_problem(args.problem)  # CalibrationError -> exit 2 in main()
+    problem = load_any(args.problem)  # CalibrationError -> exit 2 in main()
     try:
         options = CalibrationOptions(
             n_starts=args.starts,
@@ -76,9 +77,11 @@ def add_commands(sub) -> None:
     """calibrate."""
     cal = sub.add_parser(
         "calibrate",
-        help="fit a PEtab problem (v1) by multi-start optimisation (pyPESTO, fides); docs/calibration.md",
+        help="fit a PEtab problem (v1) or an igfsim data problem (multi-start, pyPESTO); docs/calibration.md",
     )
-    cal.add_argument("problem", metavar="PROBLEM.yaml", help="the PEtab problem file")
+    cal.add_argument(
+        "problem", metavar="PROBLEM.yaml", help="a PEtab problem file, or a data problem (data:, parameters:)"
+    )
     cal.add_argument("--starts", type=int, default=20, metavar="N", help="optimiser starts (default 20)")
     cal.add_argument(
         "--optimizer",

@@ -6,6 +6,7 @@ from igfsim.engines import ENGINES
 from igfsim.errors import Issue, ScenarioError, did_you_mean
 from igfsim.model.sbml import Model
 from igfsim.scenario.contexts import CONTEXTS, EXPRESSION_PARAMETERS, context_hint
+from igfsim.scenario.dataset import Dataset
 from igfsim.scenario.drugs import OPTION_PARAMETERS, Drug, drug_hint, find_drug
 from igfsim.scenario.observation import Observation
 from igfsim.scenario.readouts import READOUTS
@@ -90,7 +91,34 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
         issues += _check_expectation(exp, f"expect[{e}]", scenario, selectable, parameters)
     for o, obs in enumerate(scenario.observations):
         issues += _check_observation(obs, f"observations[{o}]", scenario, model)
+    for d, data in enumerate(scenario.data):
+        issues += _check_dataset(data, f"data[{d}]", scenario, model)
     return issues + _check_mechanism(scenario)
+
+
+def _check_dataset(data: Dataset, where: str, scenario: Scenario, model: Model) -> list[Issue]:
+    """Each row's arm and readout must exist and its minute lie on the scenario's output grid."""
+    names = [a.name for a in scenario.arms]
+    known = set(model.all_ids())
+    sim = scenario.simulation
+    step = sim.duration_min / (sim.points - 1)
+    issues: list[Issue] = []
+    for i, (arm, readout, t, _value) in enumerate(data.rows):
+        at = f"{where}.rows[{i}]"
+        if arm not in names:
+            issues.append(Issue(at, f"unknown arm {arm!r}{did_you_mean(arm, names)}"))
+        if readout not in known:
+            issues.append(Issue(at, f"unknown readout {readout!r}{did_you_mean(readout, known)}"))
+        k = t / step
+        if t > sim.duration_min + 1e-9 or abs(k - round(k)) > 1e-6:
+            issues.append(
+                Issue(
+                    at,
+                    f"{t:g} min is not on the output grid (0 to {sim.duration_min:g} min in steps of {step:g}); "
+                    "choose simulation.points so that every measured minute is a grid point",
+                )
+            )
+    return issues
 
 
 def _check_medium_change(scenario: Scenario, model: Model) -> list[Issue]:

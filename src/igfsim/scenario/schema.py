@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from igfsim.scenario.dataset import Dataset
 from igfsim.scenario.metric_names import METRIC_RE, METRICS_HELP
 from igfsim.scenario.observation import Observation
 from igfsim.scenario.readouts import READOUTS
@@ -226,6 +227,14 @@ class Scenario(_Strict):
     expect: list[Expectation] = Field(default_factory=list)
     #: published values this scenario reproduces (the ``validation/`` suite)
     observations: list[Observation] = Field(default_factory=list)
+    #: measured data this scenario is fitted to (the ``data/`` folder, :mod:`igfsim.calibrate`)
+    data: list[Dataset] = Field(default_factory=list)
+
+    @field_validator("data")
+    @classmethod
+    def _unique_datasets(cls, data: list[Dataset]) -> list[Dataset]:
+        _refuse_repeats([d.id for d in data], "dataset ids")
+        return data
 
     @field_validator("observations")
     @classmethod
@@ -246,7 +255,8 @@ class Scenario(_Strict):
     def selected_readouts(self) -> list[str]:
         """Readouts to record: the scenario's list (plus any an expectation needs) or all standard ones."""
         base = list(self.readouts) if self.readouts else list(READOUTS)
-        for r in [e.readout for e in self.expect] + [o.readout for o in self.observations]:
+        data_readouts = [r for d in self.data for r in d.readouts()]
+        for r in [e.readout for e in self.expect] + [o.readout for o in self.observations] + data_readouts:
             if r not in base:
                 base.append(r)
         return base

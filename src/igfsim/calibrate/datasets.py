@@ -1,0 +1,333 @@
+"""Fit igfsim's own model to the measured data scenarios carry (``data/``): a calibration problem.
+
+Where a PEtab problem (:mod:`igfsim.calibrate.problem`) is simulated by pyPESTO's libRoadRunner
+objective, a data problem is simulated by igfsim itself (:func:`igfsim.run_scenario`), so every
+protocol a scenario can state (pre-treatment, wash-out, medium changes, antibody options, cell
+contexts) is available to the fit. What is estimated is a log10 multiplier of each chosen model
+parameter (``scale:<id>`` targets, applied to the parameter's effective value in every arm, so a
+context's own settings are kept relative); its bounds are folds of the model's value.
+
+The likelihood is PEtab's normal one: for a ``relative`` dataset (arbitrary units) the scale
+``s >= 0`` in ``measurement = s x readout`` is fitted in closed form for every parameter vector
+(hierarchical optimisation, Weber et al. 2011 Bioinformatics 27:2871; Loos et al. 2018
+Bioinformatics 34:4266), and a dataset without a published SD gets its noise SD in closed form too.
+
+A problem file (YAML)::
+
+    data: [data/]                     # scenario files or folders of them (each with a data: block)
+    model: models/igf1r.antimony      # optional; default the bundled model
+    parameters:                       # the parameters to estimate, bounds as folds of the model value
+      - {id: k_IR_act, lower_fold: 0.01, upper_fold: 100}
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from igfsim.calibrate.objective import Gradient, SolverSettings
+from igfsim.errors import CalibrationError, IgfsimError, Issue, did_you_mean, read_text_file
+from igfsim.model.sbml import Model, load_model
+from igfsim.scenario.dataset import Dataset
+from igfsim.scenario.schema import Scenario
+
+__all__ = ["DataProblem", "FitParameter", "data_files", "load_data_problem"]
+
+_MIN_SD_FRACTION = (
+    1e-6  # an estimated SD is at least this share of the data's RMS (a perfect fit is not infinitely likely)
+)
+
+
+@dataclass(frozen=True)
+class FitParameter:
+    """A model parameter to estimate, as a log10 multiplier of its value within ``[lower_fold, upper_fold]``."""
+
+    id: str
+    lower_fold: float = 0.01
+    upper_fold: float = 100.0
+
+    def __post_init__(self) -> None:
+        if not (0 < self.lower_fold < 1 < self.upper_fold) or not math.isfinite(self.upper_fold):
+            raise ValueError(
+                f"parameter {self.id}: expected 0 < lower_fold < 1 < upper_fold (finite), "
+                f"got {self.lower_fold!r}, {self.upper_fold!r}"
+            )
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    """Scenarios with data, the model, and which of its parameters to estimate."""
+
+    path: Path
+    model: Model
+    scenarios: tuple[tuple[str, Scenario], ...]  # (file, scenario) of every scenario with data
+    parameters: tuple[FitParameter, ...]
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle (into workers, pyPESTO's copies) with the model as its SBML text, compiled again there."""
+        return _rebuild, (self.path, self.model.sbml, self.model.path, self.scenarios, self.parameters)
+
+    # ---------------------------------------------------------------- what the optimiser sees
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def parameter_ids(self) -> list[str]:
+        return [f"log10_fold_{p.id}" for p in self.parameters]
+
+    @property
+    def scales(self) -> list[str]:
+        return ["lin"] * len(self.parameters)  # the estimated quantity is itself a log10 fold
+
+    @property
+    def lower_scaled(self) -> np.ndarray:
+        return np.log10([p.lower_fold for p in self.parameters])
+
+    @property
+    def upper_scaled(self) -> np.ndarray:
+        return np.log10([p.upper_fold for p in self.parameters])
+
+    @property
+    def nominal_scaled(self) -> np.ndarray:
+        return np.zeros(len(self.parameters))  # the model's own values
+
+    @property
+    def n_measurements(self) -> int:
+        return sum(len(d.rows) for _, s in self.scenarios for d in s.data)
+
+    @property
+    def datasets(self) -> list[Dataset]:
+        return [d for _, s in self.scenarios for d in s.data]
+
+    def build(self, gradient: Gradient, solver: SolverSettings) -> Any:
+        """A ``pypesto.Problem`` whose objective simulates the scenarios with igfsim."""
+        import pypesto
+
+        from igfsim.calibrate._calculator import FiniteOrFailedFD
+
+        objective: Any = pypesto.Objective(fun=_Nll(self, solver))
+        if gradient is Gradient.FINITE_DIFFERENCES:
+            objective = FiniteOrFailedFD(
+                objective, grad=True, hess=False, method=FiniteOrFailedFD.CENTRAL, delta_grad=solver.fd_step
+            )
+        return pypesto.Problem(
+            objective=objective,
+            lb=self.lower_scaled,
+            ub=self.upper_scaled,
+            x_names=self.parameter_ids,
+        )
+
+    # ---------------------------------------------------------------- likelihood and tables
+    def simulate(self, theta: np.ndarray, solver: SolverSettings) -> list[tuple[Dataset, np.ndarray, np.ndarray]]:
+        """(dataset, measured, simulated readout) for every dataset at ``theta`` (NaN where a run failed)."""
+        from igfsim.runner import run_scenario
+        from igfsim.scenario.targets import apply_targets
+
+        out = []
+        targets = [f"scale:{p.id}" for p in self.parameters]
+        folds = [float(10.0**v) for v in theta]
+        for _, scen in self.scenarios:
+            sim = scen.simulation.model_copy(update={"rtol": solver.rtol, "atol": solver.atol})
+            variant = apply_targets(scen.model_copy(update={"simulation": sim}), targets, folds, model=self.model)
+            res = run_scenario(variant, self.model, on_error="record")
+            step = scen.simulation.duration_min / (scen.simulation.points - 1)
+            for data in scen.data:
+                y = np.array([r[3] for r in data.rows], dtype=float)
+                h = np.array(
+                    [res.get(arm, readout)[int(round(t / step))] for arm, readout, t, _ in data.rows], dtype=float
+                )
+                out.append((data, y, h))
+        return out
+
+    def nll(self, theta: np.ndarray, solver: SolverSettings | None = None) -> float:
+        """The negative log-likelihood at ``theta`` (log10 folds); inf when a simulation failed."""
+        total = 0.0
+        for data, y, h in self.simulate(np.asarray(theta, dtype=float), solver or SolverSettings()):
+            if not np.all(np.isfinite(h)):
+                return math.inf
+            total += dataset_nll(data, y, h)
+        return total
+
+    def parameter_table(self, x: tuple[float, ...] | None) -> Any:
+        import pandas as pd
+
+        rows = []
+        for k, p in enumerate(self.parameters):
+            base = self.model.parameters.get(p.id, math.nan)
+            fold = float(10.0 ** x[k]) if x is not None else math.nan
+            rows.append(
+                {
+                    "parameterId": p.id,
+                    "model_value": base,
+                    "fitted_fold": fold,
+                    "fitted_value": base * fold,
+                    "lower_fold": p.lower_fold,
+                    "upper_fold": p.upper_fold,
+                    "unit": self.model.provenance[p.id].unit if p.id in self.model.provenance else "",
+                }
+            )
+        return pd.DataFrame(rows).set_index("parameterId")
+
+    def fit_table(self, x: tuple[float, ...], solver: SolverSettings) -> Any:
+        import pandas as pd
+
+        rows = []
+        for data, y, h in self.simulate(np.asarray(x, dtype=float), solver):
+            s = fitted_scale(data, y, h)
+            sd = data.noise_sd if data.noise_sd is not None else fitted_sd(data, y, h)
+            for (arm, readout, t, _), yi, hi in zip(data.rows, y, h, strict=True):
+                rows.append(
+                    {
+                        "observableId": f"{data.id}:{readout}",
+                        "simulationConditionId": arm,
+                        "time": t,
+                        "measurement": yi,
+                        "simulation": s * hi,
+                        "noiseParameters": sd,
+                        "unit": data.unit,
+                        "scale": s,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+
+def _rebuild(path: Path, sbml: str, name: str, scenarios: Any, parameters: Any) -> DataProblem:
+    from igfsim.model.sbml import load_model_string
+
+    return DataProblem(path, load_model_string(sbml, name), scenarios, parameters)
+
+
+class _Nll:
+    """The objective function pyPESTO calls (a module-level class: it pickles into workers)."""
+
+    def __init__(self, problem: DataProblem, solver: SolverSettings):
+        self.problem = problem
+        self.solver = solver
+
+    def __call__(self, x: np.ndarray) -> float:
+        try:
+            return self.problem.nll(x, self.solver)
+        except IgfsimError:  # a variant the scenario checks refuse, a simulation that raised
+            return math.inf
+
+
+def fitted_scale(data: Dataset, y: np.ndarray, h: np.ndarray) -> float:
+    """The least-squares scale ``s >= 0`` of ``y ~ s h`` (1 for absolute data)."""
+    if data.scale == "absolute":
+        return 1.0
+    hh = float(np.dot(h, h))
+    return max(0.0, float(np.dot(y, h)) / hh) if hh > 0 else 0.0
+
+
+def fitted_sd(data: Dataset, y: np.ndarray, h: np.ndarray) -> float:
+    """The maximum-likelihood noise SD of the dataset's residuals (floored, see ``_MIN_SD_FRACTION``)."""
+    r = y - fitted_scale(data, y, h) * h
+    rms_y = float(np.sqrt(np.mean(y**2))) or 1.0
+    return max(float(np.sqrt(np.mean(r**2))), _MIN_SD_FRACTION * rms_y)
+
+
+def dataset_nll(data: Dataset, y: np.ndarray, h: np.ndarray) -> float:
+    """PEtab's normal negative log-likelihood of one dataset, scale (and SD) at their optimum."""
+    s = fitted_scale(data, y, h)
+    sd = data.noise_sd if data.noise_sd is not None else fitted_sd(data, y, h)
+    r = (y - s * h) / sd
+    return float(0.5 * np.sum(np.log(2 * math.pi * sd**2) + r**2))
+
+
+# ------------------------------------------------------------------------------------ loading
+
+
+def data_files(items: list[str | Path]) -> list[Path]:
+    """Scenario files named, with folders expanded to their ``*.yaml``."""
+    files: list[Path] = []
+    for item in map(Path, items):
+        files += sorted([*item.glob("*.yaml"), *item.glob("*.yml")]) if item.is_dir() else [item]
+    return files
+
+
+def load_data_problem(path: str | Path) -> DataProblem:
+    """Read a data-problem file (see the module docstring); :class:`CalibrationError` lists every problem."""
+    from igfsim.scenario.loading import load_scenario
+
+    path = Path(path)
+    text, why = read_text_file(path)
+    if text is None:
+        raise CalibrationError(str(path), [Issue("file", why)])
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise CalibrationError(str(path), [Issue("file", f"not valid YAML ({err})")]) from None
+    if not isinstance(spec, dict):
+        raise CalibrationError(str(path), [Issue("file", "expected a mapping with data and parameters")])
+    issues: list[Issue] = [
+        Issue(k, "unknown key (expected data, model, parameters)")
+        for k in spec
+        if k not in ("data", "model", "parameters")
+    ]
+    base = path.parent
+    try:
+        model = load_model(base / spec["model"]) if spec.get("model") else load_model()
+    except IgfsimError as err:
+        raise CalibrationError(str(path), [Issue("model", str(err))]) from None
+    items = spec.get("data")
+    scenarios: list[tuple[str, Scenario]] = []
+    if not isinstance(items, list) or not items:
+        issues.append(Issue("data", "expected a list of scenario files or folders"))
+    else:
+        for f in data_files([base / str(i) for i in items]):
+            try:
+                scen = load_scenario(f)
+            except (IgfsimError, OSError) as err:
+                issues.append(Issue(f"data: {f}", str(err)))
+                continue
+            if scen.data:
+                from igfsim.scenario.checks import check_scenario
+
+                issues += [Issue(f"data: {f}: {i.where}", i.message) for i in check_scenario(scen, model)]
+                scenarios.append((str(f), scen))
+        if not scenarios and not issues:
+            issues.append(Issue("data", "no scenario with a data: block was found there"))
+    params, more = _parameters(spec.get("parameters"), model)
+    issues += more
+    if issues:
+        raise CalibrationError(str(path), issues)
+    return DataProblem(path=path, model=model, scenarios=tuple(scenarios), parameters=tuple(params))
+
+
+def _parameters(raw: object, model: Model) -> tuple[list[FitParameter], list[Issue]]:
+    params: list[FitParameter] = []
+    issues: list[Issue] = []
+    if not isinstance(raw, list) or not raw:
+        return params, [Issue("parameters", "expected a list of {id, lower_fold, upper_fold}")]
+    for k, item in enumerate(raw):
+        where = f"parameters[{k}]"
+        if not isinstance(item, dict) or "id" not in item:
+            issues.append(Issue(where, "expected a mapping with id (and lower_fold, upper_fold)"))
+            continue
+        pid = str(item["id"])
+        if pid not in model.parameters:
+            why = f"unknown model parameter {pid!r}{did_you_mean(pid, model.parameters)}"
+            issues.append(Issue(f"{where}.id", why))
+            continue
+        if model.parameters[pid] == 0:
+            issues.append(Issue(f"{where}.id", f"{pid} is 0 in the model: a multiplier of it changes nothing"))
+            continue
+        extra = set(item) - {"id", "lower_fold", "upper_fold"}
+        if extra:
+            issues.append(Issue(where, f"unknown key(s) {sorted(extra)} (expected id, lower_fold, upper_fold)"))
+        try:
+            lo, hi = float(item.get("lower_fold", 0.01)), float(item.get("upper_fold", 100.0))
+            params.append(FitParameter(pid, lo, hi))
+        except (TypeError, ValueError) as err:
+            issues.append(Issue(where, str(err)))
+    ids = [p.id for p in params]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        issues.append(Issue("parameters", f"given more than once: {dup}"))
+    return params, issues
