@@ -51,6 +51,8 @@ def _cmd_calibrate(args) -> int:
             client.close()
     try:
         written = res.write_tables(out)
+        if args.profile and res.best.ok:
+            written += _profile(res, args, executor, out)
         if not args.no_plots:
             from igfsim.report.calibration_plots import write_calibration_figures
 
@@ -71,6 +73,21 @@ def _cmd_calibrate(args) -> int:
         print_error(f"start {s.start}: {s.message}")
     print("wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK if best.ok else EXIT_SIMULATION
+
+
+def _profile(res, args, executor: object, out: Path) -> list[Path]:
+    from igfsim.calibrate.profile import profile, profile_paths, profile_table
+
+    profs = profile(res, executor=executor, n_workers=args.workers, progress=not args.no_progress)
+    table = profile_table(profs)
+    table.to_csv(out / "profiles.tsv", sep="\t", index=False)
+    profile_paths(profs).to_csv(out / "profile_paths.tsv", sep="\t", index=False)
+    shown = table[["parameterId", "best", "ci95_lower", "ci95_upper", "identifiable"]]
+    print(shown.to_string(index=False))
+    open_ = [p.parameter for p in profs if not p.identifiable]
+    if open_:
+        print(f"not identifiable from these data (profile open on a side): {', '.join(open_)}")
+    return [out / "profiles.tsv", out / "profile_paths.tsv"]
 
 
 def add_commands(sub) -> None:
@@ -100,6 +117,9 @@ def add_commands(sub) -> None:
         "--workers", type=int, default=None, metavar="N", help="worker processes (default: all CPUs; 1 in-process)"
     )
     cal.add_argument("--dask", default=None, metavar="ADDRESS", help="run the starts on a Dask cluster")
+    cal.add_argument(
+        "--profile", action="store_true", help="profile likelihoods of every estimated parameter (95 %% intervals)"
+    )
     cal.add_argument("--no-plots", action="store_true", help="tables only (no waterfall.png / fit.png)")
     cal.add_argument("--no-progress", action="store_true", help="no progress bar")
     cal.add_argument("--show", type=int, default=10, metavar="N", help="rows of the convergence table printed")

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_fit", "plot_waterfall", "write_calibration_figures"]
+__all__ = ["plot_fit", "plot_profiles", "plot_waterfall", "write_calibration_figures"]
 
 
 def plot_waterfall(starts: Any, *, ax: Any = None, tol: float = 1.0) -> Any:
@@ -86,7 +86,7 @@ def plot_fit(fit: Any, *, max_panels: int = 12) -> Any:
 
 
 def write_calibration_figures(folder: str | Path) -> list[Path]:
-    """``waterfall.png`` and ``fit.png`` from the tables in a calibration folder."""
+    """``waterfall.png``, ``fit.png`` and (when profiled) ``profiles.png`` from a calibration folder's tables."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -106,6 +106,13 @@ def write_calibration_figures(folder: str | Path) -> list[Path]:
         fig.savefig(folder / "fit.png", dpi=110)
         plt.close(fig)
         written.append(folder / "fit.png")
+    if (folder / "profiles.tsv").is_file() and (folder / "profile_paths.tsv").is_file():
+        fig = plot_profiles(
+            pd.read_csv(folder / "profile_paths.tsv", sep="\t"), pd.read_csv(folder / "profiles.tsv", sep="\t")
+        )
+        fig.savefig(folder / "profiles.png", dpi=110)
+        plt.close(fig)
+        written.append(folder / "profiles.png")
     return written
 
 
@@ -116,3 +123,31 @@ def _numeric(col: Any) -> np.ndarray | None:
         return np.asarray(col, dtype=float)
     except (TypeError, ValueError):
         return None
+
+
+def plot_profiles(paths: Any, table: Any, *, max_panels: int = 16) -> Any:
+    """One panel per parameter: likelihood ratio along its profile, the 95 % threshold and interval."""
+    import matplotlib.pyplot as plt
+
+    ids = list(dict.fromkeys(str(p) for p in table["parameterId"]))[:max_panels]
+    n = max(1, len(ids))
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.4 * rows), squeeze=False)
+    threshold = 0.1465  # chi2(0.95, df=1): exp(-3.84/2)
+    for ax, pid in zip(axes.ravel(), ids, strict=False):
+        d = paths[paths["parameterId"].astype(str) == pid]
+        row = table[table["parameterId"].astype(str) == pid].iloc[0]
+        ax.plot(d["value_scaled"], d["ratio"], "-", color="C0", lw=1.2)
+        ax.axhline(threshold, color="0.5", ls="--", lw=0.8)
+        verdict = "identifiable" if bool(row["identifiable"]) else "open: not identifiable"
+        ax.set_title(f"{pid}\n{verdict}", fontsize=8, color="black" if bool(row["identifiable"]) else "C3")
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel(f"{row['parameterScale']} value", fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    axes[0, 0].set_ylabel("likelihood ratio")
+    fig.suptitle("profile likelihoods (dashed: 95 % threshold)", fontsize=9)
+    fig.tight_layout()
+    return fig

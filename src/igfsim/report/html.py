@@ -137,6 +137,7 @@ class CalibrationView:
     figures: list[FigureView]
     starts: list[dict]  # the convergence table's first rows
     parameters: list[tuple[str, str, str, str, str]]  # id, scale, lower, upper, best
+    profiles: list[dict]  # profiles.tsv rows (empty when not profiled)
     provenance: list[tuple[str, str]]
 
 
@@ -322,7 +323,7 @@ def _sweep_view(doc: _Document, sec: SweepSection) -> SweepView:
 def _calibration_view(doc: _Document, sec: CalibrationSection) -> CalibrationView:
     import matplotlib.pyplot as plt
 
-    from igfsim.report.calibration_plots import plot_fit, plot_waterfall
+    from igfsim.report.calibration_plots import plot_fit, plot_profiles, plot_waterfall
 
     m = sec.summary
     ax = plot_waterfall(sec.starts)
@@ -333,6 +334,12 @@ def _calibration_view(doc: _Document, sec: CalibrationSection) -> CalibrationVie
         fig = plot_fit(sec.fit)
         figures.append(doc.figure(fig, "Best fit (lines) over the measurements (points, ±noise SD), per observable."))
         plt.close(fig)
+    profiles: list[dict] = []
+    if sec.profiles is not None and sec.profile_paths is not None:
+        fig = plot_profiles(sec.profile_paths, sec.profiles)
+        figures.append(doc.figure(fig, "Profile likelihoods; a profile that stays above the dashed line is open."))
+        plt.close(fig)
+        profiles = sec.profiles.to_dict(orient="records")
     starts = sec.starts.head(10).to_dict(orient="records")
     est = sec.parameters
     if "estimate" in est.columns:
@@ -365,7 +372,7 @@ def _calibration_view(doc: _Document, sec: CalibrationSection) -> CalibrationVie
         ("seed", str(m.get("seed"))),
         ("wall time", f"{m.get('wall_s')} s on {m.get('n_workers') or 'all'} worker(s)"),
     ]
-    return CalibrationView(sec.path.name, m, figures, starts, params, doc.provenance(prov))
+    return CalibrationView(sec.path.name, m, figures, starts, params, profiles, doc.provenance(prov))
 
 
 # ----------------------------------------------------------------------------------------- rendering

@@ -52,6 +52,8 @@ class CalibrationSection:
     starts: Any  # pandas.DataFrame of starts.tsv
     fit: Any | None  # pandas.DataFrame of fit.tsv, when a start finished
     parameters: Any  # pandas.DataFrame of best_parameters.tsv
+    profiles: Any | None = None  # pandas.DataFrame of profiles.tsv (igfsim calibrate --profile)
+    profile_paths: Any | None = None  # pandas.DataFrame of profile_paths.tsv
 
 
 Section = ScenarioSection | SweepSection | CalibrationSection
@@ -65,12 +67,15 @@ def _load_calibration_folder(p: Path) -> CalibrationSection:
         starts = pd.read_csv(p / "starts.tsv", sep="\t")
         parameters = pd.read_csv(p / "best_parameters.tsv", sep="\t")
         fit = pd.read_csv(p / "fit.tsv", sep="\t") if (p / "fit.tsv").is_file() else None
+        profiled = (p / "profiles.tsv").is_file() and (p / "profile_paths.tsv").is_file()
+        profiles = pd.read_csv(p / "profiles.tsv", sep="\t") if profiled else None
+        paths = pd.read_csv(p / "profile_paths.tsv", sep="\t") if profiled else None
     except (OSError, ValueError) as err:
         raise ReportInputError(f"{p}: a calibration folder whose tables cannot be read ({err})") from None
     missing = [c for c in ("fval", "start", "optimizer", "exitflag") if c not in starts.columns]
     if missing or not isinstance(summary, dict):
         raise ReportInputError(f"{p}/starts.tsv: missing columns {missing} (not written by igfsim calibrate?)")
-    return CalibrationSection(p, summary, starts, fit, parameters)
+    return CalibrationSection(p, summary, starts, fit, parameters, profiles, paths)
 
 
 # ----------------------------------------------------------------------------------------- inputs
