@@ -100,7 +100,7 @@ class CalibrationError(IgfsimError, ValueError):
         self.path = str(path)
         self.issues = list(issues)
         lines = [f"{self.path}: {i}" for i in self.issues]
-        head = f"{len(self.issues)} problem(s) in calibration problem" if len(lines) > 1 else ""
+        head = f"{len(self.issues)} problem(s) in calibration input" if len(lines) > 1 else ""
         super().__init__("\n".join(([head] if head else []) + lines))
 
 

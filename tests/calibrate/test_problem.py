@@ -53,7 +53,7 @@ def test_every_problem_of_a_file_is_reported_at_once_with_file_row_and_key(boehm
     with pytest.raises(CalibrationError) as info:
         load_problem(boehm_copy)
     msg = str(info.value)
-    assert msg.startswith("4 problem(s)")
+    assert msg.startswith("4 problem(s) in calibration input")
     assert "measurementData_Boehm_JProteomeRes2014.tsv, row 4, observableId: 'pSTAT5A_rell'" in msg
     assert "did you mean 'pSTAT5A_rel'?" in msg
     assert "row 5, simulationConditionId: 'no_such_condition' is not in experimentalCondition" in msg

@@ -32,12 +32,12 @@ def _execute(pickled: bytes) -> Any:
     """
     import cloudpickle
 
-    from igfsim.calibrate.objective import library_quiet, native_stderr_silenced
+    from igfsim.calibrate.objective import library_quiet, native_output_silenced
     from igfsim.engines.roadrunner_ode import quiet_solver_log
 
     quiet_solver_log()
     task = cloudpickle.loads(pickled)
-    with library_quiet(), native_stderr_silenced():
+    with library_quiet(), native_output_silenced():
         return task.execute()
 
 

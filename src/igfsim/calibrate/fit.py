@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from igfsim.calibrate.engine import ExecutorEngine, StartDone
-from igfsim.calibrate.objective import FitProblem, Gradient, SolverSettings, library_quiet, native_stderr_silenced
+from igfsim.calibrate.objective import FitProblem, Gradient, SolverSettings, library_quiet, native_output_silenced
 from igfsim.calibrate.problem import load_problem
 from igfsim.calibrate.result import CalibrationResult, StartRecord
 
@@ -98,7 +98,7 @@ def start_points(
     for k in range(n_starts):
         for _ in range(max_tries):
             try:
-                with library_quiet(), native_stderr_silenced():
+                with library_quiet(), native_output_silenced():
                     ok = bool(np.isfinite(pp.objective(x0s[k])))
             except Exception:  # a simulation failure raised instead of reported: draw again
                 ok = False
@@ -205,7 +205,7 @@ def load_any(path: str | Path) -> FitProblem:
 def objective_at(problem: FitProblem, x_scaled: np.ndarray, solver: SolverSettings | None = None) -> float:
     """The negative log-likelihood at ``x_scaled`` (estimated parameters on their scales)."""
     pp = problem.build(Gradient.NONE, solver or SolverSettings())
-    with library_quiet(), native_stderr_silenced():
+    with library_quiet(), native_output_silenced():
         return float(pp.objective(np.asarray(x_scaled, dtype=float)))
 
 

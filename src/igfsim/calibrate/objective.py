@@ -27,7 +27,7 @@ import numpy as np
 if TYPE_CHECKING:
     from igfsim.calibrate.problem import CalibrationProblem
 
-__all__ = ["FitProblem", "Gradient", "SolverSettings", "build_problem", "library_quiet", "native_stderr_silenced"]
+__all__ = ["FitProblem", "Gradient", "SolverSettings", "build_problem", "library_quiet", "native_output_silenced"]
 
 
 class Gradient(StrEnum):
@@ -111,20 +111,24 @@ def library_quiet() -> Iterator[None]:
 
 
 @contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """SUNDIALS prints warnings (``t + h = t``) straight to file descriptor 2, past libRoadRunner's
-    logger: point that descriptor at /dev/null while the solver runs (failures are reported as results)."""
+def native_output_silenced() -> Iterator[None]:
+    """SUNDIALS prints its warnings (``t + h = t``) straight to file descriptor 1, past libRoadRunner's
+    logger, and libRoadRunner its errors to descriptor 2: point both at /dev/null while the solver runs
+    (failures are reported as results; igfsim prints nothing meanwhile)."""
+    sys.stdout.flush()
     sys.stderr.flush()
     try:
-        saved = os.dup(2)
-    except OSError:  # no descriptor 2 (a detached worker): nothing to silence
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:  # no descriptors (a detached worker): nothing to silence
         yield
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     try:
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)

@@ -93,10 +93,10 @@ class CalibrationProblem:
         """Measurements beside the simulation at ``x`` (one row per measurement)."""
         from pypesto.objective.roadrunner import simulation_to_measurement_df
 
-        from igfsim.calibrate.objective import Gradient, library_quiet, native_stderr_silenced
+        from igfsim.calibrate.objective import Gradient, library_quiet, native_output_silenced
 
         pp = self.build(Gradient.NONE, solver)
-        with library_quiet(), native_stderr_silenced():
+        with library_quiet(), native_output_silenced():
             ret = pp.objective(np.asarray(x), return_dict=True)
             sim = simulation_to_measurement_df(ret["simulation_results"], self.petab_problem.measurement_df)
         out = self.petab_problem.measurement_df.copy()

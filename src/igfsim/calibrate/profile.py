@@ -40,6 +40,8 @@ class ParameterProfile:
     x_path: tuple[float, ...]  # the parameter's values along the profile (its scale), increasing
     ratio_path: tuple[float, ...]  # likelihood ratio to the best fit along the profile
     message: str = ""
+    #: every estimated parameter (their scales) at the profile points inside the 95 % interval
+    members: tuple[tuple[float, ...], ...] = ()
 
     @property
     def identifiable(self) -> bool:
@@ -117,8 +119,10 @@ def profile(
         if prof is None:
             out.append(_failed(pid, problem.scales[k], x_best[k], "pyPESTO returned no profile"))
             continue
-        xs = np.asarray(prof.x_path)[i]
+        path = np.asarray(prof.x_path)
+        xs = path[i]
         ratios = np.asarray(prof.ratio_path, dtype=float)
+        inside = [tuple(float(v) for v in path[free, j]) for j in range(path.shape[1]) if ratios[j] >= threshold]
         order = np.argsort(xs)
         xs, ratios = xs[order], ratios[order]
         ok = np.isfinite(ratios)
@@ -139,6 +143,7 @@ def profile(
                 closed=closed,
                 x_path=tuple(float(v) for v in xs),
                 ratio_path=tuple(float(v) for v in ratios),
+                members=tuple(inside),
             )
         )
     return out

@@ -10,6 +10,7 @@ from igfsim.cli.common import EXIT_INPUT, EXIT_OK, EXIT_SIMULATION, print_error
 def _cmd_calibrate(args) -> int:
     """Exit 0 at least one start finished, 3 every start failed (all recorded), 2 bad input."""
     from igfsim.calibrate import CalibrationOptions, Optimizer, SolverSettings, calibrate
+    from igfsim.calibrate.datasets import DataProblem
     from igfsim.calibrate.fit import load_any
 
     problem = load_any(args.problem)  # CalibrationError -> exit 2 in main()
@@ -51,8 +52,16 @@ def _cmd_calibrate(args) -> int:
             client.close()
     try:
         written = res.write_tables(out)
+        profiles = None
         if args.profile and res.best.ok:
-            written += _profile(res, args, executor, out)
+            profiles = _profile(res, args, executor, out)
+            written += [out / "profiles.tsv", out / "profile_paths.tsv"]
+        if isinstance(problem, DataProblem) and res.best.ok:
+            from igfsim.calibrate.ensemble import ensemble_from_fit
+
+            ens = ensemble_from_fit(res, profiles)
+            written.append(ens.write_tsv(out / "ensemble.tsv"))
+            print(f"ensemble: {ens.n_members} member(s) ({ens.source})")
         if not args.no_plots:
             from igfsim.report.calibration_plots import write_calibration_figures
 
@@ -75,7 +84,7 @@ def _cmd_calibrate(args) -> int:
     return EXIT_OK if best.ok else EXIT_SIMULATION
 
 
-def _profile(res, args, executor: object, out: Path) -> list[Path]:
+def _profile(res, args, executor: object, out: Path) -> list:
     from igfsim.calibrate.profile import profile, profile_paths, profile_table
 
     profs = profile(res, executor=executor, n_workers=args.workers, progress=not args.no_progress)
@@ -87,7 +96,7 @@ def _profile(res, args, executor: object, out: Path) -> list[Path]:
     open_ = [p.parameter for p in profs if not p.identifiable]
     if open_:
         print(f"not identifiable from these data (profile open on a side): {', '.join(open_)}")
-    return [out / "profiles.tsv", out / "profile_paths.tsv"]
+    return profs
 
 
 def add_commands(sub) -> None:

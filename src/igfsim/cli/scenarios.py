@@ -133,7 +133,45 @@ def _cmd_run(args) -> int:
 def _cmd_validate(args) -> int:
     if args.engine == "all":
         return _cmd_compare(args)
+    if args.ensemble:
+        return _cmd_validate_ensemble(args)
     return _run_files(args, write=args.out is not None)
+
+
+def _cmd_validate_ensemble(args) -> int:
+    """Each expectation over a parameter ensemble; exit 1 when a core claim is not robust (< 80 %)."""
+    import json
+
+    from igfsim.analysis.ensemble import ensemble_verdicts, format_ensemble
+    from igfsim.calibrate.ensemble import Ensemble
+    from igfsim.model.sbml import load_model
+
+    if args.engine != "roadrunner":
+        print_error(f"--ensemble runs the roadrunner engine only, not {args.engine!r}")
+        return EXIT_INPUT
+    model = load_model(args.model)
+    ensemble = Ensemble.read_tsv(args.ensemble, set(model.parameters))  # CalibrationError -> exit 2
+    try:
+        files = scenario_files(args.scenarios)
+    except ScenarioError as err:
+        print_error(str(err))
+        return EXIT_INPUT
+    executor: object = "serial" if args.workers is not None and args.workers <= 1 else None
+    verdicts = ensemble_verdicts(files, ensemble, model, executor=executor, n_workers=args.workers, progress=True)
+    print(format_ensemble(verdicts, ensemble))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "ensemble": str(args.ensemble),
+            "n_members": ensemble.n_members,
+            "parameters": list(ensemble.parameters),
+            "source": ensemble.source,
+            "verdicts": [v.to_json() for v in verdicts],
+        }
+        (out / "ensemble_summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out / 'ensemble_summary.json'}")
+    return EXIT_EXPECTATION if any(not v.robust for v in verdicts) else EXIT_OK
 
 
 def _cmd_compare(args) -> int:
@@ -215,6 +253,16 @@ def add_commands(sub) -> None:
         default=None,
         metavar="SHARE",
         help="exit 1 when less than this share (0..1) of the published observations is within tolerance",
+    )
+    val.add_argument(
+        "--ensemble",
+        default=None,
+        metavar="FILE.tsv",
+        help="run each scenario once per member of a parameter ensemble (igfsim calibrate --ensemble) and report "
+        "the share of members in which each expectation holds; exit 1 when a core claim holds in < 80 %%",
+    )
+    val.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="with --ensemble: worker processes (1: in-process)"
     )
     _common_run_options(val)
     val.set_defaults(handler=_cmd_validate)
