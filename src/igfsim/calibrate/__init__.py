@@ -11,7 +11,7 @@ Modules, one job each: :mod:`~igfsim.calibrate.problem` reads and checks the PEt
 the multi-start driver and :mod:`~igfsim.calibrate.result` what it returns. See docs/calibration.md.
 """
 
-from igfsim.calibrate.datasets import DataProblem, FitParameter, load_data_problem
+from igfsim.calibrate.datasets import DataProblem, FitParameter, data_problem, load_data_problem, scenario_from_table
 from igfsim.calibrate.fit import CalibrationOptions, Optimizer, calibrate, load_any, objective_at, start_points
 from igfsim.calibrate.objective import Gradient, SolverSettings
 from igfsim.calibrate.problem import CalibrationProblem, load_problem
@@ -28,9 +28,11 @@ __all__ = [
     "SolverSettings",
     "StartRecord",
     "calibrate",
+    "data_problem",
     "load_any",
     "load_data_problem",
     "load_problem",
     "objective_at",
+    "scenario_from_table",
     "start_points",
 ]

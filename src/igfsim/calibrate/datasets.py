@@ -16,8 +16,9 @@ A problem file (YAML)::
 
     data: [data/]                     # scenario files or folders of them (each with a data: block)
     model: models/igf1r.antimony      # optional; default the bundled model
-    parameters:                       # the parameters to estimate, bounds as folds of the model value
-      - {id: k_IR_act, lower_fold: 0.01, upper_fold: 100}
+    parameters:                       # what to estimate, bounds as folds of the model value
+      - {id: k_IRS_act, lower_fold: 0.01, upper_fold: 100}
+      - {id: "expression:InsR_B", lower_fold: 0.1, upper_fold: 10}   # the cell's IR-B level
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from igfsim.model.sbml import Model, load_model
 from igfsim.scenario.dataset import Dataset
 from igfsim.scenario.schema import Scenario
 
-__all__ = ["DataProblem", "FitParameter", "data_files", "load_data_problem"]
+__all__ = ["DataProblem", "FitParameter", "data_files", "data_problem", "load_data_problem", "scenario_from_table"]
 
 _MIN_SD_FRACTION = (
     1e-6  # an estimated SD is at least this share of the data's RMS (a perfect fit is not infinitely likely)
@@ -45,11 +46,25 @@ _MIN_SD_FRACTION = (
 
 @dataclass(frozen=True)
 class FitParameter:
-    """A model parameter to estimate, as a log10 multiplier of its value within ``[lower_fold, upper_fold]``."""
+    """What to estimate, as a log10 multiplier within ``[lower_fold, upper_fold]``.
+
+    ``id`` is a model parameter (its effective value in every arm is multiplied: ``scale:<id>``) or
+    ``expression:<key>``, an expression level of the cell (a key of ``cell.expression``: the
+    scenario's own level, 1 when it sets none, is multiplied), which is how a user's cell line
+    becomes a calibrated context.
+    """
 
     id: str
     lower_fold: float = 0.01
     upper_fold: float = 100.0
+
+    @property
+    def is_expression(self) -> bool:
+        return self.id.startswith("expression:")
+
+    @property
+    def key(self) -> str:
+        return self.id.split(":", 1)[1] if self.is_expression else self.id
 
     def __post_init__(self) -> None:
         if not (0 < self.lower_fold < 1 < self.upper_fold) or not math.isfinite(self.upper_fold):
@@ -79,7 +94,7 @@ class DataProblem:
 
     @property
     def parameter_ids(self) -> list[str]:
-        return [f"log10_fold_{p.id}" for p in self.parameters]
+        return [f"log10_fold_{p.id.replace(':', '_')}" for p in self.parameters]
 
     @property
     def scales(self) -> list[str]:
@@ -130,11 +145,15 @@ class DataProblem:
         from igfsim.scenario.targets import apply_targets
 
         out = []
-        targets = [f"scale:{p.id}" for p in self.parameters]
+        targets = [p.id if p.is_expression else f"scale:{p.id}" for p in self.parameters]
         folds = [float(10.0**v) for v in theta]
         for _, scen in self.scenarios:
             sim = scen.simulation.model_copy(update={"rtol": solver.rtol, "atol": solver.atol})
-            variant = apply_targets(scen.model_copy(update={"simulation": sim}), targets, folds, model=self.model)
+            values = [
+                f * scen.cell.expression.get(p.key, 1.0) if p.is_expression else f
+                for p, f in zip(self.parameters, folds, strict=True)
+            ]
+            variant = apply_targets(scen.model_copy(update={"simulation": sim}), targets, values, model=self.model)
             res = run_scenario(variant, self.model, on_error="record")
             step = scen.simulation.duration_min / (scen.simulation.points - 1)
             for data in scen.data:
@@ -159,7 +178,7 @@ class DataProblem:
 
         rows = []
         for k, p in enumerate(self.parameters):
-            base = self.model.parameters.get(p.id, math.nan)
+            base = 1.0 if p.is_expression else self.model.parameters.get(p.id, math.nan)
             fold = float(10.0 ** x[k]) if x is not None else math.nan
             rows.append(
                 {
@@ -169,7 +188,7 @@ class DataProblem:
                     "fitted_value": base * fold,
                     "lower_fold": p.lower_fold,
                     "upper_fold": p.upper_fold,
-                    "unit": self.model.provenance[p.id].unit if p.id in self.model.provenance else "",
+                    "unit": "1 (x context)" if p.is_expression else _unit(self.model, p.id),
                 }
             )
         return pd.DataFrame(rows).set_index("parameterId")
@@ -201,6 +220,11 @@ def _rebuild(path: Path, sbml: str, name: str, scenarios: Any, parameters: Any) 
     from igfsim.model.sbml import load_model_string
 
     return DataProblem(path, load_model_string(sbml, name), scenarios, parameters)
+
+
+def _unit(model: Model, pid: str) -> str:
+    row = model.provenance.get(pid)
+    return row.unit if row is not None else ""
 
 
 class _Nll:
@@ -311,11 +335,19 @@ def _parameters(raw: object, model: Model) -> tuple[list[FitParameter], list[Iss
             issues.append(Issue(where, "expected a mapping with id (and lower_fold, upper_fold)"))
             continue
         pid = str(item["id"])
-        if pid not in model.parameters:
+        if pid.startswith("expression:"):
+            from igfsim.scenario.contexts import EXPRESSION_PARAMETERS
+
+            key = pid.split(":", 1)[1]
+            if key not in EXPRESSION_PARAMETERS:
+                why = f"unknown expression key {key!r}{did_you_mean(key, EXPRESSION_PARAMETERS)}"
+                issues.append(Issue(f"{where}.id", why))
+                continue
+        elif pid not in model.parameters:
             why = f"unknown model parameter {pid!r}{did_you_mean(pid, model.parameters)}"
             issues.append(Issue(f"{where}.id", why))
             continue
-        if model.parameters[pid] == 0:
+        if not pid.startswith("expression:") and model.parameters[pid] == 0:
             issues.append(Issue(f"{where}.id", f"{pid} is 0 in the model: a multiplier of it changes nothing"))
             continue
         extra = set(item) - {"id", "lower_fold", "upper_fold"}
@@ -331,3 +363,95 @@ def _parameters(raw: object, model: Model) -> tuple[list[FitParameter], list[Iss
     if dup:
         issues.append(Issue("parameters", f"given more than once: {dup}"))
     return params, issues
+
+
+def scenario_from_table(
+    table: Any,
+    *,
+    name: str,
+    readout: str,
+    stimulus: dict[str, float],
+    citation: str,
+    figure: str,
+    digitised: str,
+    conditions: str,
+    unit: str,
+    cell: dict[str, Any] | None = None,
+    treatments: list[dict[str, Any]] | None = None,
+    scale: str = "relative",
+    noise_sd: float | None = None,
+    max_points: int = 20_001,
+) -> Scenario:
+    """A data scenario from a measured time course (a CSV path or a DataFrame).
+
+    The table needs columns ``time_min`` and ``value`` (one arm), or also ``arm`` (several arms; each
+    gets the same stimulus, cell and treatments). The output grid is the coarsest one on which every
+    measured minute lies (to 0.001 min) and runs to the last measurement.
+    """
+    import pandas as pd
+
+    from igfsim.scenario.loading import parse_scenario
+
+    df = pd.read_csv(table) if isinstance(table, str | Path) else pd.DataFrame(table)
+    missing = [c for c in ("time_min", "value") if c not in df.columns]
+    if missing:
+        raise ValueError(f"the table needs columns time_min and value (missing {missing}); it has {list(df.columns)}")
+    if "arm" not in df.columns:
+        df = df.assign(arm=name)
+    millis = [int(round(float(t) * 1000)) for t in df["time_min"]]
+    if min(millis) < 0:
+        raise ValueError("time_min must be >= 0 (minutes after the stimulus)")
+    step = math.gcd(*millis) if any(millis) else 1000
+    duration = max(millis) / 1000 or 1.0
+    points = int(round(max(millis) / step)) + 1 if any(millis) else 2
+    if points > max_points:
+        raise ValueError(f"the measured minutes need a grid of {points} points (step {step / 1000:g} min); round them")
+    arms = [
+        {"name": str(a), "stimulus": dict(stimulus), "treatments": list(treatments or [])}
+        for a in dict.fromkeys(df["arm"])
+    ]
+    rows = [
+        [str(a), readout, float(t), float(v)] for a, t, v in zip(df["arm"], df["time_min"], df["value"], strict=True)
+    ]
+    doc = {
+        "name": name,
+        "title": f"{readout} measured in {conditions}",
+        "simulation": {"duration_min": duration, "points": max(points, 2)},
+        "cell": cell or {},
+        "readouts": [readout],
+        "arms": arms,
+        "data": [
+            {
+                "id": name,
+                "citation": citation,
+                "figure": figure,
+                "digitised": digitised,
+                "conditions": conditions,
+                "unit": unit,
+                "scale": scale,
+                **({"noise_sd": noise_sd} if noise_sd is not None else {}),
+                "rows": rows,
+            }
+        ],
+    }
+    return parse_scenario(doc, source=f"<data {name}>")
+
+
+def data_problem(
+    scenarios: list[Scenario], parameters: list[FitParameter], model: Model | None = None, name: str = "data"
+) -> DataProblem:
+    """A data problem from parsed scenarios (checked against the model; :class:`CalibrationError` lists problems)."""
+    from igfsim.scenario.checks import check_scenario
+
+    model = model or load_model()
+    issues = [Issue(f"{s.name}: {i.where}", i.message) for s in scenarios for i in check_scenario(s, model)]
+    issues += [Issue(s.name, "no data: block") for s in scenarios if not s.data]
+    ids = set(model.parameters)
+    issues += [
+        Issue(p.id, f"unknown model parameter{did_you_mean(p.id, ids)}")
+        for p in parameters
+        if not p.is_expression and p.id not in ids
+    ]
+    if issues:
+        raise CalibrationError(f"<data problem {name}>", issues)
+    return DataProblem(Path(f"{name}.yaml"), model, tuple((f"<{s.name}>", s) for s in scenarios), tuple(parameters))

@@ -124,10 +124,15 @@ def ensemble_from_fit(
     n_ends = len(vectors)
     for prof in profiles or []:
         vectors += list(prof.members)
-    unique = np.unique(np.round(np.array(vectors, dtype=float), 12), axis=0)
+    kinetic = [k for k, p in enumerate(problem.parameters) if not p.is_expression]
+    if not kinetic:
+        raise ValueError("only expression levels were fitted: a cell's levels are its context, not an ensemble")
+    unique = np.unique(np.round(np.array(vectors, dtype=float)[:, kinetic], 12), axis=0)
     source = (
         f"ensemble of {problem.name} ({problem.path}): {n_ends} optimiser end point(s) within "
         f"chi2({confidence:g}, {len(problem.parameters)})/2 of the best NLL {best.fval:.6g}, "
         f"plus {len(vectors) - n_ends} profile point(s) inside the {confidence:.0%} intervals"
     )
-    return Ensemble(tuple(p.id for p in problem.parameters), 10.0**unique, source)
+    if len(kinetic) < len(problem.parameters):
+        source += " (the fitted expression levels are left out: they describe the fitted cell, not the model)"
+    return Ensemble(tuple(problem.parameters[k].id for k in kinetic), 10.0**unique, source)

@@ -59,9 +59,13 @@ def _cmd_calibrate(args) -> int:
         if isinstance(problem, DataProblem) and res.best.ok:
             from igfsim.calibrate.ensemble import ensemble_from_fit
 
-            ens = ensemble_from_fit(res, profiles)
-            written.append(ens.write_tsv(out / "ensemble.tsv"))
-            print(f"ensemble: {ens.n_members} member(s) ({ens.source})")
+            try:
+                ens = ensemble_from_fit(res, profiles)
+            except ValueError as err:
+                print(f"no ensemble.tsv: {err}")
+            else:
+                written.append(ens.write_tsv(out / "ensemble.tsv"))
+                print(f"ensemble: {ens.n_members} member(s) ({ens.source})")
         if not args.no_plots:
             from igfsim.report.calibration_plots import write_calibration_figures
 
