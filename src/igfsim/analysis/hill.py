@@ -179,8 +179,8 @@ def _fit_result(params: _Params, best: _Attempt, pts: _Points, logd: np.ndarray)
     if dof <= 0:
         msgs.append("no residual degrees of freedom: confidence intervals undefined")
     q = float(student_t.ppf(0.5 + _CONF / 2, dof)) if dof > 0 else math.nan
-    ec50 = 10.0**lec
-    ec50_ci = (10.0 ** (lec - q * se["log_ec50"]), 10.0 ** (lec + q * se["log_ec50"]))
+    ec50 = _pow10(lec)
+    ec50_ci = (_pow10(lec - q * se["log_ec50"]), _pow10(lec + q * se["log_ec50"]))
     hill_ci = sorted((h - q * se["hill"], h + q * se["hill"])) if not math.isnan(se["hill"]) else [math.nan] * 2
     if lec <= float(logd.min()) - 1 or lec >= float(logd.max()) + 1:
         msgs.append("EC50 lies more than a decade outside the tested doses (extrapolated)")
@@ -264,3 +264,15 @@ def fit_hill(
     if best.popt is None:
         return _failed(n, f"curve_fit failed: {best.error}", pts.y0)
     return _fit_result(params, best, pts, logd)
+
+
+def _pow10(x: float) -> float:
+    """10**x for a log10 value that may lie far outside float range (a CI of an unbounded fit): 0 or inf there."""
+    x = float(x)
+    if math.isnan(x):
+        return math.nan
+    if x > 308.0:
+        return math.inf
+    if x < -323.0:
+        return 0.0
+    return 10.0**x
