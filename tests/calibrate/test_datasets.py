@@ -177,3 +177,38 @@ def test_fitting_k_irs_act_to_the_brannmark_time_courses_improves_the_likelihood
     )
     fit = res.fit_table()
     assert len(fit) == 24 and set(fit["observableId"]) == {"D01a:pInsR", "D01b:pIRS1"}
+
+
+def test_a_table_becomes_a_data_scenario_on_the_coarsest_grid_through_its_minutes():
+    import pandas as pd
+
+    from igfsim.calibrate import scenario_from_table
+
+    table = pd.DataFrame({"time_min": [0, 0.9, 1.15, 30], "value": [0.0, 10.0, 8.0, 3.0]})
+    scen = scenario_from_table(
+        table,
+        name="mine",
+        readout="pIRS1",
+        stimulus={"insulin": 100.0},
+        cell={"context": "InsR-B-high"},
+        citation="Me 2026",
+        figure="Fig 1",
+        digitised="by hand",
+        conditions="my cells",
+        unit="a.u.",
+    )
+    assert scen.simulation.duration_min == 30 and scen.simulation.points == 601  # step 0.05 min
+    assert [r[2] for r in scen.data[0].rows] == [0, 0.9, 1.15, 30]
+    assert scen.arms[0].stimulus == {"insulin": 100.0} and scen.cell.context == "InsR-B-high"
+    with pytest.raises(ValueError, match="needs columns time_min and value"):
+        scenario_from_table(
+            pd.DataFrame({"t": [0, 1], "value": [0, 1]}),
+            name="x",
+            readout="pIRS1",
+            stimulus={},
+            citation="c",
+            figure="f",
+            digitised="d",
+            conditions="c",
+            unit="u",
+        )
