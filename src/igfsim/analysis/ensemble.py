@@ -72,7 +72,18 @@ def ensemble_verdicts(
     n_workers: int | None = None,
     progress: bool = False,
 ) -> list[EnsembleVerdict]:
-    """Every expectation of every scenario file over ``ensemble``."""
+    """Every expectation of every scenario file over ``ensemble``.
+
+    ``executor``: ``"serial"``, any ``concurrent.futures.Executor`` or a ``distributed.Client``; None
+    runs in-process with ``n_workers`` <= 1 and otherwise on one spawn process pool of ``n_workers``
+    shared by every scenario (each worker compiles the model once).
+    """
+    if executor is None and n_workers is not None and n_workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return ensemble_verdicts(files, ensemble, model, executor=pool, n_workers=n_workers, progress=progress)
     members = ensemble.members()
     out: list[EnsembleVerdict] = []
     for f in files:

@@ -138,6 +138,12 @@ def _cmd_validate(args) -> int:
     return _run_files(args, write=args.out is not None)
 
 
+def _cpu_count() -> int:
+    from igfsim.sweep.executors import cpu_count
+
+    return cpu_count()
+
+
 def _cmd_validate_ensemble(args) -> int:
     """Each expectation over a parameter ensemble; exit 1 when a core claim is not robust (< 80 %)."""
     import json
@@ -156,8 +162,9 @@ def _cmd_validate_ensemble(args) -> int:
     except ScenarioError as err:
         print_error(str(err))
         return EXIT_INPUT
-    executor: object = "serial" if args.workers is not None and args.workers <= 1 else None
-    verdicts = ensemble_verdicts(files, ensemble, model, executor=executor, n_workers=args.workers, progress=True)
+    workers = args.workers if args.workers is not None else _cpu_count()
+    executor: object = "serial" if workers <= 1 else None
+    verdicts = ensemble_verdicts(files, ensemble, model, executor=executor, n_workers=workers, progress=True)
     print(format_ensemble(verdicts, ensemble))
     if args.out:
         out = Path(args.out)
