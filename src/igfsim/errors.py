@@ -36,6 +36,13 @@ class IgfsimError(Exception):
     """Base class of every error igfsim raises on purpose."""
 
 
+def _issues_text(path: str, issues: list[Issue], what: str) -> str:
+    """One line per issue, prefixed by the file; a count line first when there are several."""
+    lines = [f"{path}: {i}" for i in issues]
+    head = [f"{len(issues)} problem(s) in {what}"] if len(lines) > 1 else []
+    return "\n".join(head + lines)
+
+
 class ModelError(IgfsimError, ValueError):
     """The model text, its SBML or its provenance table is invalid."""
 
@@ -46,9 +53,7 @@ class BnetError(ModelError):
     def __init__(self, path: str, issues: list[Issue]):
         self.path = str(path)
         self.issues = list(issues)
-        lines = [f"{self.path}: {i}" for i in self.issues]
-        head = [f"{len(lines)} problem(s) in Boolean network file"] if len(lines) > 1 else []
-        super().__init__("\n".join(head + lines))
+        super().__init__(_issues_text(self.path, self.issues, "Boolean network file"))
 
 
 class ScenarioError(IgfsimError, ValueError):
@@ -57,9 +62,7 @@ class ScenarioError(IgfsimError, ValueError):
     def __init__(self, path: str, issues: Iterable[Issue]):
         self.path = str(path)
         self.issues = list(issues)
-        lines = [f"{self.path}: {i}" for i in self.issues]
-        head = f"{len(self.issues)} problem(s) in scenario file" if len(lines) > 1 else ""
-        super().__init__("\n".join(([head] if head else []) + lines))
+        super().__init__(_issues_text(self.path, self.issues, "scenario file"))
 
 
 class SimulationError(IgfsimError, RuntimeError):
@@ -99,9 +102,7 @@ class CalibrationError(IgfsimError, ValueError):
     def __init__(self, path: str, issues: Iterable[Issue]):
         self.path = str(path)
         self.issues = list(issues)
-        lines = [f"{self.path}: {i}" for i in self.issues]
-        head = f"{len(self.issues)} problem(s) in calibration input" if len(lines) > 1 else ""
-        super().__init__("\n".join(([head] if head else []) + lines))
+        super().__init__(_issues_text(self.path, self.issues, "calibration input"))
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from igfsim.calibrate.objective import Gradient, SolverSettings
-from igfsim.errors import CalibrationError, IgfsimError, Issue, did_you_mean, read_text_file
+from igfsim.errors import CalibrationError, IgfsimError, Issue, did_you_mean
 from igfsim.model.sbml import Model, load_model
 from igfsim.scenario.dataset import Dataset
 from igfsim.scenario.schema import Scenario
@@ -277,18 +276,11 @@ def data_files(items: list[str | Path]) -> list[Path]:
 
 def load_data_problem(path: str | Path) -> DataProblem:
     """Read a data-problem file (see the module docstring); :class:`CalibrationError` lists every problem."""
+    from igfsim.calibrate.problem import read_mapping
     from igfsim.scenario.loading import load_scenario
 
     path = Path(path)
-    text, why = read_text_file(path)
-    if text is None:
-        raise CalibrationError(str(path), [Issue("file", why)])
-    try:
-        spec = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise CalibrationError(str(path), [Issue("file", f"not valid YAML ({err})")]) from None
-    if not isinstance(spec, dict):
-        raise CalibrationError(str(path), [Issue("file", "expected a mapping with data and parameters")])
+    spec = read_mapping(path, "a mapping with data and parameters")
     issues: list[Issue] = [
         Issue(k, "unknown key (expected data, model, parameters)")
         for k in spec

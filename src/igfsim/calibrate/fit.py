@@ -81,25 +81,28 @@ def start_points(
     solver: SolverSettings | None = None,
     check: bool = True,
     max_tries: int = 20,
+    objective: Any = None,
 ) -> np.ndarray:
     """``n_starts`` points uniform in the bounds on the parameters' scales.
 
     With ``check`` (the default) a point where the model cannot be simulated (non-finite objective)
     is drawn again, up to ``max_tries`` times, as pyPESTO's ``check_fval`` does: wide bounds such as
     Fujita 2010's eight decades each way put many uniform draws where CVODE fails. A point that
-    stays non-finite is kept (its start will be recorded as failed).
+    stays non-finite is kept (its start will be recorded as failed). ``objective`` (the problem's
+    value-only pyPESTO objective) saves building it again when the caller has it.
     """
     rng = np.random.default_rng(seed)
     lb, ub = problem.lower_scaled, problem.upper_scaled
     x0s = lb + rng.random((n_starts, len(lb))) * (ub - lb)
     if not check:
         return x0s
-    pp = problem.build(Gradient.NONE, solver or SolverSettings())
+    if objective is None:
+        objective = problem.build(Gradient.NONE, solver or SolverSettings()).objective
     for k in range(n_starts):
         for _ in range(max_tries):
             try:
                 with library_quiet(), native_output_silenced():
-                    ok = bool(np.isfinite(pp.objective(x0s[k])))
+                    ok = bool(np.isfinite(objective(x0s[k])))
             except Exception:  # a simulation failure raised instead of reported: draw again
                 ok = False
             if ok:
@@ -158,7 +161,8 @@ def calibrate(
     if isinstance(problem, str | Path):
         problem = load_any(problem)
     t0 = time.perf_counter()
-    x0s = start_points(problem, options.n_starts, options.seed, solver=options.solver)
+    value_objective = problem.build(Gradient.NONE, options.solver).objective  # built once for both uses
+    x0s = start_points(problem, options.n_starts, options.seed, objective=value_objective)
     ids = [str(i) for i in range(options.n_starts)]
     label = f"calibrate {problem.name} ({options.optimizer.value})"
     engine = ExecutorEngine(executor, n_workers, progress=progress, label=label, on_done=on_start_done)
@@ -183,21 +187,17 @@ def calibrate(
         solver=options.solver,
         wall_s=time.perf_counter() - t0,
         n_workers=n_workers,
-        nominal_fval=_nominal_fval(problem, options.solver),
+        nominal_fval=_nominal_fval(problem, value_objective),
     )
 
 
 def load_any(path: str | Path) -> FitProblem:
     """A PEtab problem (``format_version`` in the file) or an igfsim data problem (``data:``, ``parameters:``)."""
-    import yaml
-
     from igfsim.calibrate.datasets import load_data_problem
+    from igfsim.calibrate.problem import read_mapping
 
-    try:
-        head = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        head = None  # load_problem reports what is wrong with the file
-    if isinstance(head, dict) and "format_version" not in head and ("data" in head or "parameters" in head):
+    head = read_mapping(Path(path), "a PEtab problem or an igfsim data problem (data, parameters)")
+    if "format_version" not in head and ("data" in head or "parameters" in head):
         return load_data_problem(path)
     return load_problem(path)
 
@@ -209,12 +209,13 @@ def objective_at(problem: FitProblem, x_scaled: np.ndarray, solver: SolverSettin
         return float(pp.objective(np.asarray(x_scaled, dtype=float)))
 
 
-def _nominal_fval(problem: FitProblem, solver: SolverSettings) -> float | None:
+def _nominal_fval(problem: FitProblem, objective: Any) -> float | None:
     x = problem.nominal_scaled
     if not np.all(np.isfinite(x)):
         return None
     try:
-        return objective_at(problem, x, solver)
+        with library_quiet(), native_output_silenced():
+            return float(objective(np.asarray(x, dtype=float)))
     except Exception:  # a nominal point the model cannot simulate is not an error of the fit
         return math.inf
 

@@ -140,7 +140,8 @@ def load_problem(path: str | Path) -> CalibrationProblem:
 # ------------------------------------------------------------------------------------ reading
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_mapping(path: Path, expected: str) -> dict[str, Any]:
+    """The YAML mapping in ``path``; :class:`CalibrationError` when unreadable, not YAML or not a mapping."""
     text, why = read_text_file(path)
     if text is None:
         raise CalibrationError(str(path), [Issue("file", why)])
@@ -149,9 +150,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         raise CalibrationError(str(path), [Issue("file", f"not valid YAML ({err})")]) from None
     if not isinstance(spec, dict):
-        raise CalibrationError(
-            str(path), [Issue("file", "expected a PEtab problem mapping (format_version, problems)")]
-        )
+        raise CalibrationError(str(path), [Issue("file", f"expected {expected}")])
+    return spec
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    spec = read_mapping(path, "a PEtab problem mapping (format_version, problems)")
     version = str(spec.get("format_version", "")).strip()
     if version.split(".")[0] != "1":
         why = (
