@@ -16,6 +16,7 @@ from typing import Any
 
 from igfsim.calibrate.objective import FitProblem, SolverSettings
 from igfsim.calibrate.problem import unscale
+from igfsim.sweep.store import atomic_write
 
 __all__ = ["CalibrationResult", "StartRecord"]
 
@@ -142,7 +143,7 @@ class CalibrationResult:
             written.append(folder / FIT_FILE)
             self.fit_table().to_csv(written[-1], sep="\t", index=False)
         written.append(folder / SUMMARY_FILE)
-        _atomic_write(written[-1], json.dumps(self.summary(), indent=2) + "\n")
+        atomic_write(written[-1], json.dumps(self.summary(), indent=2) + "\n")
         return written
 
 
@@ -150,9 +151,3 @@ def _json_float(x: float | None) -> float | str | None:
     if x is None:
         return None
     return float(x) if math.isfinite(x) else str(x)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

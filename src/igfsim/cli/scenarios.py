@@ -138,12 +138,6 @@ def _cmd_validate(args) -> int:
     return _run_files(args, write=args.out is not None)
 
 
-def _cpu_count() -> int:
-    from igfsim.sweep.executors import cpu_count
-
-    return cpu_count()
-
-
 def _cmd_validate_ensemble(args) -> int:
     """Each expectation over a parameter ensemble; exit 1 when a core claim is not robust (< 80 %)."""
     import json
@@ -151,6 +145,7 @@ def _cmd_validate_ensemble(args) -> int:
     from igfsim.analysis.ensemble import ensemble_verdicts, format_ensemble
     from igfsim.calibrate.ensemble import Ensemble
     from igfsim.model.sbml import load_model
+    from igfsim.sweep.executors import cpu_count
 
     if args.engine != "roadrunner":
         print_error(f"--ensemble runs the roadrunner engine only, not {args.engine!r}")
@@ -162,7 +157,7 @@ def _cmd_validate_ensemble(args) -> int:
     except ScenarioError as err:
         print_error(str(err))
         return EXIT_INPUT
-    workers = args.workers if args.workers is not None else _cpu_count()
+    workers = args.workers if args.workers is not None else cpu_count()
     executor: object = "serial" if workers <= 1 else None
     verdicts = ensemble_verdicts(files, ensemble, model, executor=executor, n_workers=workers, progress=True)
     print(format_ensemble(verdicts, ensemble))

@@ -72,8 +72,8 @@ class SweepStore:
             if self.path.exists() and any(self.path.iterdir()):
                 raise SweepStoreError(f"{self.path} exists and is not a sweep folder; choose an empty or new folder")
             self.path.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.path / "sweep.json", json.dumps(spec, indent=1))
-            _atomic_write(self.manifest_path, json.dumps(manifest.to_json(), indent=1))
+            atomic_write(self.path / "sweep.json", json.dumps(spec, indent=1))
+            atomic_write(self.manifest_path, json.dumps(manifest.to_json(), indent=1))
         self.parts.mkdir(exist_ok=True)
         for tmp in self.parts.glob("*.tmp"):  # a part cut off mid-write: its runs are not done
             tmp.unlink()
@@ -146,7 +146,8 @@ class SweepStore:
         )
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` through a temporary file and a rename (never half written)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
