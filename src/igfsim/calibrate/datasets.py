@@ -116,6 +116,11 @@ class DataProblem:
         return sum(len(d.rows) for _, s in self.scenarios for d in s.data)
 
     @property
+    def supports_sensitivities(self) -> bool:
+        """No exact gradients: igfsim's scenarios are simulated by ``run_scenario``, not AMICI."""
+        return False
+
+    @property
     def datasets(self) -> list[Dataset]:
         return [d for _, s in self.scenarios for d in s.data]
 

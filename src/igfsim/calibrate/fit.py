@@ -1,7 +1,9 @@
 """Multi-start calibration with pyPESTO: random starts in the bounds, a local optimiser from each.
 
-The default local optimiser is fides (a trust-region method with a BFGS Hessian approximation),
-given finite-difference gradients (:mod:`igfsim.calibrate.objective`). A start whose
+The default local optimiser is fides (a trust-region method), given exact gradients from AMICI's
+forward sensitivities with the Fisher information as its Hessian approximation where it can have
+them (PEtab problems, AMICI installed), else finite-difference gradients with a BFGS Hessian
+approximation (:mod:`igfsim.calibrate.objective`). A start whose
 gradient-based run fails (the simulation fails along the way, a non-finite objective) is re-run
 from the same point with the derivative-free fallback (Nelder-Mead), and recorded either way:
 the calibration goes on. Starts are drawn uniformly on the parameters' scales (log10 for log10
@@ -30,21 +32,26 @@ __all__ = ["CalibrationOptions", "Optimizer", "calibrate"]
 class Optimizer(StrEnum):
     """Local optimisers (all from libraries: fides, SciPy through pyPESTO)."""
 
-    FIDES = "fides"  # trust region, gradient, BFGS Hessian approximation
+    FIDES = "fides"  # trust region, gradient; Hessian: Fisher information (sensitivities) or BFGS
     LBFGSB = "l-bfgs-b"  # SciPy, gradient
     NELDER_MEAD = "nelder-mead"  # SciPy, derivative-free
 
     @property
-    def gradient(self) -> Gradient:
-        return Gradient.NONE if self is Optimizer.NELDER_MEAD else Gradient.FINITE_DIFFERENCES
+    def derivative_free(self) -> bool:
+        return self is Optimizer.NELDER_MEAD
+
+    def gradient_for(self, gradient: Gradient) -> Gradient:
+        """The gradient this optimiser is given when the calibration's (resolved) gradient is ``gradient``."""
+        return Gradient.NONE if self.derivative_free else gradient
 
 
 @dataclass(frozen=True)
 class CalibrationOptions:
-    """How to calibrate: starts, optimiser, fallback, seed, iteration limit and solver settings."""
+    """How to calibrate: starts, optimiser, gradient, fallback, seed, iteration limit and solver settings."""
 
     n_starts: int = 20
     optimizer: Optimizer = Optimizer.FIDES
+    gradient: Gradient = Gradient.AUTO
     fallback: Optimizer | None = Optimizer.NELDER_MEAD
     seed: int = 0
     max_iter: int = 1000
@@ -57,7 +64,9 @@ class CalibrationOptions:
             raise ValueError(f"seed: expected a non-negative integer, got {self.seed!r}")
         if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
             raise ValueError(f"max_iter: expected a positive integer, got {self.max_iter!r}")
-        if self.fallback is not None and self.fallback.gradient is not Gradient.NONE:
+        if self.gradient is Gradient.NONE and not self.optimizer.derivative_free:
+            raise ValueError(f"gradient: {self.optimizer.value} needs one (auto, sensitivities, finite-differences)")
+        if self.fallback is not None and not self.fallback.derivative_free:
             raise ValueError(f"fallback: expected a derivative-free optimiser, got {self.fallback.value!r}")
 
 
@@ -118,10 +127,11 @@ def _run(
     ids: list[str],
     options: CalibrationOptions,
     engine: ExecutorEngine,
+    gradient: Gradient,
 ) -> list[Any]:
     import pypesto.optimize as po
 
-    pp = problem.build(which.gradient, options.solver)
+    pp = problem.build(which.gradient_for(gradient), options.solver)
     pp.set_x_guesses(np.array([pp.get_full_vector(x, pp.x_fixed_vals) for x in x0s]))
     with library_quiet():
         res = po.minimize(
@@ -160,18 +170,19 @@ def calibrate(
     options = options or CalibrationOptions()
     if isinstance(problem, str | Path):
         problem = load_any(problem)
+    gradient = options.gradient.resolve(problem)  # refuses sensitivities it cannot give, before any work
     t0 = time.perf_counter()
     value_objective = problem.build(Gradient.NONE, options.solver).objective  # built once for both uses
     x0s = start_points(problem, options.n_starts, options.seed, objective=value_objective)
     ids = [str(i) for i in range(options.n_starts)]
     label = f"calibrate {problem.name} ({options.optimizer.value})"
     engine = ExecutorEngine(executor, n_workers, progress=progress, label=label, on_done=on_start_done)
-    found = _run(problem, options.optimizer, x0s, ids, options, engine)
+    found = _run(problem, options.optimizer, x0s, ids, options, engine, gradient)
     records = {int(r.id): _record(int(r.id), options.optimizer.value, r, x0s[int(r.id)]) for r in found}
     redo = [i for i, rec in records.items() if not rec.ok]
     if redo and options.fallback is not None:
         engine.label = f"calibrate {problem.name} (fallback {options.fallback.value})"
-        again = _run(problem, options.fallback, x0s[redo], [str(i) for i in redo], options, engine)
+        again = _run(problem, options.fallback, x0s[redo], [str(i) for i in redo], options, engine, Gradient.NONE)
         for r in again:
             i = int(r.id)
             rec = _record(i, options.fallback.value, r, x0s[i])
@@ -182,6 +193,7 @@ def calibrate(
         problem=problem,
         starts=tuple(starts),
         optimizer=options.optimizer.value,
+        gradient=options.optimizer.gradient_for(gradient),
         fallback=options.fallback.value if options.fallback else None,
         seed=options.seed,
         solver=options.solver,

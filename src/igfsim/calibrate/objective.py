@@ -1,13 +1,17 @@
-"""The objective a calibration minimises: PEtab's negative log-likelihood, simulated by libRoadRunner.
+"""The objective a calibration minimises: PEtab's negative log-likelihood and, where it can, its gradient.
 
-pyPESTO's libRoadRunner objective (``pypesto.objective.roadrunner``) maps the problem's parameters per
-condition, simulates with CVODE and evaluates the PEtab likelihood. It computes values only, so a
-gradient-based optimiser gets its gradient from pyPESTO's finite-difference wrapper
-(``pypesto.objective.FD``, central differences on the optimiser's (log) scale). That needs tight
-integrator tolerances: with CVODE at ``rtol=1e-6`` the difference quotient is dominated by solver
-noise (on Boehm 2014 a gradient component of 25 at the optimum instead of about 0.01), so the
-defaults here are ``rtol=1e-10``, ``atol=1e-12``. libRoadRunner's forward sensitivities are not used:
-its ``timeSeriesSensitivities`` takes evenly spaced times only and pyPESTO's objective does not call it.
+Two simulators, both through pyPESTO. **Values** come from pyPESTO's libRoadRunner objective
+(``pypesto.objective.roadrunner``): it maps the problem's parameters per condition, simulates with
+CVODE and evaluates the PEtab likelihood. **Exact gradients** of PEtab problems come from AMICI's
+forward sensitivities (:mod:`igfsim.calibrate.sensitivities`, when AMICI is installed), with the
+Fisher information as fides' Hessian approximation. Otherwise a gradient-based optimiser gets its
+gradient from pyPESTO's finite differences (``pypesto.objective.FD``, central differences on the
+optimiser's (log) scale) of the libRoadRunner objective. Those need tight integrator tolerances:
+with CVODE at ``rtol=1e-6`` the difference quotient is dominated by solver noise (on Boehm 2014 a
+gradient component of 25 at the optimum instead of about 0.01), so the defaults are ``rtol=1e-10``,
+``atol=1e-12``. libRoadRunner's own forward sensitivities are not used: its
+``timeSeriesSensitivities`` gives state sensitivities on evenly spaced times only, not those of
+PEtab observables at the measured times.
 """
 
 from __future__ import annotations
@@ -33,8 +37,27 @@ __all__ = ["FitProblem", "Gradient", "SolverSettings", "build_problem", "library
 class Gradient(StrEnum):
     """How the optimiser gets the objective's gradient."""
 
-    FINITE_DIFFERENCES = "finite-differences"
+    SENSITIVITIES = "sensitivities"  # exact: AMICI forward sensitivities (PEtab problems, AMICI installed)
+    FINITE_DIFFERENCES = "finite-differences"  # central differences of the libRoadRunner objective
+    AUTO = "auto"  # sensitivities where available, else finite differences
     NONE = "none"  # derivative-free optimisers
+
+    def resolve(self, problem: FitProblem) -> Gradient:
+        """The gradient a gradient-based optimiser gets for ``problem`` (AUTO made concrete)."""
+        from igfsim.calibrate.sensitivities import SensitivitiesUnavailableError, amici_available, require_amici
+
+        if self is not Gradient.AUTO and self is not Gradient.SENSITIVITIES:
+            return self
+        possible = problem.supports_sensitivities and amici_available()
+        if self is Gradient.AUTO:
+            return Gradient.SENSITIVITIES if possible else Gradient.FINITE_DIFFERENCES
+        if not problem.supports_sensitivities:
+            raise SensitivitiesUnavailableError(
+                f"{problem.path}: exact gradients are available for PEtab problems only; "
+                "an igfsim data problem needs --gradient finite-differences (or auto)"
+            )
+        require_amici(problem.path)
+        return self
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,8 @@ class FitProblem(Protocol):
     def nominal_scaled(self) -> np.ndarray: ...
     @property
     def n_measurements(self) -> int: ...
+    @property
+    def supports_sensitivities(self) -> bool: ...
     def build(self, gradient: Gradient, solver: SolverSettings) -> Any: ...
     def parameter_table(self, x: tuple[float, ...] | None) -> Any: ...
     def fit_table(self, x: tuple[float, ...], solver: SolverSettings) -> Any: ...
@@ -81,6 +106,12 @@ class FitProblem(Protocol):
 
 def build_problem(problem: CalibrationProblem, gradient: Gradient, solver: SolverSettings) -> Any:
     """A ``pypesto.Problem`` (bounds, scales, fixed parameters from the PEtab parameter table)."""
+    if gradient is Gradient.SENSITIVITIES:
+        from igfsim.calibrate.sensitivities import build_amici_problem
+
+        return build_amici_problem(problem, solver)
+    if gradient is Gradient.AUTO:
+        raise ValueError("build_problem: resolve Gradient.AUTO first (Gradient.resolve)")
     from pypesto.objective import FD
     from pypesto.objective.roadrunner import PetabImporterRR, SolverOptions
 

@@ -44,6 +44,12 @@ class CalibrationProblem:
     path: Path
     petab_problem: Any  # petab.v1.Problem (flattened when it had time-point-specific overrides)
     flattened: bool
+    files: tuple[Path, ...] = ()  # the YAML and every table and model file it names
+
+    @property
+    def supports_sensitivities(self) -> bool:
+        """Exact gradients are available for PEtab problems (through AMICI, when installed)."""
+        return True
 
     @property
     def name(self) -> str:
@@ -134,7 +140,8 @@ def load_problem(path: str | Path) -> CalibrationProblem:
     if flattened:
         with _quiet_petab():
             petab.flatten_timepoint_specific_output_overrides(problem)
-    return CalibrationProblem(path=path, petab_problem=problem, flattened=flattened)
+    listed = (path, *sorted({f for group in files.values() for f in group}))
+    return CalibrationProblem(path=path, petab_problem=problem, flattened=flattened, files=listed)
 
 
 # ------------------------------------------------------------------------------------ reading

@@ -19,7 +19,7 @@ import numpy as np
 
 from igfsim.calibrate.engine import ExecutorEngine
 from igfsim.calibrate.fit import Optimizer, _optimizer
-from igfsim.calibrate.objective import library_quiet
+from igfsim.calibrate.objective import Gradient, library_quiet
 from igfsim.calibrate.problem import unscale
 from igfsim.calibrate.result import CalibrationResult
 
@@ -90,7 +90,8 @@ def profile(
     unknown = [p for p in wanted if p not in ids]
     if unknown:
         raise ValueError(f"not estimated in this problem: {unknown} (estimated: {ids})")
-    pp = problem.build(optimizer.gradient, result.solver)
+    gradient = result.gradient if result.gradient is not Gradient.NONE else Gradient.AUTO.resolve(problem)
+    pp = problem.build(optimizer.gradient_for(gradient), result.solver)
     x_best = np.asarray(result.best.x, dtype=float)
     full = pp.get_full_vector(x_best, pp.x_fixed_vals)
     pres = pypesto.Result(pp)

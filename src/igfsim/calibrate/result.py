@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from igfsim.calibrate.objective import FitProblem, SolverSettings
+from igfsim.calibrate.objective import FitProblem, Gradient, SolverSettings
 from igfsim.calibrate.problem import unscale
 from igfsim.sweep.store import atomic_write
 
@@ -59,6 +59,7 @@ class CalibrationResult:
     wall_s: float
     n_workers: int | None
     nominal_fval: float | None = None  # objective at the table's nominal values, when they are complete
+    gradient: Gradient = Gradient.FINITE_DIFFERENCES  # what the main optimiser was given
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -117,7 +118,7 @@ class CalibrationResult:
             "n_measurements": self.problem.n_measurements,
             "optimizer": self.optimizer,
             "fallback": self.fallback,
-            "gradient": "finite differences (central)",
+            "gradient": _GRADIENT_TEXT[self.gradient],
             "seed": self.seed,
             "solver": {"rtol": self.solver.rtol, "atol": self.solver.atol, "fd_step": self.solver.fd_step},
             "n_starts": len(self.starts),
@@ -145,6 +146,14 @@ class CalibrationResult:
         written.append(folder / SUMMARY_FILE)
         atomic_write(written[-1], json.dumps(self.summary(), indent=2) + "\n")
         return written
+
+
+_GRADIENT_TEXT = {
+    Gradient.SENSITIVITIES: "exact: AMICI forward sensitivities (Fisher information as Hessian)",
+    Gradient.FINITE_DIFFERENCES: "finite differences (central)",
+    Gradient.NONE: "none (derivative-free)",
+    Gradient.AUTO: "auto",
+}
 
 
 def _json_float(x: float | None) -> float | str | None:

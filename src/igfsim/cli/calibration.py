@@ -9,15 +9,17 @@ from igfsim.cli.common import EXIT_INPUT, EXIT_OK, EXIT_SIMULATION, print_error
 
 def _cmd_calibrate(args) -> int:
     """Exit 0 at least one start finished, 3 every start failed (all recorded), 2 bad input."""
-    from igfsim.calibrate import CalibrationOptions, Optimizer, SolverSettings, calibrate
+    from igfsim.calibrate import CalibrationOptions, Gradient, Optimizer, SolverSettings, calibrate
     from igfsim.calibrate.datasets import DataProblem
     from igfsim.calibrate.fit import load_any
+    from igfsim.calibrate.sensitivities import SensitivitiesUnavailableError
 
     problem = load_any(args.problem)  # CalibrationError -> exit 2 in main()
     try:
         options = CalibrationOptions(
             n_starts=args.starts,
             optimizer=Optimizer(args.optimizer),
+            gradient=Gradient(args.gradient) if args.optimizer != "nelder-mead" else Gradient.NONE,
             fallback=None if args.no_fallback else Optimizer.NELDER_MEAD,
             seed=args.seed,
             max_iter=args.max_iter,
@@ -41,9 +43,14 @@ def _cmd_calibrate(args) -> int:
         client = executor = Client(args.dask)
     elif args.workers is not None and args.workers <= 1:
         executor = "serial"
+    try:
+        gradient = options.optimizer.gradient_for(options.gradient.resolve(problem))
+    except SensitivitiesUnavailableError as err:
+        print_error(str(err))
+        return EXIT_INPUT
     print(
         f"{problem.name}: {len(problem.parameter_ids)} parameters, {problem.n_measurements} measurements; "
-        f"{options.n_starts} starts of {options.optimizer.value}"
+        f"{options.n_starts} starts of {options.optimizer.value} (gradient: {gradient.value})"
     )
     try:
         res = calibrate(problem, options, executor=executor, n_workers=args.workers, progress=not args.no_progress)
@@ -117,7 +124,15 @@ def add_commands(sub) -> None:
         "--optimizer",
         default="fides",
         choices=["fides", "l-bfgs-b", "nelder-mead"],
-        help="local optimiser (default fides; gradients by finite differences)",
+        help="local optimiser (default fides)",
+    )
+    cal.add_argument(
+        "--gradient",
+        default="auto",
+        choices=["auto", "sensitivities", "finite-differences"],
+        help="gradient-based optimisers' gradient: exact (AMICI forward sensitivities, PEtab problems, "
+        'needs `pip install "igfsim[amici]"`) or central finite differences; auto (default) takes '
+        "sensitivities where available",
     )
     cal.add_argument("--no-fallback", action="store_true", help="no derivative-free re-run of failed starts")
     cal.add_argument("--seed", type=int, default=0, help="seed of the random start points (default 0)")
