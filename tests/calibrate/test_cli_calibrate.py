@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from igfsim.calibrate import CalibrationOptions, calibrate
+from igfsim.calibrate import CalibrationOptions, Gradient, calibrate
 from igfsim.calibrate.profile import profile, profile_table
 from igfsim.cli import main
 
@@ -54,7 +54,8 @@ def test_options_out_of_range_exit_2(args, match, tmp_path: Path, capsys):
 @pytest.mark.slow
 def test_profiles_separate_an_identifiable_from_a_non_identifiable_boehm_parameter():
     """k_phos is bounded by the data; k_imp_homo is not bounded above (its profile stays flat to the bound)."""
-    res = calibrate(BOEHM, CalibrationOptions(n_starts=4, seed=0), n_workers=2, progress=False)
+    options = CalibrationOptions(n_starts=4, seed=0, gradient=Gradient.FINITE_DIFFERENCES)
+    res = calibrate(BOEHM, options, n_workers=2, progress=False)
     assert res.best.fval < 138.23
     profs = {p.parameter: p for p in profile(res, parameters=["k_phos", "k_imp_homo"], n_workers=2, progress=False)}
     phos, imp = profs["k_phos"], profs["k_imp_homo"]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igfsim.calibrate import CalibrationOptions, Optimizer, calibrate, load_problem, start_points
+from igfsim.calibrate import CalibrationOptions, Gradient, Optimizer, calibrate, load_problem, start_points
 from igfsim.calibrate.engine import ExecutorEngine
 
 from .conftest import BOEHM, FUJITA
@@ -130,7 +130,8 @@ def test_calibration_tables_carry_best_parameters_in_petab_form(tmp_path: Path):
 @pytest.mark.slow
 def test_boehm_2014_multistart_reaches_the_published_optimum(reference):
     """20 random starts in the bounds (seed 1), fides with finite differences, 2 workers (about 40 s)."""
-    res = calibrate(BOEHM, CalibrationOptions(n_starts=20, seed=1), n_workers=2, progress=False)
+    options = CalibrationOptions(n_starts=20, seed=1, gradient=Gradient.FINITE_DIFFERENCES)
+    res = calibrate(BOEHM, options, n_workers=2, progress=False)
     published = reference["Boehm_JProteomeRes2014"]["nllh"]
     assert res.best.fval <= published + 1.0
     assert res.n_failed == 0

@@ -23,7 +23,7 @@ def _cmd_calibrate(args) -> int:
             fallback=None if args.no_fallback else Optimizer.NELDER_MEAD,
             seed=args.seed,
             max_iter=args.max_iter,
-            solver=SolverSettings(rtol=args.rtol, atol=args.atol),
+            solver=SolverSettings(rtol=args.rtol, atol=args.atol, max_steps=args.max_steps),
         )
     except ValueError as err:
         print_error(f"{args.problem}: {err}")
@@ -139,6 +139,9 @@ def add_commands(sub) -> None:
     cal.add_argument("--max-iter", type=int, default=1000, metavar="N", help="iterations per start (default 1000)")
     cal.add_argument("--rtol", type=float, default=1e-10, help="CVODE relative tolerance (default 1e-10)")
     cal.add_argument("--atol", type=float, default=1e-12, help="CVODE absolute tolerance (default 1e-12)")
+    cal.add_argument(
+        "--max-steps", type=int, default=100_000, metavar="N", help="CVODE steps per simulation (default 100000)"
+    )
     cal.add_argument("--out", default=None, metavar="DIR", help="output folder (default out/calibrate-<problem>)")
     cal.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
     cal.add_argument(
