@@ -16,6 +16,7 @@ import yaml
 import igfsim
 import igfsim.analysis.consistency
 from igfsim.analysis.consistency import ScenarioConsistency, format_consistency
+from igfsim.analysis.ensemble import EnsembleSummary
 from igfsim.analysis.expectations import check_expectation, describe
 from igfsim.cli import main
 from igfsim.engines import ENGINES
@@ -315,7 +316,9 @@ def test_committed_mechanisms_page_is_up_to_date():
     if not DOCS_FILE.parent.is_dir():  # an installed package without the source tree's docs folder
         pytest.skip("no docs/ folder next to tests/ (not a source checkout)")
     assert DOCS_FILE.is_file(), f"{DOCS_FILE} is missing: run `igfsim docs`"
-    assert DOCS_FILE.read_text(encoding="utf-8") == render_mechanisms_md(bundled_scenarios_dir()), (
+    summary_file = DOCS_FILE.parent / EnsembleSummary.FILE  # the bundled ensemble's shares, when committed
+    summary = EnsembleSummary.read(summary_file) if summary_file.is_file() else None
+    assert DOCS_FILE.read_text(encoding="utf-8") == render_mechanisms_md(bundled_scenarios_dir(), summary), (
         f"{DOCS_FILE} is stale: run `igfsim docs` after editing a scenario"
     )
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from igfsim.analysis.ensemble import EnsembleVerdict, ensemble_verdicts, format_ensemble
+from igfsim.analysis.ensemble import EnsembleSummary, EnsembleVerdict, ensemble_verdicts, format_ensemble
 from igfsim.calibrate import SolverSettings
 from igfsim.calibrate.ensemble import Ensemble, ensemble_from_fit
 from igfsim.calibrate.result import CalibrationResult, StartRecord
 from igfsim.cli import main
-from igfsim.errors import CalibrationError
+from igfsim.errors import CalibrationError, ReportInputError
+from igfsim.report.mechanisms_doc import render_mechanisms_md
 
 ROOT = Path(__file__).resolve().parents[2]
 C02 = ROOT / "scenarios" / "c02_insr_isoform_resistance.yaml"
@@ -86,3 +87,50 @@ def test_a_verdict_is_robust_only_for_core_claims_at_80_percent():
     assert EnsembleVerdict("s", 0, "e", ("C12",), "pass", 10, 10, 1).robust  # not a core claim: reported only
     never = EnsembleVerdict("s", 0, "e", ("C01",), "pass", 10, 0, 0)
     assert math.isnan(never.share) and not never.robust
+
+
+def _summary(verdicts) -> EnsembleSummary:
+    return EnsembleSummary("data/ensemble.tsv", 10, ("k_IRS_act",), "from a test", tuple(verdicts))
+
+
+def test_an_ensemble_summary_survives_its_file_form_and_a_bad_one_names_file_and_keys(tmp_path: Path):
+    s = _summary([EnsembleVerdict("c02", 1, "pAkt ...", ("C02",), "pass", 10, 9, 6)])
+    f = tmp_path / EnsembleSummary.FILE
+    f.write_text(s.to_json())
+    back = EnsembleSummary.read(f)
+    assert back == s and back.n_core == 1 and back.n_not_robust == 1
+    assert back.verdict("c02", 1) == s.verdicts[0] and back.verdict("c02", 0) is None
+    f.write_text('{"ensemble": 3, "n_members": 10, "verdicts": [{"scenario": "x"}]}')
+    with pytest.raises(ReportInputError) as err:
+        EnsembleSummary.read(f)
+    msg = str(err.value)
+    assert str(f) in msg and "ensemble: expected str" in msg and "parameters: expected list" in msg
+    assert "verdicts[0]" in msg
+
+
+def test_the_mechanisms_page_shows_each_expectations_ensemble_share():
+    sc = __import__("igfsim").load_scenario(C02)
+    verdicts = [EnsembleVerdict(sc.name, 0, "x", ("C02",), "pass", 10, 10, 10)]
+    verdicts.append(EnsembleVerdict(sc.name, 1, "y", ("C02",), "pass", 10, 8, 5))
+    text = render_mechanisms_md(ROOT / "scenarios", _summary(verdicts))
+    assert "## Over the parameter ensemble" in text and "**10 members**" in text
+    section = text[text.index(f"`{sc.name}`") :]
+    assert "ensemble: holds in 100 % of 10 members" in section
+    assert "ensemble: holds in 62 % of 8 members - **not robust**" in section
+    assert "ensemble: not evaluated" in section  # expectations 3.. have no verdict in this summary
+    assert "ensemble:" not in render_mechanisms_md(ROOT / "scenarios")
+
+
+def test_the_report_renders_an_ensemble_verdict_folder(tmp_path: Path):
+    from igfsim.report.html import render_report
+    from igfsim.report.inputs import EnsembleSection, load_inputs
+
+    folder = tmp_path / "ens"
+    folder.mkdir()
+    v = [EnsembleVerdict("c02_insr", 0, "pAkt final <= 0.5", ("C02",), "pass", 10, 10, 7)]
+    (folder / EnsembleSummary.FILE).write_text(_summary(v).to_json())
+    sections = load_inputs([folder])
+    assert [type(s) for s in sections] == [EnsembleSection]
+    html, _ = render_report(sections)
+    assert "Mechanism verdicts over a parameter ensemble" in html
+    assert "pAkt final &lt;= 0.5" in html and "70 %" in html and "not robust" in html

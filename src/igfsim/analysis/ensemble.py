@@ -10,6 +10,7 @@ the members it was evaluated in is flagged as not robust rather than passed.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -18,10 +19,11 @@ from pathlib import Path
 from igfsim.analysis.parameter_scan import CORE_CLAIMS
 from igfsim.analysis.robustness import expectation_robustness
 from igfsim.calibrate.ensemble import Ensemble
+from igfsim.errors import Issue, ReportInputError
 from igfsim.model.sbml import Model
 from igfsim.scenario.loading import load_scenario
 
-__all__ = ["ROBUST_SHARE", "EnsembleVerdict", "ensemble_verdicts", "format_ensemble"]
+__all__ = ["ROBUST_SHARE", "EnsembleSummary", "EnsembleVerdict", "ensemble_verdicts", "format_ensemble"]
 
 #: a core claim holding in fewer than this share of the ensemble is "not robust"
 ROBUST_SHARE = 0.80
@@ -61,6 +63,86 @@ class EnsembleVerdict:
 
     def to_json(self) -> dict:
         return {**asdict(self), "share": None if math.isnan(self.share) else self.share, "robust": self.robust}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> EnsembleVerdict:
+        """The inverse of :meth:`to_json` (derived keys ``share`` and ``robust`` are recomputed)."""
+        return cls(
+            scenario=str(doc["scenario"]),
+            index=int(doc["index"]),
+            expectation=str(doc["expectation"]),
+            claims=tuple(str(c) for c in doc["claims"]),
+            nominal=str(doc["nominal"]),
+            n_members=int(doc["n_members"]),
+            n_evaluated=int(doc["n_evaluated"]),
+            n_holds=int(doc["n_holds"]),
+        )
+
+
+@dataclass(frozen=True)
+class EnsembleSummary:
+    """What ``igfsim validate --ensemble ... --out DIR`` writes (``ensemble_summary.json``) and the docs read."""
+
+    ensemble: str  # the ensemble file, as given
+    n_members: int
+    parameters: tuple[str, ...]
+    source: str
+    verdicts: tuple[EnsembleVerdict, ...]
+
+    FILE = "ensemble_summary.json"
+
+    @property
+    def n_core(self) -> int:
+        return sum(v.core for v in self.verdicts)
+
+    @property
+    def n_not_robust(self) -> int:
+        return sum(not v.robust for v in self.verdicts)
+
+    def verdict(self, scenario: str, index: int) -> EnsembleVerdict | None:
+        return next((v for v in self.verdicts if v.scenario == scenario and v.index == index), None)
+
+    def to_json(self) -> str:
+        doc = {
+            "ensemble": self.ensemble,
+            "n_members": self.n_members,
+            "parameters": list(self.parameters),
+            "source": self.source,
+            "verdicts": [v.to_json() for v in self.verdicts],
+        }
+        return json.dumps(doc, indent=2) + "\n"
+
+    @classmethod
+    def read(cls, path: str | Path) -> EnsembleSummary:
+        """Read a summary; a missing, unreadable or malformed file is a ``ReportInputError`` naming it and the key."""
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ReportInputError(f"{path}: cannot read an ensemble summary: {err}") from None
+        issues: list[Issue] = []
+        if not isinstance(doc, dict):
+            raise ReportInputError(f"{path}: expected a JSON object (an igfsim validate --ensemble summary)")
+        for key, kind in (("ensemble", str), ("n_members", int), ("parameters", list), ("verdicts", list)):
+            if not isinstance(doc.get(key), kind):
+                issues.append(Issue(key, f"expected {kind.__name__}, got {type(doc.get(key)).__name__}"))
+        verdicts: list[EnsembleVerdict] = []
+        raw = doc.get("verdicts")
+        records: list = raw if isinstance(raw, list) else []
+        for k, v in enumerate(records):
+            try:
+                verdicts.append(EnsembleVerdict.from_json(v))
+            except (KeyError, TypeError, ValueError) as err:
+                issues.append(Issue(f"verdicts[{k}]", f"expected a verdict record ({type(err).__name__}: {err})"))
+        if issues:
+            raise ReportInputError("\n".join(f"{path}: {i}" for i in issues))
+        return cls(
+            ensemble=doc["ensemble"],
+            n_members=doc["n_members"],
+            parameters=tuple(str(p) for p in doc["parameters"]),
+            source=str(doc.get("source") or ""),
+            verdicts=tuple(verdicts),
+        )
 
 
 def ensemble_verdicts(

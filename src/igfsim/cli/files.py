@@ -18,12 +18,18 @@ from igfsim.errors import ScenarioError
 def _cmd_docs(args) -> int:
     import difflib
 
+    from igfsim.analysis.ensemble import EnsembleSummary
     from igfsim.report.mechanisms_doc import render_mechanisms_md
     from igfsim.resources import bundled_scenarios_dir
 
     folder = Path(args.scenarios) if args.scenarios else bundled_scenarios_dir()
     out = Path(args.out)
-    text = render_mechanisms_md(folder)  # ScenarioError (exit 2) on an invalid or missing folder
+    summary_file = Path(args.ensemble_summary) if args.ensemble_summary else out.parent / EnsembleSummary.FILE
+    summary = None
+    if args.ensemble_summary or summary_file.is_file():
+        summary = EnsembleSummary.read(summary_file)  # ReportInputError (exit 2) naming the file and key
+        print(f"ensemble shares from {summary_file} ({summary.n_members} members)")
+    text = render_mechanisms_md(folder, summary)  # ScenarioError (exit 2) on an invalid or missing folder
     if args.check:
         try:
             current = out.read_text(encoding="utf-8")
@@ -232,6 +238,13 @@ def add_commands(sub) -> None:
     docs.add_argument("--out", default="docs/mechanisms.md", help="the file (default: docs/mechanisms.md)")
     docs.add_argument(
         "--scenarios", default=None, metavar="DIR", help="scenario folder (default: the bundled scenarios)"
+    )
+    docs.add_argument(
+        "--ensemble-summary",
+        default=None,
+        metavar="FILE",
+        help="`igfsim validate --ensemble --out` summary whose shares each expectation shows "
+        "(default: ensemble_summary.json beside --out, when present)",
     )
     docs.set_defaults(handler=_cmd_docs)
     rob = sub.add_parser(

@@ -140,12 +140,11 @@ def _cmd_validate(args) -> int:
 
 def _cmd_validate_ensemble(args) -> int:
     """Each expectation over a parameter ensemble; exit 1 when a core claim is not robust (< 80 %)."""
-    import json
-
-    from igfsim.analysis.ensemble import ensemble_verdicts, format_ensemble
+    from igfsim.analysis.ensemble import EnsembleSummary, ensemble_verdicts, format_ensemble
     from igfsim.calibrate.ensemble import Ensemble
     from igfsim.model.sbml import load_model
     from igfsim.sweep.executors import cpu_count
+    from igfsim.sweep.store import atomic_write
 
     if args.engine != "roadrunner":
         print_error(f"--ensemble runs the roadrunner engine only, not {args.engine!r}")
@@ -162,17 +161,17 @@ def _cmd_validate_ensemble(args) -> int:
     verdicts = ensemble_verdicts(files, ensemble, model, executor=executor, n_workers=workers, progress=True)
     print(format_ensemble(verdicts, ensemble))
     if args.out:
+        summary = EnsembleSummary(
+            ensemble=str(args.ensemble),
+            n_members=ensemble.n_members,
+            parameters=tuple(ensemble.parameters),
+            source=ensemble.source,
+            verdicts=tuple(verdicts),
+        )
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        doc = {
-            "ensemble": str(args.ensemble),
-            "n_members": ensemble.n_members,
-            "parameters": list(ensemble.parameters),
-            "source": ensemble.source,
-            "verdicts": [v.to_json() for v in verdicts],
-        }
-        (out / "ensemble_summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {out / 'ensemble_summary.json'}")
+        atomic_write(out / EnsembleSummary.FILE, summary.to_json())
+        print(f"wrote {out / EnsembleSummary.FILE}")
     return EXIT_EXPECTATION if any(not v.robust for v in verdicts) else EXIT_OK
 
 

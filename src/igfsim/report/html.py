@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from igfsim.analysis.expectations import Verdict
-from igfsim.report.inputs import CalibrationSection, ScenarioSection, Section, SweepSection, overrides, versions
+from igfsim.report.inputs import (
+    CalibrationSection,
+    EnsembleSection,
+    ScenarioSection,
+    Section,
+    SweepSection,
+    overrides,
+    versions,
+)
 from igfsim.result.scenario_result import RunStatus
 
 if TYPE_CHECKING:
@@ -138,6 +146,16 @@ class CalibrationView:
     starts: list[dict]  # the convergence table's first rows
     parameters: list[tuple[str, str, str, str, str]]  # id, scale, lower, upper, best
     profiles: list[dict]  # profiles.tsv rows (empty when not profiled)
+    provenance: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class EnsembleView:
+    """One ensemble-verdict section: each expectation's share of members in which it holds."""
+
+    name: str
+    summary: Any  # EnsembleSummary
+    rows: list[dict]  # scenario, claims, expectation, nominal, share (%), n, robust
     provenance: list[tuple[str, str]]
 
 
@@ -375,6 +393,32 @@ def _calibration_view(doc: _Document, sec: CalibrationSection) -> CalibrationVie
     return CalibrationView(sec.path.name, m, figures, starts, params, profiles, doc.provenance(prov))
 
 
+def _ensemble_view(doc: _Document, sec: EnsembleSection) -> EnsembleView:
+    sm = sec.summary
+    rows = [
+        {
+            "scenario": v.scenario,
+            "claims": ", ".join(v.claims) or "-",
+            "expectation": v.expectation,
+            "nominal": v.nominal,
+            "share": None if not v.n_evaluated else round(100 * v.share),
+            "n": v.n_evaluated,
+            "core": v.core,
+            "robust": v.robust,
+        }
+        for v in sm.verdicts
+    ]
+    doc.text(
+        [
+            f"Ensemble verdicts {sec.path.name}: {sm.n_members} members over {', '.join(sm.parameters)}; "
+            f"{sm.n_not_robust} of {sm.n_core} core-claim expectations below 80 %",
+            *(f"{r['scenario']} [{r['claims']}] {r['expectation']}: {r['share']} % of {r['n']}" for r in rows),
+        ]
+    )
+    prov = [("ensemble verdicts folder", str(sec.path)), ("ensemble", sm.ensemble), ("source", sm.source or "-")]
+    return EnsembleView(sec.path.name, sm, rows, doc.provenance(prov))
+
+
 # ----------------------------------------------------------------------------------------- rendering
 
 
@@ -406,11 +450,12 @@ def render_report(
     scenarios = [_scenario_view(doc, s) for s in sections if isinstance(s, ScenarioSection)]
     sweeps = [_sweep_view(doc, s) for s in sections if isinstance(s, SweepSection)]
     calibrations = [_calibration_view(doc, s) for s in sections if isinstance(s, CalibrationSection)]
+    ensembles = [_ensemble_view(doc, s) for s in sections if isinstance(s, EnsembleSection)]
     page = {"title": title, "generated": date, "version": vers["igfsim"]}
     html = (
         _environment()
         .get_template("report.html.j2")
-        .render(page=page, scenarios=scenarios, sweeps=sweeps, calibrations=calibrations)
+        .render(page=page, scenarios=scenarios, sweeps=sweeps, calibrations=calibrations, ensembles=ensembles)
     )
     return html, doc.items
 

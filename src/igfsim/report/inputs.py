@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from igfsim.analysis.ensemble import EnsembleSummary
 from igfsim.errors import IgfsimError, ReportInputError
 from igfsim.report.summary import SUMMARY_FILE, RunSummary
 from igfsim.result.scenario_result import ArmRecord, RunStatus, ScenarioResult
@@ -56,7 +57,15 @@ class CalibrationSection:
     profile_paths: Any | None = None  # pandas.DataFrame of profile_paths.tsv
 
 
-Section = ScenarioSection | SweepSection | CalibrationSection
+@dataclass
+class EnsembleSection:
+    """One ensemble-verdict folder (``igfsim validate --ensemble FILE --out DIR``): its summary."""
+
+    path: Path
+    summary: EnsembleSummary
+
+
+Section = ScenarioSection | SweepSection | CalibrationSection | EnsembleSection
 
 
 def _load_calibration_folder(p: Path) -> CalibrationSection:
@@ -164,6 +173,8 @@ def load_inputs(paths, scenario_dirs=()) -> list[Section]:
             sections.append(SweepSection(p, sweep, spec))
         elif (p / "calibration.json").is_file():
             sections.append(_load_calibration_folder(p))
+        elif (p / EnsembleSummary.FILE).is_file():
+            sections.append(EnsembleSection(p, EnsembleSummary.read(p / EnsembleSummary.FILE)))
         elif (p / SUMMARY_FILE).is_file():
             sections.append(_load_run_folder(p, scenario_dirs))
         else:
@@ -171,7 +182,7 @@ def load_inputs(paths, scenario_dirs=()) -> list[Section]:
             if not subs:
                 raise ReportInputError(
                     f"{p}: neither a run output folder (<scenario>/summary.json), a sweep folder (manifest.json) "
-                    "nor a calibration folder (calibration.json)"
+                    "nor a calibration folder (calibration.json) nor ensemble verdicts (ensemble_summary.json)"
                 )
             sections += [_load_run_folder(d, scenario_dirs) for d in subs]
     return sections

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from igfsim.analysis.ensemble import ROBUST_SHARE, EnsembleSummary
 from igfsim.analysis.expectations import describe
 from igfsim.engines import ENGINES  # the registry only: no engine backend is imported
 from igfsim.errors import Issue, ScenarioError
@@ -120,7 +121,36 @@ def _overview(scenarios: list[Scenario]) -> list[str]:
     return lines + [""]
 
 
-def _section(sc: Scenario, filename: str) -> list[str]:
+def _ensemble_intro(summary: EnsembleSummary) -> list[str]:
+    """How the per-expectation ensemble shares below were made, and their count."""
+    first = summary.source.splitlines()[0] if summary.source else "source not recorded"
+    return [
+        "## Over the parameter ensemble",
+        "",
+        f"Each expectation below also says in what share of the **{summary.n_members} members** of the "
+        f"parameter ensemble `{summary.ensemble}` it holds (`igfsim validate --ensemble`, roadrunner; "
+        f"parameters {', '.join(f'`{p}`' for p in summary.parameters)}; {first}). The members are the "
+        "parameter vectors the training data in `data/` do not reject at 95 % (docs/calibration.md). "
+        f"An expectation of a core claim (C01-C07) holding in fewer than {ROBUST_SHARE:.0%} of the "
+        f"members is marked **not robust**: {summary.n_not_robust} of the {summary.n_core} core-claim "
+        "expectations are.",
+        "",
+    ]
+
+
+def _ensemble_line(summary: EnsembleSummary | None, sc: Scenario, index: int) -> list[str]:
+    if summary is None:
+        return []
+    v = summary.verdict(sc.name, index)
+    if v is None:
+        return ["ensemble: not evaluated (the summary predates this expectation; rerun `igfsim validate --ensemble`)"]
+    if not v.n_evaluated:
+        return [f"ensemble: evaluated in none of {v.n_members} members (runs failed or n/a)"]
+    flag = " - **not robust** (core claim below 80 %)" if not v.robust else ""
+    return [f"ensemble: holds in {100 * v.share:.0f} % of {v.n_evaluated} members{flag}"]
+
+
+def _section(sc: Scenario, filename: str, ensemble: EnsembleSummary | None = None) -> list[str]:
     ids = ", ".join(sc.claims) or (sc.mechanism.id if sc.mechanism and sc.mechanism.id else "(no claim id)")
     lines = [
         f"## {ids}: {' '.join(sc.title.split())}",
@@ -158,7 +188,7 @@ def _section(sc: Scenario, filename: str) -> list[str]:
         if extras:
             text += ": " + "; ".join(extras)
         lines.append(text)
-        lines += [f"   - {m}" for m in _markers(e)]
+        lines += [f"   - {m}" for m in [*_markers(e), *_ensemble_line(ensemble, sc, i - 1)]]
     return lines + [""]
 
 
@@ -171,15 +201,19 @@ def load_scenario_folder(scenario_dir: str | Path) -> list[tuple[Path, Scenario]
     return [(f, load_scenario(f)) for f in files]
 
 
-def render_mechanisms_md(scenario_dir: str | Path) -> str:
+def render_mechanisms_md(scenario_dir: str | Path, ensemble: EnsembleSummary | None = None) -> str:
     """The text of ``docs/mechanisms.md`` for the scenario files in ``scenario_dir``.
 
-    Raises :class:`igfsim.errors.ScenarioError` when the folder holds no scenario file or a file is
-    invalid. Runs no simulation and does not load the model.
+    With ``ensemble`` (an ``igfsim validate --ensemble`` summary), each expectation also gives the
+    share of the ensemble's members in which it holds. Raises :class:`igfsim.errors.ScenarioError`
+    when the folder holds no scenario file or a file is invalid. Runs no simulation and does not
+    load the model.
     """
     loaded = sorted(load_scenario_folder(scenario_dir), key=lambda fs: _sort_key(fs[1]))
     scenarios = [sc for _, sc in loaded]
     lines = [_HEADER.rstrip("\n"), ""] + _overview(scenarios)
+    if ensemble is not None:
+        lines += _ensemble_intro(ensemble)
     for path, sc in loaded:
-        lines += _section(sc, path.name)
+        lines += _section(sc, path.name, ensemble)
     return "\n".join(lines).rstrip("\n") + "\n"
