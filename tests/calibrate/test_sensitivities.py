@@ -122,3 +122,12 @@ def test_without_amici_sensitivities_are_refused_and_auto_falls_back(boehm, monk
 def test_a_gradient_optimiser_without_a_gradient_is_refused():
     with pytest.raises(ValueError, match="gradient"):
         CalibrationOptions(optimizer=Optimizer.FIDES, gradient=Gradient.NONE)
+
+
+@needs_amici
+def test_a_cache_folder_others_may_write_to_is_refused(boehm, tmp_path, monkeypatch):
+    monkeypatch.setenv("IGFSIM_CACHE_DIR", str(tmp_path))
+    (tmp_path / "amici").mkdir(mode=0o700)
+    (tmp_path / "amici").chmod(0o777)
+    with pytest.raises(SensitivitiesUnavailableError, match="writable by you only"):
+        model_folder(boehm)

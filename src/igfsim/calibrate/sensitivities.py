@@ -78,8 +78,20 @@ def model_folder(problem: CalibrationProblem) -> Path:
     )
     root = Path(base) / "amici"
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _check_private(root)
     safe = "".join(c if c.isalnum() else "_" for c in problem.name) or "model"
     return root / f"{safe}_{digest.hexdigest()[:16]}"
+
+
+def _check_private(folder: Path) -> None:
+    """Refuse a cache folder another user owns or may write to: its modules would run inside igfsim."""
+    st = folder.stat()
+    owner_ok = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    if not owner_ok or st.st_mode & 0o022:
+        raise SensitivitiesUnavailableError(
+            f"{folder}: the compiled-model cache must belong to you and be writable by you only "
+            f"(mode {oct(st.st_mode & 0o777)}); fix it or set {CACHE_ENV} to a private folder"
+        )
 
 
 def _module_name(folder: Path) -> str:
@@ -100,11 +112,15 @@ def build_amici_problem(problem: CalibrationProblem, solver: SolverSettings) -> 
         importer = pypesto.petab.PetabImporter(
             problem.petab_problem, output_folder=str(folder), model_name=_module_name(folder), validate_petab=False
         )
+        fresh = not folder.exists()
         try:
             objective = importer.create_objective(verbose=False)
         except Exception as err:  # a compiler or AMICI import failure: say what and where
+            if fresh:  # a half-built folder would be taken for a compiled model next time
+                shutil.rmtree(folder, ignore_errors=True)
             raise SensitivitiesUnavailableError(
-                f"{problem.path}: AMICI could not build the model in {folder}: {type(err).__name__}: {err}"
+                f"{problem.path}: AMICI could not build or load the model in {folder}: {type(err).__name__}: {err}"
+                + ("" if fresh else f" (delete {folder} to compile it again)")
             ) from None
     _quiet_amici_log()
     if type(objective) is not AmiciObjective:
