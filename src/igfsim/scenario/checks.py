@@ -85,6 +85,7 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
         if arm.stimulus is not None:
             issues += _check_stimulus(arm.stimulus, f"arms[{a}].stimulus", model)
         issues += _check_treatments(arm, f"arms[{a}]", model)
+        issues += _check_additions(arm, f"arms[{a}]", scenario, model)
     issues += _check_medium_change(scenario, model)
     selectable, parameters = set(model.all_ids()), set(model.parameters)
     for e, exp in enumerate(scenario.expect):
@@ -116,6 +117,32 @@ def _check_dataset(data: Dataset, where: str, scenario: Scenario, model: Model) 
                     at,
                     f"{t:g} min is not on the output grid (0 to {sim.duration_min:g} min in steps of {step:g}); "
                     "choose simulation.points so that every measured minute is a grid point",
+                )
+            )
+    return issues
+
+
+def _check_additions(arm: Arm, where: str, scenario: Scenario, model: Model) -> list[Issue]:
+    """An addition names an extracellular species and a minute within the run."""
+    issues: list[Issue] = []
+    for k, add in enumerate(arm.additions):
+        at = f"{where}.additions[{k}]"
+        medium = [sid for sid, c in model.species.items() if c == MEDIUM]
+        if add.species not in medium:
+            issues.append(
+                Issue(
+                    f"{at}.species",
+                    f"unknown extracellular species {add.species!r}{did_you_mean(add.species, medium)}; "
+                    f"expected one of: {', '.join(medium)}",
+                )
+            )
+        if not 0.0 < add.minute <= scenario.simulation.duration_min:
+            issues.append(
+                Issue(
+                    f"{at}.minute",
+                    f"{add.minute:g} min is outside the run (after the stimulus at 0, up to "
+                    f"simulation.duration_min = {scenario.simulation.duration_min:g}); "
+                    "a species present from the start belongs in stimulus",
                 )
             )
     return issues

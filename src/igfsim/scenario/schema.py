@@ -58,6 +58,18 @@ class Treatment(_Strict):
         return self
 
 
+class Addition(_Strict):
+    """An extracellular species (a ligand, a binding protein) added to the medium at ``minute``.
+
+    ``nM`` is added to what the medium holds then (a second dose on top of the stimulus, as in
+    two-step stimulation protocols); it is not a replacement of the medium (see ``medium_change_min``).
+    """
+
+    minute: Finite
+    species: Annotated[str, Field(min_length=1)]
+    nM: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
 class Cell(_Strict):
     """Cell context preset plus free overrides."""
 
@@ -74,6 +86,8 @@ class Arm(_Strict):
     treatments: list[Treatment] = Field(default_factory=list)
     cell: Cell | None = None
     stimulus: dict[str, NonNeg] | None = None
+    #: extracellular species added at later minutes (on top of the stimulus given at 0)
+    additions: list[Addition] = Field(default_factory=list)
     #: ``false``: no medium changes in this arm (e.g. an in vivo arm whose medium is plasma)
     medium_change: bool = True
 

@@ -80,6 +80,8 @@ def build_protocol(model: Model, scenario: Scenario, arm: Arm) -> Protocol:
     at: dict[float, list[Change]] = defaultdict(list)
     for sid, conc in stimulus.items():
         at[0.0].append(Change(sid, float(conc), "species", "set"))
+    for add in arm.additions:
+        at[float(add.minute)].append(Change(add.species, float(add.nM), "species", "add"))
     for tr in arm.treatments:
         drug = get_drug(tr.drug)
         overrides.update(drug.potency)
