@@ -134,3 +134,25 @@ def test_the_report_renders_an_ensemble_verdict_folder(tmp_path: Path):
     html, _ = render_report(sections)
     assert "Mechanism verdicts over a parameter ensemble" in html
     assert "pAkt final &lt;= 0.5" in html and "70 %" in html and "not robust" in html
+
+
+@pytest.mark.slow
+def test_the_committed_ensemble_shares_are_what_a_simulation_gives_now():
+    """docs/ensemble_summary.json (shown in docs/mechanisms.md) re-checked on two scenarios by simulation."""
+    summary_file = ROOT / "docs" / EnsembleSummary.FILE
+    if not summary_file.is_file():
+        pytest.skip("no committed ensemble summary")
+    summary = EnsembleSummary.read(summary_file)
+    model = __import__("igfsim").load_model()
+    ensemble = Ensemble.read_tsv(ROOT / summary.ensemble, set(model.parameters))
+    assert ensemble.n_members == summary.n_members and ensemble.parameters == summary.parameters
+    files = [ROOT / "scenarios" / "c02_insr_isoform_resistance.yaml", ROOT / "scenarios" / "c01_mab_vs_dual_tki.yaml"]
+    now = ensemble_verdicts(files, ensemble, model, n_workers=2)
+    assert now, "no expectations re-checked"
+    for v in now:
+        stored = summary.verdict(v.scenario, v.index)
+        assert stored is not None, f"{v.scenario}[{v.index}] missing from {summary_file}: rerun validate --ensemble"
+        assert (stored.n_evaluated, stored.n_holds) == (v.n_evaluated, v.n_holds), (
+            f"{v.scenario}[{v.index}] {v.expectation}: stored {stored.n_holds}/{stored.n_evaluated}, "
+            f"now {v.n_holds}/{v.n_evaluated}; rerun igfsim validate scenarios --ensemble {summary.ensemble} --out docs"
+        )
