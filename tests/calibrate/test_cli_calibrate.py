@@ -65,3 +65,47 @@ def test_profiles_separate_an_identifiable_from_a_non_identifiable_boehm_paramet
     table = profile_table(list(profs.values()))
     assert set(table["parameterId"]) == {"k_phos", "k_imp_homo"}
     assert list(table.loc[table["parameterId"] == "k_imp_homo", "identifiable"]) == [False]
+
+
+def test_an_interrupted_calibration_keeps_the_starts_already_done(tmp_path: Path, monkeypatch, capsys):
+    import types
+
+    import igfsim.calibrate as cal
+
+    def interrupted(problem, options, *, on_start_done, **_kw):
+        done = types.SimpleNamespace(id="3", fval=138.5, exitflag="FTOL", n_fval=40, time=1.5, x=[0.1, -2.0])
+        on_start_done(0, done)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cal, "calibrate", interrupted)
+    out = tmp_path / "cut"
+    assert main(["calibrate", str(BOEHM), "--starts", "4", "--workers", "1", "--out", str(out)]) == 130
+    assert "interrupted: the starts that finished are in" in capsys.readouterr().err
+    rows = (out / "starts.partial.tsv").read_text().splitlines()
+    assert rows[0].split("\t") == ["start", "fval", "exitflag", "n_fval", "time_s", "x"]
+    assert rows[1].split("\t") == ["3", "138.5", "FTOL", "40", "1.500", "0.1,-2.0"]
+
+
+def test_a_finished_calibration_leaves_no_partial_file(tmp_path: Path):
+    out = tmp_path / "b"
+    assert (
+        main(
+            [
+                "calibrate",
+                str(BOEHM),
+                "--starts",
+                "1",
+                "--max-iter",
+                "5",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+                "--no-plots",
+                "--gradient",
+                "finite-differences",
+            ]
+        )
+        == 0
+    )
+    assert (out / "starts.tsv").is_file() and not (out / "starts.partial.tsv").exists()

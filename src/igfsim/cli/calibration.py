@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from igfsim.cli.common import EXIT_INPUT, EXIT_OK, EXIT_SIMULATION, print_error
 
@@ -53,10 +54,27 @@ def _cmd_calibrate(args) -> int:
         f"{options.n_starts} starts of {options.optimizer.value} (gradient: {gradient.value})"
     )
     try:
-        res = calibrate(problem, options, executor=executor, n_workers=args.workers, progress=not args.no_progress)
+        partial = _PartialStarts(out / PARTIAL_FILE)
+    except OSError as err:
+        print_error(f"{out}: cannot write the calibration ({err.strerror or err})")
+        return EXIT_INPUT
+    try:
+        res = calibrate(
+            problem,
+            options,
+            executor=executor,
+            n_workers=args.workers,
+            progress=not args.no_progress,
+            on_start_done=partial.add,
+        )
+    except KeyboardInterrupt:
+        print_error(f"interrupted: the starts that finished are in {partial.path}")
+        return EXIT_INTERRUPTED
     finally:
+        partial.close()
         if client is not None:
             client.close()
+    partial.path.unlink(missing_ok=True)  # every start is in starts.tsv now
     try:
         written = res.write_tables(out)
         profiles = None
@@ -93,6 +111,32 @@ def _cmd_calibrate(args) -> int:
         print_error(f"start {s.start}: {s.message}")
     print("wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK if best.ok else EXIT_SIMULATION
+
+
+PARTIAL_FILE = "starts.partial.tsv"
+EXIT_INTERRUPTED = 130  # the shell's code for a SIGINT
+
+
+class _PartialStarts:
+    """Each start's end point, appended as it finishes: an interrupted calibration keeps them."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._f = path.open("w", encoding="utf-8")
+        # x: the end point on the optimiser's scales, every parameter of the pyPESTO problem (fixed included)
+        self._f.write("start\tfval\texitflag\tn_fval\ttime_s\tx\n")
+        self._f.flush()
+
+    def add(self, index: int, result: Any) -> None:
+        x = getattr(result, "x", None)
+        point = ",".join(repr(float(v)) for v in x) if x is not None else ""
+        cells = [str(getattr(result, "id", index)), repr(result.fval), str(result.exitflag), str(result.n_fval)]
+        self._f.write("\t".join([*cells, f"{float(result.time or 0):.3f}", point]) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
 
 
 def _profile(res, args, executor: object, out: Path) -> list:
