@@ -89,6 +89,7 @@ def test_multistart_with_sensitivities_on_worker_processes_reaches_the_optimum_f
     res = calibrate(load_problem(boehm_copy), options, n_workers=2, progress=False)  # spawn pool: pickled
     assert res.gradient is Gradient.SENSITIVITIES
     assert res.summary()["gradient"].startswith("exact: AMICI")
+    assert res.nominal_fval == pytest.approx(138.222, abs=1e-3)  # start checks and nominal value: AMICI too
     assert res.n_failed == 0
     assert res.best.fval == pytest.approx(138.222, abs=0.01)
     assert res.n_at_best(0.1) >= 3

@@ -172,7 +172,10 @@ def calibrate(
         problem = load_any(problem)
     gradient = options.gradient.resolve(problem)  # refuses sensitivities it cannot give, before any work
     t0 = time.perf_counter()
-    value_objective = problem.build(Gradient.NONE, options.solver).objective  # built once for both uses
+    # the start check and the nominal value use the optimiser's own simulator: CVODE under AMICI and
+    # under libRoadRunner fail at different points, and a start AMICI cannot simulate is no start
+    checker = Gradient.SENSITIVITIES if gradient is Gradient.SENSITIVITIES else Gradient.NONE
+    value_objective = problem.build(checker, options.solver).objective  # built once for both uses
     x0s = start_points(problem, options.n_starts, options.seed, objective=value_objective)
     ids = [str(i) for i in range(options.n_starts)]
     label = f"calibrate {problem.name} ({options.optimizer.value})"
