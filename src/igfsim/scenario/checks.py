@@ -63,16 +63,16 @@ def check_cell(cell: Cell, where: str, model: Model) -> list[Issue]:
     return issues
 
 
-def _check_stimulus(stim: dict, where: str, model: Model) -> list[Issue]:
+def _unknown_medium_species(sid: str, where: str, model: Model) -> list[Issue]:
     medium = [s for s, c in model.species.items() if c == MEDIUM]
-    return [
-        Issue(
-            f"{where}.{sid}",
-            f"unknown extracellular species {sid!r}{did_you_mean(sid, medium)}; expected one of: {', '.join(medium)}",
-        )
-        for sid in stim
-        if sid not in medium
-    ]
+    if sid in medium:
+        return []
+    msg = f"unknown extracellular species {sid!r}{did_you_mean(sid, medium)}; expected one of: {', '.join(medium)}"
+    return [Issue(where, msg)]
+
+
+def _check_stimulus(stim: dict, where: str, model: Model) -> list[Issue]:
+    return [i for sid in stim for i in _unknown_medium_species(sid, f"{where}.{sid}", model)]
 
 
 def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
@@ -127,15 +127,7 @@ def _check_additions(arm: Arm, where: str, scenario: Scenario, model: Model) -> 
     issues: list[Issue] = []
     for k, add in enumerate(arm.additions):
         at = f"{where}.additions[{k}]"
-        medium = [sid for sid, c in model.species.items() if c == MEDIUM]
-        if add.species not in medium:
-            issues.append(
-                Issue(
-                    f"{at}.species",
-                    f"unknown extracellular species {add.species!r}{did_you_mean(add.species, medium)}; "
-                    f"expected one of: {', '.join(medium)}",
-                )
-            )
+        issues += _unknown_medium_species(add.species, f"{at}.species", model)
         if not 0.0 < add.minute <= scenario.simulation.duration_min:
             issues.append(
                 Issue(
