@@ -129,6 +129,59 @@ def test_closed_form_scale_and_sd_are_the_likelihood_optimum():
     assert fitted_scale(data, -y, h) == 0.0  # a scale is never negative
 
 
+def test_published_sds_per_row_weight_the_scale_and_the_likelihood():
+    h = np.array([0.2, 0.5, 1.0, 1.5])
+    y = np.array([0.5, 1.0, 2.5, 2.0])
+    sd = np.array([0.1, 0.1, 0.1, 1.0])
+    data = _dataset(
+        rows=[["a", "pAkt", float(i), float(v), float(e)] for i, (v, e) in enumerate(zip(y, sd, strict=True))]
+    )
+    assert data.sd is not None and np.allclose(data.sd, sd)
+    s = fitted_scale(data, y, h)
+    best = minimize_scalar(lambda v: float(np.sum(((y - v * h) / sd) ** 2)), bounds=(0, 10), method="bounded").x
+    assert s == pytest.approx(best, rel=1e-4)
+    assert s != pytest.approx(fitted_scale(_dataset(rows=[r[:4] for r in data.rows]), y, h), rel=1e-3)
+    r = (y - s * h) / sd
+    assert dataset_nll(data, y, h) == pytest.approx(float(0.5 * np.sum(np.log(2 * math.pi * sd**2) + r**2)))
+
+
+def test_rows_that_mix_sd_and_no_sd_or_both_sds_are_refused():
+    with pytest.raises(ValueError, match="rows 1 give no SD while others do"):
+        _dataset(rows=[["a", "pAkt", 0, 0.0, 0.1], ["a", "pAkt", 5, 1.0], ["a", "pAkt", 10, 2.0, 0.1]])
+    with pytest.raises(ValueError, match="per row or as noise_sd, not both"):
+        _dataset(rows=[["a", "pAkt", 0, 0.0, 0.1], ["a", "pAkt", 5, 1.0, 0.1]], noise_sd=0.2)
+    with pytest.raises(ValueError, match="greater than 0"):
+        _dataset(rows=[["a", "pAkt", 0, 0.0, 0.0], ["a", "pAkt", 5, 1.0, 0.1]])
+
+
+def test_a_dose_response_fit_is_drawn_against_the_dose():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from igfsim.report.calibration_plots import plot_fit
+
+    dose = [0.01, 0.1, 1.0, 10.0]
+    fit = pd.DataFrame(
+        {
+            "observableId": "D:x",
+            "simulationConditionId": [f"arm{i}" for i in range(4)],
+            "time": 240.0,
+            "measurement": [1.0, 0.8, 0.3, 0.05],
+            "simulation": [0.98, 0.82, 0.28, 0.04],
+            "noiseParameters": 0.05,
+            "dose_species": "IGF1",
+            "dose_nM": dose,
+        }
+    )
+    ax = plot_fit(fit).axes[0]
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "IGF1 (nM), at 240 min"
+    assert np.allclose(ax.lines[-1].get_xdata(), dose)
+    timecourse = fit.assign(time=[0.0, 1.0, 2.0, 3.0])
+    assert plot_fit(timecourse).axes[0].get_xlabel() == "time"
+
+
 def _problem(tmp_path: Path, parameters, data=None) -> Path:
     f = tmp_path / "problem.yaml"
     f.write_text(

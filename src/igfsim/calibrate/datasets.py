@@ -161,9 +161,9 @@ class DataProblem:
             res = run_scenario(variant, self.model, on_error="record")
             step = scen.simulation.duration_min / (scen.simulation.points - 1)
             for data in scen.data:
-                y = np.array([r[3] for r in data.rows], dtype=float)
+                y = data.measured
                 h = np.array(
-                    [res.get(arm, readout)[int(round(t / step))] for arm, readout, t, _ in data.rows], dtype=float
+                    [res.get(arm, readout)[int(round(t / step))] for arm, readout, t, *_ in data.rows], dtype=float
                 )
                 out.append((data, y, h))
         return out
@@ -201,23 +201,42 @@ class DataProblem:
         import pandas as pd
 
         rows = []
+        doses = {data.id: _dose_axis(scen, data) for _, scen in self.scenarios for data in scen.data}
         for data, y, h in self.simulate(np.asarray(x, dtype=float), solver):
             s = fitted_scale(data, y, h)
-            sd = data.noise_sd if data.noise_sd is not None else fitted_sd(data, y, h)
-            for (arm, readout, t, _), yi, hi in zip(data.rows, y, h, strict=True):
+            sd = row_sd(data, y, h)
+            species, dose = doses[data.id]
+            for (arm, readout, t, *_), yi, hi, si in zip(data.rows, y, h, sd, strict=True):
                 rows.append(
                     {
+                        "dose_species": species,
+                        "dose_nM": dose.get(arm, math.nan),
                         "observableId": f"{data.id}:{readout}",
                         "simulationConditionId": arm,
                         "time": t,
                         "measurement": yi,
                         "simulation": s * hi,
-                        "noiseParameters": sd,
+                        "noiseParameters": si,
                         "unit": data.unit,
                         "scale": s,
                     }
                 )
         return pd.DataFrame(rows)
+
+
+def _dose_axis(scen: Scenario, data: Dataset) -> tuple[str, dict[str, float]]:
+    """The stimulus species whose concentration varies across a dataset's arms, and its nM per arm.
+
+    ``("", {})`` unless exactly one species varies (a dose-response), so that a fit plot can draw
+    the data against the dose instead of time.
+    """
+    arms = list(dict.fromkeys(r[0] for r in data.rows))
+    stimuli = {a: {**scen.stimulus, **(scen.arm(a).stimulus or {})} for a in arms}
+    species = {k for st in stimuli.values() for k in st}
+    varying = [k for k in sorted(species) if len({st.get(k, 0.0) for st in stimuli.values()}) > 1]
+    if len(varying) != 1:
+        return "", {}
+    return varying[0], {a: float(st.get(varying[0], 0.0)) for a, st in stimuli.items()}
 
 
 def _rebuild(path: Path, sbml: str, name: str, scenarios: Any, parameters: Any) -> DataProblem:
@@ -246,11 +265,13 @@ class _Nll:
 
 
 def fitted_scale(data: Dataset, y: np.ndarray, h: np.ndarray) -> float:
-    """The least-squares scale ``s >= 0`` of ``y ~ s h`` (1 for absolute data)."""
+    """The (weighted, with published SDs) least-squares scale ``s >= 0`` of ``y ~ s h`` (1 for absolute data)."""
     if data.scale == "absolute":
         return 1.0
-    hh = float(np.dot(h, h))
-    return max(0.0, float(np.dot(y, h)) / hh) if hh > 0 else 0.0
+    sd = data.sd
+    w = 1.0 / sd**2 if sd is not None else np.ones_like(y)
+    hh = float(np.sum(w * h * h))
+    return max(0.0, float(np.sum(w * y * h)) / hh) if hh > 0 else 0.0
 
 
 def fitted_sd(data: Dataset, y: np.ndarray, h: np.ndarray) -> float:
@@ -260,10 +281,16 @@ def fitted_sd(data: Dataset, y: np.ndarray, h: np.ndarray) -> float:
     return max(float(np.sqrt(np.mean(r**2))), _MIN_SD_FRACTION * rms_y)
 
 
+def row_sd(data: Dataset, y: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The SD of every row: the published one, else the dataset's maximum-likelihood SD."""
+    sd = data.sd
+    return sd if sd is not None else np.full(len(y), fitted_sd(data, y, h))
+
+
 def dataset_nll(data: Dataset, y: np.ndarray, h: np.ndarray) -> float:
     """PEtab's normal negative log-likelihood of one dataset, scale (and SD) at their optimum."""
     s = fitted_scale(data, y, h)
-    sd = data.noise_sd if data.noise_sd is not None else fitted_sd(data, y, h)
+    sd = row_sd(data, y, h)
     r = (y - s * h) / sd
     return float(0.5 * np.sum(np.log(2 * math.pi * sd**2) + r**2))
 
@@ -382,8 +409,9 @@ def scenario_from_table(
     """A data scenario from a measured time course (a CSV path or a DataFrame).
 
     The table needs columns ``time_min`` and ``value`` (one arm), or also ``arm`` (several arms; each
-    gets the same stimulus, cell and treatments). The output grid is the coarsest one on which every
-    measured minute lies (to 0.001 min) and runs to the last measurement.
+    gets the same stimulus, cell and treatments), and may give ``sd``, each measurement's SD. The
+    output grid is the coarsest one on which every measured minute lies (to 0.001 min) and runs to
+    the last measurement.
     """
     import pandas as pd
 
@@ -407,9 +435,11 @@ def scenario_from_table(
         {"name": str(a), "stimulus": dict(stimulus), "treatments": list(treatments or [])}
         for a in dict.fromkeys(df["arm"])
     ]
-    rows = [
+    rows: list[list[Any]] = [
         [str(a), readout, float(t), float(v)] for a, t, v in zip(df["arm"], df["time_min"], df["value"], strict=True)
     ]
+    if "sd" in df.columns:  # the published SD of every measurement
+        rows = [[*r, float(sd)] for r, sd in zip(rows, df["sd"], strict=True)]
     doc = {
         "name": name,
         "title": f"{readout} measured in {conditions}",

@@ -61,6 +61,9 @@ def plot_fit(fit: Any, *, max_panels: int = 12) -> Any:
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False)
     for ax, obs in zip(axes.ravel(), observables, strict=False):
         sub = fit[fit["observableId"].astype(str) == obs]
+        if _plot_dose_response(ax, sub):
+            ax.set_title(obs, fontsize=9)
+            continue
         conditions = list(dict.fromkeys(str(c) for c in sub["simulationConditionId"]))
         for k, cond in enumerate(conditions):
             d = sub[sub["simulationConditionId"].astype(str) == cond].sort_values("time")
@@ -83,6 +86,30 @@ def plot_fit(fit: Any, *, max_panels: int = 12) -> Any:
     fig.suptitle("best fit (lines) and measurements (points, ±noise SD)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _plot_dose_response(ax: Any, sub: Any) -> bool:
+    """Draw one observable's data against the dose when it is a dose-response at one time; False otherwise."""
+    if "dose_nM" not in sub or sub["time"].nunique() != 1:
+        return False
+    dose = sub["dose_nM"].to_numpy(dtype=float)
+    if not np.all(np.isfinite(dose)) or len(set(dose.tolist())) < 3:
+        return False
+    order = np.argsort(dose)
+    dose = dose[order]
+    y = sub["measurement"].to_numpy(dtype=float)[order]
+    sd = _numeric(sub.get("noiseParameters"))
+    if sd is not None:
+        ax.errorbar(dose, y, yerr=sd[order], fmt="o", ms=3, color="C0", elinewidth=0.6, capsize=0, label="measured")
+    else:
+        ax.plot(dose, y, "o", ms=3, color="C0", label="measured")
+    ax.plot(dose, sub["simulation"].to_numpy(dtype=float)[order], "-", lw=1.2, color="C1", label="best fit")
+    if dose.min() > 0:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{sub['dose_species'].iloc[0]} (nM), at {float(sub['time'].iloc[0]):g} min")
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, frameon=False)
+    return True
 
 
 def write_calibration_figures(folder: str | Path) -> list[Path]:

@@ -104,7 +104,7 @@ def _check_dataset(data: Dataset, where: str, scenario: Scenario, model: Model) 
     sim = scenario.simulation
     step = sim.duration_min / (sim.points - 1)
     issues: list[Issue] = []
-    for i, (arm, readout, t, _value) in enumerate(data.rows):
+    for i, (arm, readout, t, *_) in enumerate(data.rows):
         at = f"{where}.rows[{i}]"
         if arm not in names:
             issues.append(Issue(at, f"unknown arm {arm!r}{did_you_mean(arm, names)}"))
