@@ -87,7 +87,7 @@ def test_a_condition_column_the_model_lacks_is_named(boehm_copy: Path):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("format_version: 2.0.0\nproblems: []\n", "PEtab format version 2 is not supported"),
+        ("format_version: 3.0.0\nproblems: []\n", "expected PEtab format_version 1 or 2, got '3.0.0'"),
         ("- not a mapping\n", "expected a PEtab problem mapping"),
         ("format_version: 1\nproblems: [{}, {}]\n", "exactly one problem"),
         (

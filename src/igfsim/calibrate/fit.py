@@ -92,7 +92,7 @@ def start_points(
     max_tries: int = 20,
     objective: Any = None,
 ) -> np.ndarray:
-    """``n_starts`` points uniform in the bounds on the parameters' scales.
+    """``n_starts`` points uniform in the bounds on the parameters' scales (from the priors of a PEtab v2 problem).
 
     With ``check`` (the default) a point where the model cannot be simulated (non-finite objective)
     is drawn again, up to ``max_tries`` times, as pyPESTO's ``check_fval`` does: wide bounds such as
@@ -102,7 +102,12 @@ def start_points(
     """
     rng = np.random.default_rng(seed)
     lb, ub = problem.lower_scaled, problem.upper_scaled
-    x0s = lb + rng.random((n_starts, len(lb))) * (ub - lb)
+    sample = getattr(problem, "sample_starts", None)  # a problem with priors of its own (PEtab v2)
+
+    def draw(n: int) -> np.ndarray:
+        return np.asarray(sample(rng, n)) if sample is not None else lb + rng.random((n, len(lb))) * (ub - lb)
+
+    x0s = draw(n_starts)
     if not check:
         return x0s
     if objective is None:
@@ -116,7 +121,7 @@ def start_points(
                 ok = False
             if ok:
                 break
-            x0s[k] = lb + rng.random(len(lb)) * (ub - lb)
+            x0s[k] = draw(1)[0]
     return x0s
 
 

@@ -7,8 +7,8 @@ log scale. What passes those goes through the PEtab library's own lint. Time-poi
 observable/noise parameter overrides are flattened (``petab.flatten_timepoint_specific_output_overrides``),
 the usual preparation for simulators that map parameters per condition.
 
-Only PEtab format version 1 is accepted for now; a version-2 problem is refused with that reason
-rather than read as something else.
+Version 2 problems are read by :mod:`igfsim.calibrate.petab_v2` (simulated through AMICI); any
+other version is refused with that reason rather than read as something else.
 """
 
 from __future__ import annotations
@@ -19,12 +19,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from igfsim.errors import CalibrationError, Issue, did_you_mean, read_text_file
+
+if TYPE_CHECKING:
+    from igfsim.calibrate.petab_v2 import PetabV2Problem
 
 __all__ = ["CalibrationProblem", "load_problem"]
 
@@ -111,14 +114,18 @@ class CalibrationProblem:
         return out
 
 
-def load_problem(path: str | Path) -> CalibrationProblem:
+def load_problem(path: str | Path) -> CalibrationProblem | PetabV2Problem:
     """Read and check a PEtab problem YAML; raise :class:`CalibrationError` listing every problem."""
     import petab.v1 as petab
 
     path = Path(path)
+    if _major_version(path) == "2":
+        from igfsim.calibrate.petab_v2 import load_problem_v2
+
+        return load_problem_v2(path)
     spec = _read_yaml(path)
     files = _table_files(path, spec)
-    with _quiet_petab():
+    with quiet_petab():
         tables, issues = _read_tables(files)
     if issues:
         raise CalibrationError(str(path), issues)
@@ -126,19 +133,19 @@ def load_problem(path: str | Path) -> CalibrationProblem:
     if issues:
         raise CalibrationError(str(path), issues)
     try:
-        with _quiet_petab():
+        with quiet_petab():
             problem = petab.Problem.from_yaml(str(path))
     except Exception as err:  # the petab library raises plain exceptions on what we did not foresee
         raise CalibrationError(
             str(path), [Issue("petab", f"the PEtab library cannot read the problem: {err}")]
         ) from None
-    with _quiet_petab():
+    with quiet_petab():
         lint = _lint(problem)
     if lint:
         raise CalibrationError(str(path), lint)
     flattened = bool(petab.lint.measurement_table_has_timepoint_specific_mappings(problem.measurement_df))
     if flattened:
-        with _quiet_petab():
+        with quiet_petab():
             petab.flatten_timepoint_specific_output_overrides(problem)
     listed = (path, *sorted({f for group in files.values() for f in group}))
     return CalibrationProblem(path=path, petab_problem=problem, flattened=flattened, files=listed)
@@ -161,16 +168,16 @@ def read_mapping(path: Path, expected: str) -> dict[str, Any]:
     return spec
 
 
+def _major_version(path: Path) -> str:
+    spec = read_mapping(path, "a PEtab problem mapping (format_version, ...)")
+    return str(spec.get("format_version", "")).strip().split(".")[0]
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     spec = read_mapping(path, "a PEtab problem mapping (format_version, problems)")
     version = str(spec.get("format_version", "")).strip()
     if version.split(".")[0] != "1":
-        why = (
-            "PEtab format version 2 is not supported by igfsim calibrate yet (the optimiser's simulator "
-            "reads version 1); write the problem in version 1"
-            if version.startswith("2")
-            else f"expected PEtab format_version 1, got {version or 'none'!r}"
-        )
+        why = f"expected PEtab format_version 1 or 2, got {version or 'none'!r}"
         raise CalibrationError(str(path), [Issue("format_version", why)])
     problems = spec.get("problems")
     if not isinstance(problems, list) or len(problems) != 1 or not isinstance(problems[0], dict):
@@ -239,7 +246,7 @@ def _read_tables(files: dict[str, list[Path]]) -> tuple[_Tables | None, list[Iss
     try:
         from petab.v1.models.sbml_model import SbmlModel
 
-        with _quiet_petab():
+        with quiet_petab():
             model = SbmlModel.from_file(str(files["sbml_files"][0]))
         if model.sbml_model is None:
             raise ValueError("no SBML model in the file")
@@ -374,7 +381,7 @@ def _lint(problem: Any) -> list[Issue]:
     logger = logging.getLogger("petab")
     logger.addHandler(handler)
     try:
-        with _quiet_petab():
+        with quiet_petab():
             failed = petab.lint_problem(problem)
     finally:
         logger.removeHandler(handler)
@@ -385,7 +392,7 @@ def _lint(problem: Any) -> list[Issue]:
 
 
 @contextmanager
-def _quiet_petab() -> Iterator[None]:
+def quiet_petab() -> Iterator[None]:
     """The petab library warns through ``warnings`` and logs through ``logging``; we report ourselves."""
     import warnings
 

@@ -29,7 +29,8 @@ from pypesto.objective import AmiciObjective
 from igfsim.errors import EngineUnavailableError
 
 if TYPE_CHECKING:
-    from igfsim.calibrate.objective import SolverSettings
+    from igfsim.calibrate.objective import Gradient, SolverSettings
+    from igfsim.calibrate.petab_v2 import PetabV2Problem
     from igfsim.calibrate.problem import CalibrationProblem
 
 __all__ = [
@@ -62,7 +63,7 @@ def require_amici(path: Path) -> None:
         )
 
 
-def model_folder(problem: CalibrationProblem) -> Path:
+def model_folder(problem: CalibrationProblem | PetabV2Problem) -> Path:
     """Where the problem's compiled AMICI model lives: ``<cache>/amici/<name>-<hash>``.
 
     The hash covers every file of the problem (model, conditions, observables, measurements,
@@ -98,23 +99,31 @@ def _module_name(folder: Path) -> str:
     return folder.name if folder.name[0].isalpha() else f"m_{folder.name}"
 
 
-def build_amici_problem(problem: CalibrationProblem, solver: SolverSettings) -> Any:
-    """A ``pypesto.Problem`` whose objective gives values, gradients and the FIM (AMICI)."""
+def build_amici_problem(
+    problem: CalibrationProblem | PetabV2Problem, solver: SolverSettings, gradient: Gradient | None = None
+) -> Any:
+    """A ``pypesto.Problem`` whose objective gives values, gradients and the FIM (AMICI).
+
+    ``gradient`` FINITE_DIFFERENCES wraps the AMICI objective in central differences (PEtab v2
+    problems, which only AMICI simulates); any other value keeps AMICI's own gradient.
+    """
     require_amici(problem.path)
     import pypesto.petab
 
-    from igfsim.calibrate.objective import library_quiet
+    from igfsim.calibrate.objective import Gradient, library_quiet
+    from igfsim.calibrate.problem import quiet_petab
 
     folder = model_folder(problem)
     _swig_on_path()
-    _quiet_amici_log()
+    quiet_amici_log()
     with library_quiet():
         importer = pypesto.petab.PetabImporter(
             problem.petab_problem, output_folder=str(folder), model_name=_module_name(folder), validate_petab=False
         )
         fresh = not folder.exists()
         try:
-            objective = importer.create_objective(verbose=False)
+            with quiet_petab():  # AMICI lints the (converted) problem again and logs what it finds
+                objective = importer.create_objective(verbose=False)
         except Exception as err:  # a compiler or AMICI import failure: say what and where
             if fresh:  # a half-built folder would be taken for a compiled model next time
                 shutil.rmtree(folder, ignore_errors=True)
@@ -122,19 +131,37 @@ def build_amici_problem(problem: CalibrationProblem, solver: SolverSettings) -> 
                 f"{problem.path}: AMICI could not build or load the model in {folder}: {type(err).__name__}: {err}"
                 + ("" if fresh else f" (delete {folder} to compile it again)")
             ) from None
-    _quiet_amici_log()
-    if type(objective) is not AmiciObjective:
-        raise SensitivitiesUnavailableError(
-            f"{problem.path}: pyPESTO built a {type(objective).__name__}, not the AMICI objective igfsim knows"
-        )
-    objective.__class__ = PicklableAmiciObjective  # same object, pickled without HDF5
+    quiet_amici_log()
+    objective.__class__ = _picklable_class(problem, objective)  # same object, pickled without HDF5
     objective.igfsim_solver = solver
-    _apply(objective, solver)
+    apply_solver_settings(objective, solver)
+    if gradient is Gradient.FINITE_DIFFERENCES:
+        from pypesto.objective import FD
+
+        from igfsim.calibrate._calculator import FiniteOrFailedFD
+
+        objective = FiniteOrFailedFD(objective, grad=True, hess=False, method=FD.CENTRAL, delta_grad=solver.fd_step)
     with library_quiet():
         return importer.create_problem(objective=objective)
 
 
-def _apply(objective: Any, solver: SolverSettings) -> None:
+def _picklable_class(problem: Any, objective: Any) -> type:
+    """The igfsim subclass of the objective pyPESTO built (refusing one igfsim does not know)."""
+    if type(objective) is AmiciObjective:
+        return PicklableAmiciObjective
+    from pypesto.objective.amici.amici import AmiciPetabV2Objective
+
+    if type(objective) is AmiciPetabV2Objective:
+        from igfsim.calibrate._amici_v2 import PicklableAmiciV2Objective
+
+        return PicklableAmiciV2Objective
+    raise SensitivitiesUnavailableError(
+        f"{problem.path}: pyPESTO built a {type(objective).__name__}, not an AMICI objective igfsim knows"
+    )
+
+
+def apply_solver_settings(objective: Any, solver: SolverSettings) -> None:
+    """igfsim's tolerances and step limit on the objective's AMICI solver."""
     s = objective.amici_solver
     s.set_relative_tolerance(solver.rtol)
     s.set_absolute_tolerance(solver.atol)
@@ -148,7 +175,7 @@ def _swig_on_path() -> None:
         os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
 
 
-def _quiet_amici_log() -> None:
+def quiet_amici_log() -> None:
     """AMICI logs its parameter mapping (debug) and every failed CVODES run (expected far from an
     optimum; such points are an infinite objective) as an error: keep both out of the user's terminal."""
     import logging
@@ -177,7 +204,7 @@ class PicklableAmiciObjective(AmiciObjective):
         state = dict(state)
         settings = state.pop("igfsim_model_settings")
         self.__dict__.update(state)
-        _quiet_amici_log()
+        quiet_amici_log()
         from igfsim.calibrate.objective import library_quiet
 
         builder = self.amici_object_builder
@@ -187,4 +214,4 @@ class PicklableAmiciObjective(AmiciObjective):
             self.edatas = builder.create_edatas(self.amici_model)
             self.apply_custom_timepoints()
             asd.set_model_settings(self.amici_model, settings)
-        _apply(self, self.igfsim_solver)
+        apply_solver_settings(self, self.igfsim_solver)

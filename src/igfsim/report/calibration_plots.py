@@ -75,7 +75,7 @@ def plot_fit(fit: Any, *, max_panels: int = 12) -> Any:
                 ax.errorbar(t, y, yerr=sd, fmt="o", ms=3, color=color, elinewidth=0.6, capsize=0)
             else:
                 ax.plot(t, y, "o", ms=3, color=color)
-            ax.plot(t, d["simulation"].to_numpy(dtype=float), "-", lw=1.2, color=color, label=cond)
+            ax.plot(t, d["simulation"].to_numpy(dtype=float), "-", lw=1.2, color=color, label=cond.strip("_") or cond)
         ax.set_title(obs, fontsize=9)
         ax.set_xlabel("time")
         ax.tick_params(labelsize=7)
