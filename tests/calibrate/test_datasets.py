@@ -265,3 +265,21 @@ def test_a_table_becomes_a_data_scenario_on_the_coarsest_grid_through_its_minute
             conditions="c",
             unit="u",
         )
+
+
+def test_a_provenance_row_that_says_fitted_data_names_a_bundled_dataset_and_its_interval():
+    from igfsim.model.sbml import load_model
+
+    rows = [r for r in load_model().provenance.values() if r.source.startswith("fitted: data/")]
+    assert rows, "no bundled parameter is fitted to data/ yet"
+    for row in rows:
+        name = row.source.removeprefix("fitted: data/").split()[0]
+        assert (DATA / name).is_file(), f"{row.id}: {name} is not in data/"
+        assert "95 %" in row.source and "interval" in row.source, f"{row.id}: no confidence interval given"
+
+
+def test_the_bundled_igf1_affinity_is_the_optimum_of_its_binding_data():
+    """Kd_R11_IGF1 was fitted to data/d03: moving it 10 % either way must make that fit worse."""
+    problem = load_data_problem(DATA / "fit_igf1_binding.yaml")
+    at = {fold: problem.nll(np.log10([fold])) for fold in (0.9, 1.0, 1.1)}
+    assert at[1.0] < at[0.9] and at[1.0] < at[1.1], at
