@@ -125,3 +125,40 @@ def test_a_v2_problem_without_amici_is_refused_with_the_reason(boehm_v2, monkeyp
         load_problem(boehm_v2)
     text = str(info.value)
     assert str(boehm_v2) in text and "format_version" in text and "igfsim[amici]" in text
+
+
+@needs_amici
+def test_a_v2_problem_that_estimates_nothing_is_refused(boehm_v2, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(boehm_v2.parent, copy)
+    table = copy / "parameters_Boehm_JProteomeRes2014.tsv"
+    df = pd.read_csv(table, sep="\t")
+    df["estimate"] = "false"
+    df.to_csv(table, sep="\t", index=False)
+    with pytest.raises(CalibrationError, match="parameter table: no parameter is estimated"):
+        load_problem(copy / BOEHM.name)
+
+
+@needs_amici
+@pytest.mark.slow
+def test_amici_reproduces_igfsims_trajectories_through_its_own_petab_v2_export(tmp_path):
+    """An independent engine: igfsim's PEtab v2 export of a scenario (pre-equilibration, periods,
+    libRoadRunner trajectories as measurements), simulated by AMICI's own code generation."""
+    from igfsim.export.petab import write_petab
+    from igfsim.model.sbml import load_model
+    from igfsim.scenario.loading import load_scenario
+
+    root = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "c16"
+    yaml_path = write_petab(load_scenario(root / "scenarios" / "c16_ligand_specificity.yaml"), load_model(), folder)
+    # the export estimates nothing; a calibration problem must estimate something, so free one
+    # parameter at its model value (the comparison is made at that value)
+    (folder / "parameters.tsv").write_text(
+        "parameterId\tlowerBound\tupperBound\tnominalValue\testimate\nkon_lig\t0.006\t0.6\t0.06\ttrue\n"
+    )
+    problem = load_problem(yaml_path)
+    fit = problem.fit_table(tuple(problem.nominal_scaled), SolverSettings(rtol=1e-10, atol=1e-14))
+    assert len(fit) == problem.n_measurements > 1000 and not fit["simulation"].isna().any()
+    assert float((fit["simulation"] - fit["measurement"]).abs().max()) < 1e-4

@@ -173,6 +173,8 @@ def load_problem_v2(path: Path) -> PetabV2Problem:
         if getattr(r.level, "name", str(r.level)).upper() in ("ERROR", "CRITICAL")
     ]
     issues += _bound_issues(problem)
+    if not issues and not list(problem.x_free_ids):
+        issues.append(Issue("parameter table", "no parameter is estimated (estimate true): there is nothing to fit"))
     if issues:
         raise CalibrationError(str(path), issues)
     return PetabV2Problem(path=path, petab_problem=problem, files=_files(path, problem))
