@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from igfsim.calibrate.problem import PetabProblemBase
 from igfsim.errors import CalibrationError, Issue
 
 __all__ = ["PetabV2Problem", "load_problem_v2"]
@@ -31,24 +32,12 @@ _FILE_LISTS = (
 
 
 @dataclass(frozen=True)
-class PetabV2Problem:
+class PetabV2Problem(PetabProblemBase):
     """A checked PEtab v2 problem: the petab library's object plus what the optimiser needs."""
 
     path: Path
     petab_problem: Any  # petab.v2.Problem
     files: tuple[Path, ...] = ()  # the YAML and every table and model file it names
-
-    @property
-    def supports_sensitivities(self) -> bool:
-        return True
-
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
-    @property
-    def parameter_ids(self) -> list[str]:
-        return list(self.petab_problem.x_free_ids)
 
     @property
     def _estimated(self) -> list[Any]:

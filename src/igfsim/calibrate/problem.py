@@ -40,14 +40,11 @@ _TABLES = {
 _LOG_SCALES = ("log", "log10")
 
 
-@dataclass(frozen=True)
-class CalibrationProblem:
-    """A checked PEtab (v1) problem: the petab library's object plus what the optimiser needs."""
+class PetabProblemBase:
+    """What every PEtab problem (v1 or v2) answers the same way: its name, its estimated ids, gradients."""
 
     path: Path
-    petab_problem: Any  # petab.v1.Problem (flattened when it had time-point-specific overrides)
-    flattened: bool
-    files: tuple[Path, ...] = ()  # the YAML and every table and model file it names
+    petab_problem: Any
 
     @property
     def supports_sensitivities(self) -> bool:
@@ -62,6 +59,16 @@ class CalibrationProblem:
     def parameter_ids(self) -> list[str]:
         """Ids of the estimated parameters, in the optimiser's order."""
         return list(self.petab_problem.x_free_ids)
+
+
+@dataclass(frozen=True)
+class CalibrationProblem(PetabProblemBase):
+    """A checked PEtab (v1) problem: the petab library's object plus what the optimiser needs."""
+
+    path: Path
+    petab_problem: Any  # petab.v1.Problem (flattened when it had time-point-specific overrides)
+    flattened: bool
+    files: tuple[Path, ...] = ()  # the YAML and every table and model file it names
 
     @property
     def scales(self) -> list[str]:
