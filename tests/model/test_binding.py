@@ -42,3 +42,46 @@ def test_igf1_bound_fraction_is_one_site_binding_with_depletion(ligand):
     expected = _bound_share(ligand, sites, model.parameters["Kd_R11_IGF1"])
     assert float(res.get("a", "IGF1_bound_fraction")[-1]) == pytest.approx(expected, rel=1e-6)
     assert float(res.get("a", "IGF1_bound_fraction")[0]) == pytest.approx(0.0, abs=1e-12)
+
+
+def _insulin_bound(ligand_nM: float, sites: dict[str, float], kds: dict[str, float]) -> float:
+    """Insulin on the cells (nM in the cell volume) at equilibrium with several receptor classes."""
+    ligand = ligand_nM * MEDIUM_PL
+
+    def balance(bound: float) -> float:
+        free = (ligand - bound) / MEDIUM_PL
+        return bound - sum(CELL_PL * sites[k] * free / (kds[k] + free) for k in sites)
+
+    return brentq(balance, 0.0, min(ligand, CELL_PL * sum(sites.values()))) / CELL_PL
+
+
+@pytest.mark.parametrize("ligand", [0.05, 2.0, 100.0])
+def test_insulin_on_cells_is_binding_to_every_receptor_class_with_depletion(ligand):
+    model = load_model()
+    classes = ("R11", "RAA", "RBB", "H1A", "H1B")
+    scen = parse_scenario(
+        {
+            "name": "insulin_binding",
+            "title": "insulin on IR-B-rich cells, no trafficking",
+            "simulation": {"duration_min": 20000, "points": 3},
+            "cell": {"context": "InsR-B-high", "parameters": {"k_int_R": 0, "kdeg_R": 0}},
+            "readouts": ["insulin_on_cells", *(f"{c}_tot" for c in classes)],
+            "arms": [{"name": "a", "stimulus": {"insulin": ligand}}],
+        },
+        "insulin_binding",
+    )
+    res = run_scenario(scen, model)
+    sites = {c: float(res.get("a", f"{c}_tot")[0]) for c in classes}  # dimers, one insulin site each
+    assert sites["RBB"] > 10 * sites["RAA"] > 0  # the context is what the test means: IR-B-rich
+    values = model.parameters
+    kd_ir = values["Kd_IR_insulin"]
+    kds = {
+        "R11": values["Kd_R11_IGF1"] * values["ratio_R11_insulin_IGF1"],
+        "RAA": kd_ir,
+        "RBB": kd_ir,
+        "H1A": values["Kd_hybrid_IGF1"] * values["ratio_hybrid_insulin_IGF1"],
+        "H1B": values["Kd_hybrid_IGF1"] * values["ratio_hybrid_insulin_IGF1"],
+    }
+    expected = _insulin_bound(ligand, sites, kds)
+    assert float(res.get("a", "insulin_on_cells")[-1]) == pytest.approx(expected, rel=1e-6)
+    assert float(res.get("a", "insulin_on_cells")[0]) == pytest.approx(0.0, abs=1e-12)
