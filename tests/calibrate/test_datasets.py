@@ -178,6 +178,9 @@ def test_a_dose_response_fit_is_drawn_against_the_dose():
     ax = plot_fit(fit).axes[0]
     assert ax.get_xscale() == "log" and ax.get_xlabel() == "IGF1 (nM), at 240 min"
     assert np.allclose(ax.lines[-1].get_xdata(), dose)
+    with_control = fit.assign(dose_nM=[0.0, 0.1, 1.0, 10.0])  # an unstimulated arm stays on the axis
+    ax = plot_fit(with_control).axes[0]
+    assert ax.get_xscale() == "symlog" and ax.xaxis.get_transform().linthresh == pytest.approx(0.1)
     timecourse = fit.assign(time=[0.0, 1.0, 2.0, 3.0])
     assert plot_fit(timecourse).axes[0].get_xlabel() == "time"
 
@@ -283,3 +286,21 @@ def test_the_bundled_igf1_affinity_is_the_optimum_of_its_binding_data():
     problem = load_data_problem(DATA / "fit_igf1_binding.yaml")
     at = {fold: problem.nll(np.log10([fold])) for fold in (0.9, 1.0, 1.1)}
     assert at[1.0] < at[0.9] and at[1.0] < at[1.1], at
+
+
+@pytest.mark.slow
+def test_the_insulin_fit_recorded_in_provenance_is_the_optimum_of_its_data():
+    """data/d04's fit (recorded, not adopted, in the provenance rows of Kd_IR_insulin and k_PI3K_IRS)."""
+    from igfsim.model.sbml import load_model
+
+    rows = load_model().provenance
+    assert "data/d04" in rows["Kd_IR_insulin"].source and "6.4 nM" in rows["Kd_IR_insulin"].source
+    assert "data/d04" in rows["k_PI3K_IRS"].source and "x0.24" in rows["k_PI3K_IRS"].source
+    problem = load_data_problem(DATA / "fit_insulin_binding_pi3k.yaml")
+    best = np.array([6.4 / 0.3, 0.24])  # folds on the bundled 0.3 nM and 0.0032 /(nM min)
+    at_best = problem.nll(np.log10(best))
+    for i in range(2):
+        for step in (0.85, 1.15):
+            moved = best.copy()
+            moved[i] *= step
+            assert problem.nll(np.log10(moved)) > at_best, (i, step)

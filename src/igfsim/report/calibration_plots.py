@@ -106,6 +106,8 @@ def _plot_dose_response(ax: Any, sub: Any) -> bool:
     ax.plot(dose, sub["simulation"].to_numpy(dtype=float)[order], "-", lw=1.2, color="C1", label="best fit")
     if dose.min() > 0:
         ax.set_xscale("log")
+    elif dose.max() > 0:  # an unstimulated control: log above the lowest dose, linear down to 0
+        ax.set_xscale("symlog", linthresh=float(dose[dose > 0].min()), linscale=1.0)
     ax.set_xlabel(f"{sub['dose_species'].iloc[0]} (nM), at {float(sub['time'].iloc[0]):g} min")
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, frameon=False)
