@@ -10,7 +10,7 @@ For each bundled PEtab benchmark problem (``benchmarks/petab-benchmark``):
    reach the published optimum (within 1 unit of negative log-likelihood) and how many failed.
 
 Run: ``python benchmarks/bench_calibrate.py [--problem Boehm_JProteomeRes2014] [--starts 20] [--workers 2]
-[--gradient sensitivities]``.
+[--gradient sensitivities] [--out DIR]``.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--atol", type=float, default=1e-12)
     ap.add_argument("--max-steps", type=int, default=100_000)
     ap.add_argument("--no-fit", action="store_true", help="objective checks only")
+    ap.add_argument("--out", type=Path, help="write each problem's fit tables (starts.tsv, ...) to OUT/<problem>")
     args = ap.parse_args()
     from igfsim.calibrate import CalibrationOptions, Gradient, SolverSettings, calibrate, load_problem, objective_at
 
@@ -107,6 +108,8 @@ def main() -> None:
         )
         res = calibrate(problem, options, n_workers=args.workers)
         wall = time.perf_counter() - t0
+        if args.out is not None:
+            res.write_tables(args.out / name)
         reached = sum(s.ok and s.fval <= published + 1.0 for s in res.starts)
         print(
             f"multi-start ({res.gradient.value}, rtol {args.rtol:g}): {args.starts} starts (seed {args.seed}) "
