@@ -12,15 +12,20 @@ from igfsim.scenario.loading import parse_scenario
 CELL_PL, MEDIUM_PL = 1.2, 2100.0  # the model's compartments (pL per cell)
 
 
-def _bound_share(ligand_nM: float, sites_nM: float, kd_nM: float) -> float:
-    """Share of the dish's ligand on the cells at equilibrium (amounts in pL x nM)."""
-    ligand, sites = ligand_nM * MEDIUM_PL, sites_nM * CELL_PL
+def _bound(ligand_nM: float, sites: dict[str, float], kds: dict[str, float]) -> float:
+    """Ligand on the cells (nM in the cell volume) at equilibrium with independent site classes, with depletion."""
+    ligand = ligand_nM * MEDIUM_PL  # amounts in pL x nM
 
     def balance(bound: float) -> float:
         free = (ligand - bound) / MEDIUM_PL
-        return bound - sites * free / (kd_nM + free)
+        return bound - sum(CELL_PL * sites[k] * free / (kds[k] + free) for k in sites)
 
-    return brentq(balance, 0.0, min(ligand, sites)) / ligand
+    return brentq(balance, 0.0, min(ligand, CELL_PL * sum(sites.values()))) / CELL_PL
+
+
+def _bound_share(ligand_nM: float, sites_nM: float, kd_nM: float) -> float:
+    """Share of the dish's ligand on the cells at equilibrium with one site class."""
+    return _bound(ligand_nM, {"site": sites_nM}, {"site": kd_nM}) * CELL_PL / (ligand_nM * MEDIUM_PL)
 
 
 @pytest.mark.parametrize("ligand", [0.007, 0.2, 5.0])
@@ -42,17 +47,6 @@ def test_igf1_bound_fraction_is_one_site_binding_with_depletion(ligand):
     expected = _bound_share(ligand, sites, model.parameters["Kd_R11_IGF1"])
     assert float(res.get("a", "IGF1_bound_fraction")[-1]) == pytest.approx(expected, rel=1e-6)
     assert float(res.get("a", "IGF1_bound_fraction")[0]) == pytest.approx(0.0, abs=1e-12)
-
-
-def _insulin_bound(ligand_nM: float, sites: dict[str, float], kds: dict[str, float]) -> float:
-    """Insulin on the cells (nM in the cell volume) at equilibrium with several receptor classes."""
-    ligand = ligand_nM * MEDIUM_PL
-
-    def balance(bound: float) -> float:
-        free = (ligand - bound) / MEDIUM_PL
-        return bound - sum(CELL_PL * sites[k] * free / (kds[k] + free) for k in sites)
-
-    return brentq(balance, 0.0, min(ligand, CELL_PL * sum(sites.values()))) / CELL_PL
 
 
 @pytest.mark.parametrize("ligand", [0.05, 2.0, 100.0])
@@ -82,6 +76,6 @@ def test_insulin_on_cells_is_binding_to_every_receptor_class_with_depletion(liga
         "H1A": values["Kd_hybrid_IGF1"] * values["ratio_hybrid_insulin_IGF1"],
         "H1B": values["Kd_hybrid_IGF1"] * values["ratio_hybrid_insulin_IGF1"],
     }
-    expected = _insulin_bound(ligand, sites, kds)
+    expected = _bound(ligand, sites, kds)
     assert float(res.get("a", "insulin_on_cells")[-1]) == pytest.approx(expected, rel=1e-6)
     assert float(res.get("a", "insulin_on_cells")[0]) == pytest.approx(0.0, abs=1e-12)
