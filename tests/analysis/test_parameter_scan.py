@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +62,14 @@ def test_a_threshold_between_nominal_and_perturbed_flips_exactly_there(tmp_path,
     ]
     path = tmp_path / "minimal.yaml"
     path.write_text(yaml.safe_dump(sc), encoding="utf-8")
-    result = scan_catalogue([path], parameters=["Kd_mAb_IGF1R", "Kd_IGFBP7_IGF1R"])
+    finished = []
+    result = scan_catalogue([path], parameters=["Kd_mAb_IGF1R", "Kd_IGFBP7_IGF1R"], on_done=finished.append)
+    assert finished == list(result.scenarios)  # reported as it finished, the same scan as returned
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pooled = scan_catalogue(
+            [path, path], parameters=["Kd_mAb_IGF1R", "Kd_IGFBP7_IGF1R"], executor=pool, on_done=finished.append
+        )
+    assert len(finished) == 3 and pooled.scenarios == (result.scenarios[0],) * 2  # files' order kept
     assert [(f.parameter, f.factor, f.holds_nominal) for f in result.flips] == [("Kd_mAb_IGF1R", 2.0, True)]
     assert result.share_flipping() == 1 / 4 and result.share_flipping(["C01"]) == 0
     page = render_robustness_md(result, igf_model)

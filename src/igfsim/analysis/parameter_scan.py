@@ -26,8 +26,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
-from concurrent.futures import Executor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,15 +196,30 @@ def scan_catalogue(
     factors: Sequence[float] = FACTORS,
     parameters: Sequence[str] | None = None,
     executor: Executor | None = None,
+    on_done: Callable[[ScenarioScan], None] | None = None,
 ) -> ScanResult:
     """Scan every scenario file; ``executor`` (any ``concurrent.futures.Executor``) runs the
-    scenarios in parallel, one scenario per task; None runs them here, one after the other."""
+    scenarios in parallel, one scenario per task; None runs them here, one after the other.
+    ``on_done(scan)`` is called as each scenario finishes (in finishing order); the result keeps
+    the files' order."""
     model = load_model(model_path)
     params = tuple(parameters) if parameters is not None else tuple(scannable_parameters(model))
     jobs = [
         (str(f), None if model_path is None else str(model_path), params, tuple(map(float, factors))) for f in files
     ]
-    scans = list(executor.map(_scan_file, jobs)) if executor is not None else [_scan_file(j) for j in jobs]
+    done = on_done or (lambda scan: None)
+    if executor is None:
+        scans = []
+        for job in jobs:
+            scans.append(_scan_file(job))
+            done(scans[-1])
+    else:
+        futures = {executor.submit(_scan_file, job): i for i, job in enumerate(jobs)}
+        by_index: dict[int, ScenarioScan] = {}
+        for fut in as_completed(futures):
+            by_index[futures[fut]] = fut.result()
+            done(by_index[futures[fut]])
+        scans = [by_index[i] for i in range(len(jobs))]
     return ScanResult(params, tuple(map(float, factors)), tuple(scans), model.sha256, catalogue_hash(list(files)))
 
 

@@ -84,6 +84,7 @@ def _fragility_report(flips, files) -> int:
 def _cmd_robustness(args) -> int:
     """One-at-a-time x0.5/x2 scan of the catalogue -> docs/robustness.md and .json (or --check them)."""
     from igfsim.analysis.parameter_scan import (
+        ScenarioScan,
         catalogue_hash,
         load_robustness_json,
         render_robustness_json,
@@ -111,7 +112,10 @@ def _cmd_robustness(args) -> int:
             return EXIT_EXPECTATION
         print(f"{out}: up to date with the model and {len(files)} scenario file(s)")
         return _fragility_report(flips, files)
-    print(f"scanning {len(files)} scenario file(s); this takes minutes (one line per scenario as it finishes)")
+    print(
+        f"scanning {len(files)} scenario file(s); this takes minutes (one line per scenario as it finishes)",
+        flush=True,
+    )
     executor = None
     if args.workers is None or args.workers > 1:
         import multiprocessing
@@ -119,12 +123,14 @@ def _cmd_robustness(args) -> int:
 
         executor = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        result = scan_catalogue(files, args.model, factors=args.factors, executor=executor)
+
+        def report(s: ScenarioScan) -> None:
+            print(f"  {s.scenario}: {len(s.flips)} flip(s), {len(s.failed)} failed run(s)", flush=True)
+
+        result = scan_catalogue(files, args.model, factors=args.factors, executor=executor, on_done=report)
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
-    for s in result.scenarios:
-        print(f"  {s.scenario}: {len(s.flips)} flip(s), {len(s.failed)} failed run(s)")
     text, data = render_robustness_md(result, model), render_robustness_json(result)
 
     def write(path: Path) -> Path:
