@@ -29,6 +29,9 @@ def _cmd_calibrate(args) -> int:
     except ValueError as err:
         print_error(f"{args.problem}: {err}")
         return EXIT_INPUT
+    if args.sample is not None and args.sample < 100:
+        print_error(f"--sample: expected at least 100 draws, got {args.sample}")
+        return EXIT_INPUT
     out = Path(args.out) if args.out else Path("out") / f"calibrate-{problem.name}"
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         print_error(f"{out}: exists and is not empty (choose another --out or pass --overwrite)")
@@ -81,6 +84,8 @@ def _cmd_calibrate(args) -> int:
         if args.profile and res.best.ok:
             profiles = _profile(res, args, executor, out)
             written += [out / "profiles.tsv", out / "profile_paths.tsv"]
+        if args.sample is not None and res.best.ok:
+            written += _sample(res, args, out, isinstance(problem, DataProblem))
         if isinstance(problem, DataProblem) and res.best.ok:
             from igfsim.calibrate.ensemble import ensemble_from_fit
 
@@ -154,6 +159,31 @@ def _profile(res, args, executor: object, out: Path) -> list:
     return profs
 
 
+def _sample(res, args, out: Path, data_problem: bool) -> list[Path]:
+    from igfsim.calibrate.sampling import ensemble_from_sample, sample_posterior
+
+    print(f"sampling the posterior: {args.sample} draws of adaptive Metropolis from the best fit")
+    sample = sample_posterior(res, args.sample, seed=args.seed)
+    written = [out / "posterior.tsv", out / "samples.tsv"]
+    table = sample.table()
+    table.to_csv(written[0], sep="\t", index=False)
+    sample.samples_table().to_csv(written[1], sep="\t", index=False)
+    print(table[["parameterId", "median", "ci95_lower", "ci95_upper"]].to_string(index=False))
+    print(
+        f"burn-in {sample.burn_in} of {sample.n_drawn} draws (Geweke); "
+        f"effective sample size {sample.effective_sample_size:.0f}"
+    )
+    if data_problem:
+        try:
+            ens = ensemble_from_sample(sample, res)
+        except ValueError as err:
+            print(f"no posterior_ensemble.tsv: {err}")
+        else:
+            written.append(ens.write_tsv(out / "posterior_ensemble.tsv"))
+            print(f"posterior ensemble: {ens.n_members} member(s)")
+    return written
+
+
 def add_commands(sub) -> None:
     """calibrate."""
     cal = sub.add_parser(
@@ -194,6 +224,14 @@ def add_commands(sub) -> None:
     cal.add_argument("--dask", default=None, metavar="ADDRESS", help="run the starts on a Dask cluster")
     cal.add_argument(
         "--profile", action="store_true", help="profile likelihoods of every estimated parameter (95 %% intervals)"
+    )
+    cal.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="draw N posterior samples from the best fit (adaptive Metropolis; posterior.tsv, samples.tsv, "
+        "and posterior_ensemble.tsv for a data problem)",
     )
     cal.add_argument("--no-plots", action="store_true", help="tables only (no waterfall.png / fit.png)")
     cal.add_argument("--no-progress", action="store_true", help="no progress bar")
