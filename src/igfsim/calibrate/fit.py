@@ -165,9 +165,13 @@ def calibrate(
     n_workers: int | None = None,
     progress: bool = True,
     on_start_done: StartDone | None = None,
+    start_at: np.ndarray | None = None,
 ) -> CalibrationResult:
     """Fit a PEtab problem by multi-start local optimisation; return every start and the best fit.
 
+    ``start_at`` (one row per start, the estimated parameters on their scales, inside the bounds) are
+    the start points instead of ``options.n_starts`` random draws, e.g. rows of :func:`start_points`
+    to re-run chosen starts of an earlier calibration.
     ``executor`` is what sweeps take: None (a spawn process pool of ``n_workers``), ``"serial"``, any
     ``concurrent.futures.Executor`` or a ``distributed.Client``. ``on_start_done(index, result)`` is
     called as each start finishes (pyPESTO's ``OptimizerResult``).
@@ -181,8 +185,11 @@ def calibrate(
     # under libRoadRunner fail at different points, and a start AMICI cannot simulate is no start
     checker = Gradient.SENSITIVITIES if gradient is Gradient.SENSITIVITIES else Gradient.NONE
     value_objective = problem.build(checker, options.solver).objective  # built once for both uses
-    x0s = start_points(problem, options.n_starts, options.seed, objective=value_objective)
-    ids = [str(i) for i in range(options.n_starts)]
+    if start_at is None:
+        x0s = start_points(problem, options.n_starts, options.seed, objective=value_objective)
+    else:
+        x0s = _given_starts(problem, start_at)
+    ids = [str(i) for i in range(len(x0s))]
     label = f"calibrate {problem.name} ({options.optimizer.value})"
     engine = ExecutorEngine(executor, n_workers, progress=progress, label=label, on_done=on_start_done)
     found = _run(problem, options.optimizer, x0s, ids, options, engine, gradient)
@@ -209,6 +216,18 @@ def calibrate(
         n_workers=n_workers,
         nominal_fval=_nominal_fval(problem, value_objective),
     )
+
+
+def _given_starts(problem: FitProblem, starts: np.ndarray) -> np.ndarray:
+    x0s = np.atleast_2d(np.asarray(starts, dtype=float))
+    n = len(problem.parameter_ids)
+    if x0s.ndim != 2 or x0s.shape[1] != n or x0s.shape[0] < 1:
+        raise ValueError(f"start_at: expected rows of {n} values (the estimated parameters), got shape {x0s.shape}")
+    lb, ub = np.asarray(problem.lower_scaled), np.asarray(problem.upper_scaled)
+    outside = sorted({problem.parameter_ids[k] for k in np.nonzero(~((x0s >= lb) & (x0s <= ub)))[1]})
+    if outside:
+        raise ValueError(f"start_at: outside the bounds (on the parameters' scales) for {', '.join(outside)}")
+    return x0s
 
 
 def load_any(path: str | Path) -> FitProblem:
