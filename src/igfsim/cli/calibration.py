@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +90,7 @@ def _cmd_calibrate(args) -> int:
         if isinstance(problem, DataProblem) and res.best.ok:
             from igfsim.calibrate.ensemble import ensemble_from_fit
 
-            try:
-                ens = ensemble_from_fit(res, profiles)
-            except ValueError as err:
-                print(f"no ensemble.tsv: {err}")
-            else:
-                written.append(ens.write_tsv(out / "ensemble.tsv"))
-                print(f"ensemble: {ens.n_members} member(s) ({ens.source})")
+            written += _write_ensemble(lambda: ensemble_from_fit(res, profiles), out / "ensemble.tsv")
         if not args.no_plots:
             from igfsim.report.calibration_plots import write_calibration_figures
 
@@ -174,14 +169,19 @@ def _sample(res, args, out: Path, data_problem: bool) -> list[Path]:
         f"effective sample size {sample.effective_sample_size:.0f}"
     )
     if data_problem:
-        try:
-            ens = ensemble_from_sample(sample, res)
-        except ValueError as err:
-            print(f"no posterior_ensemble.tsv: {err}")
-        else:
-            written.append(ens.write_tsv(out / "posterior_ensemble.tsv"))
-            print(f"posterior ensemble: {ens.n_members} member(s)")
+        written += _write_ensemble(lambda: ensemble_from_sample(sample, res), out / "posterior_ensemble.tsv")
     return written
+
+
+def _write_ensemble(make: Callable[[], Any], path: Path) -> list[Path]:
+    """Write the ensemble ``make()`` returns, or say why there is none (a ValueError of its builder)."""
+    try:
+        ens = make()
+    except ValueError as err:
+        print(f"no {path.name}: {err}")
+        return []
+    print(f"{path.name}: {ens.n_members} member(s) ({ens.source})")
+    return [ens.write_tsv(path)]
 
 
 def add_commands(sub) -> None:
