@@ -22,6 +22,7 @@ import numpy as np
 from igfsim.errors import CalibrationError, Issue
 
 if TYPE_CHECKING:
+    from igfsim.calibrate.datasets import DataProblem
     from igfsim.calibrate.profile import ParameterProfile
     from igfsim.calibrate.result import CalibrationResult
 
@@ -104,17 +105,26 @@ class Ensemble:
         return cls(tuple(params), np.array(rows, dtype=float), "\n".join(comments))
 
 
+def model_parameter_columns(result: CalibrationResult) -> tuple[DataProblem, list[int]]:
+    """A data-problem fit's problem and the columns of its model parameters (expression levels left out)."""
+    from igfsim.calibrate.datasets import DataProblem
+
+    problem = getattr(result, "problem", None)
+    if not isinstance(problem, DataProblem):
+        raise ValueError("an ensemble of model-parameter multipliers needs a data problem (igfsim's own model)")
+    kinetic = [k for k, p in enumerate(problem.parameters) if not p.is_expression]
+    if not kinetic:
+        raise ValueError("only expression levels were fitted: a cell's levels are its context, not an ensemble")
+    return problem, kinetic
+
+
 def ensemble_from_fit(
     result: CalibrationResult, profiles: list[ParameterProfile] | None = None, *, confidence: float = 0.95
 ) -> Ensemble:
     """The parameter vectors of a data-problem fit that the data do not reject (see the module docstring)."""
     from scipy.stats import chi2
 
-    from igfsim.calibrate.datasets import DataProblem
-
-    problem = getattr(result, "problem", None)
-    if not isinstance(problem, DataProblem):
-        raise ValueError("an ensemble of model-parameter multipliers needs a data problem (igfsim's own model)")
+    problem, kinetic = model_parameter_columns(result)
     starts = result.starts
     best = starts[0]
     if not best.ok:
@@ -124,9 +134,6 @@ def ensemble_from_fit(
     n_ends = len(vectors)
     for prof in profiles or []:
         vectors += list(prof.members)
-    kinetic = [k for k, p in enumerate(problem.parameters) if not p.is_expression]
-    if not kinetic:
-        raise ValueError("only expression levels were fitted: a cell's levels are its context, not an ensemble")
     unique = np.unique(np.round(np.array(vectors, dtype=float)[:, kinetic], 12), axis=0)
     source = (
         f"ensemble of {problem.name} ({problem.path}): {n_ends} optimiser end point(s) within "

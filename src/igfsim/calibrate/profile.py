@@ -78,9 +78,7 @@ def profile(
     max_iter: int = 200,
 ) -> list[ParameterProfile]:
     """Profile ``parameters`` (default: every estimated one) from the best fit of ``result``."""
-    import pypesto
     import pypesto.profile as pprof
-    from pypesto.result import OptimizerResult
 
     if not result.best.ok:
         raise ValueError("no start finished: there is no best fit to profile from")
@@ -93,9 +91,7 @@ def profile(
     gradient = result.gradient if result.gradient is not Gradient.NONE else Gradient.AUTO.resolve(problem)
     pp = problem.build(optimizer.gradient_for(gradient), result.solver)
     x_best = np.asarray(result.best.x, dtype=float)
-    full = pp.get_full_vector(x_best, pp.x_fixed_vals)
-    pres = pypesto.Result(pp)
-    pres.optimize_result.append(OptimizerResult(id="best", x=full, fval=result.best.fval, x0=full))
+    pres = result.pypesto_result(pp)
     free = list(pp.x_free_indices)
     index = [free[ids.index(p)] for p in wanted]
     engine = ExecutorEngine(executor, n_workers, progress=progress, label=f"profile {problem.name}")

@@ -83,6 +83,18 @@ class CalibrationResult:
         ids, scales = self.problem.parameter_ids, self.problem.scales
         return {p: unscale(v, s) for p, v, s in zip(ids, self.best.x, scales, strict=True)}
 
+    def pypesto_result(self, pp: Any) -> Any:
+        """A ``pypesto.Result`` of the pyPESTO problem ``pp`` holding the best fit, which pyPESTO's
+        profiling and sampling start from."""
+        import numpy as np
+        import pypesto
+        from pypesto.result import OptimizerResult
+
+        full = pp.get_full_vector(np.asarray(self.best.x, dtype=float), pp.x_fixed_vals)
+        res = pypesto.Result(pp)
+        res.optimize_result.append(OptimizerResult(id="best", x=full, fval=self.best.fval, x0=full))
+        return res
+
     def parameter_table(self) -> Any:
         """The problem's parameter table with the best estimates (PEtab form for PEtab problems)."""
         return self.problem.parameter_table(self.best.x if self.best.ok else None)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from igfsim.calibrate.ensemble import Ensemble
+from igfsim.calibrate.ensemble import Ensemble, model_parameter_columns
 from igfsim.calibrate.objective import Gradient, library_quiet, native_output_silenced
 from igfsim.calibrate.problem import unscale
 from igfsim.calibrate.result import CalibrationResult
@@ -82,9 +82,7 @@ class PosteriorSample:
 
 def sample_posterior(result: CalibrationResult, n_samples: int = 5000, *, seed: int = 0) -> PosteriorSample:
     """Draw ``n_samples`` from the posterior, starting at the best fit of ``result``."""
-    import pypesto
     import pypesto.sample as ps
-    from pypesto.result import OptimizerResult
 
     if not (isinstance(n_samples, int) and n_samples >= 100):
         raise ValueError(f"n_samples: expected an integer of at least 100, got {n_samples!r}")
@@ -93,9 +91,7 @@ def sample_posterior(result: CalibrationResult, n_samples: int = 5000, *, seed: 
     problem = result.problem
     pp = problem.build(Gradient.NONE, result.solver)  # the sampler needs values only
     x_best = np.asarray(result.best.x, dtype=float)
-    pres = pypesto.Result(pp)
-    full = pp.get_full_vector(x_best, pp.x_fixed_vals)
-    pres.optimize_result.append(OptimizerResult(id="best", x=full, fval=result.best.fval, x0=full))
+    pres = result.pypesto_result(pp)
     width = np.asarray(problem.upper_scaled) - np.asarray(problem.lower_scaled)
     sampler = ps.AdaptiveMetropolisSampler(
         # first proposals a hundredth of each parameter's range; the sampler adapts them to the chain
@@ -126,16 +122,9 @@ def sample_posterior(result: CalibrationResult, n_samples: int = 5000, *, seed: 
 
 def ensemble_from_sample(sample: PosteriorSample, result: CalibrationResult, n_members: int = 200) -> Ensemble:
     """At most ``n_members`` kept draws of a data problem's posterior, evenly spaced along the chain."""
-    from igfsim.calibrate.datasets import DataProblem
-
-    problem = result.problem
-    if not isinstance(problem, DataProblem):
-        raise ValueError("an ensemble of model-parameter multipliers needs a data problem (igfsim's own model)")
+    problem, kinetic = model_parameter_columns(result)
     if sample.n_kept < 1:
         raise ValueError(f"the chain did not pass its burn-in ({sample.n_drawn} draws): draw more")
-    kinetic = [k for k, p in enumerate(problem.parameters) if not p.is_expression]
-    if not kinetic:
-        raise ValueError("only expression levels were fitted: a cell's levels are its context, not an ensemble")
     rows = np.unique(np.linspace(0, sample.n_kept - 1, min(n_members, sample.n_kept)).round().astype(int))
     source = (
         f"posterior ensemble of {problem.name} ({problem.path}): {len(rows)} of the {sample.n_kept} draws kept "
