@@ -26,6 +26,7 @@ from igfsim.calibrate.result import CalibrationResult
 __all__ = ["PosteriorSample", "ensemble_from_sample", "sample_posterior"]
 
 CREDIBLE = 0.95
+MIN_SAMPLES = 100  # fewer draws give no burn-in test worth reading
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,8 @@ def sample_posterior(result: CalibrationResult, n_samples: int = 5000, *, seed: 
     """Draw ``n_samples`` from the posterior, starting at the best fit of ``result``."""
     import pypesto.sample as ps
 
-    if not (isinstance(n_samples, int) and n_samples >= 100):
-        raise ValueError(f"n_samples: expected an integer of at least 100, got {n_samples!r}")
+    if not (isinstance(n_samples, int) and n_samples >= MIN_SAMPLES):
+        raise ValueError(f"n_samples: expected an integer of at least {MIN_SAMPLES}, got {n_samples!r}")
     if not result.best.ok:
         raise ValueError("no start finished: there is no best fit to sample from")
     problem = result.problem

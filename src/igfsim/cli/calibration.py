@@ -30,8 +30,10 @@ def _cmd_calibrate(args) -> int:
     except ValueError as err:
         print_error(f"{args.problem}: {err}")
         return EXIT_INPUT
-    if args.sample is not None and args.sample < 100:
-        print_error(f"--sample: expected at least 100 draws, got {args.sample}")
+    from igfsim.calibrate.sampling import MIN_SAMPLES
+
+    if args.sample is not None and args.sample < MIN_SAMPLES:
+        print_error(f"--sample: expected at least {MIN_SAMPLES} draws, got {args.sample}")
         return EXIT_INPUT
     out = Path(args.out) if args.out else Path("out") / f"calibrate-{problem.name}"
     if out.exists() and any(out.iterdir()) and not args.overwrite:
