@@ -204,7 +204,7 @@ def test_list_prints_everything(capsys):
 def test_list_one_section(capsys, what):
     assert main(["list", what]) == 0
     out, _ = capsys.readouterr()
-    headers = {"drugs": "Drugs:", "contexts": "Cell contexts:", "readouts": "Readouts", "scenarios": "Scenarios"}
+    headers = {"drugs": "Drugs (", "contexts": "Cell contexts (", "readouts": "Readouts", "scenarios": "Scenarios"}
     assert len(out.splitlines()) >= 2
     assert [h for h in headers.values() if h in out] == [headers[what]]
 
@@ -231,7 +231,7 @@ def test_model_without_standard_readouts_is_bad_input(scenario_file, tmp_path, c
     path = scenario_file("other_model", expect=[])
     assert main(["validate", str(path), "--model", str(model)]) == 2
     _, err = capsys.readouterr()
-    assert "readouts" in err and "pAkt" in err and "Traceback" not in err
+    assert "readouts: " in err and "names no standard readouts" in err and "Traceback" not in err
 
 
 def test_unwritable_output_folder_exits_2(scenario_file, tmp_path, capsys):
@@ -248,4 +248,5 @@ def test_model_without_drug_slots_is_bad_input(scenario_file, tmp_path, capsys):
     path = scenario_file("bare_model", expect=[], readouts=["IGF1"])
     assert main(["validate", str(path), "--model", str(model)]) == 2
     _, err = capsys.readouterr()
-    assert "treatments[0].drug" in err and "mAb_IGF1R" in err and "Traceback" not in err
+    assert "treatments[0].drug" in err and "'anti-IGF1R-mAb', which is not a mode of action" in err
+    assert "no mapping file" in err and "Traceback" not in err

@@ -56,6 +56,15 @@ class BnetError(ModelError):
         super().__init__(_issues_text(self.path, self.issues, "Boolean network file"))
 
 
+class MappingError(ModelError):
+    """A model mapping file is invalid; carries the file and *all* problems found (``.issues``)."""
+
+    def __init__(self, path: str, issues: Iterable[Issue]):
+        self.path = str(path)
+        self.issues = list(issues)
+        super().__init__(_issues_text(self.path, self.issues, "model mapping file"))
+
+
 class ScenarioError(IgfsimError, ValueError):
     """A scenario file is invalid; carries the file path and *all* issues found."""
 
@@ -63,6 +72,15 @@ class ScenarioError(IgfsimError, ValueError):
         self.path = str(path)
         self.issues = list(issues)
         super().__init__(_issues_text(self.path, self.issues, "scenario file"))
+
+
+class CatalogError(ScenarioError):
+    """A drug and cell catalogue file is invalid or conflicts with another; carries *all* issues."""
+
+    def __init__(self, path: str, issues: Iterable[Issue]):
+        self.path = str(path)
+        self.issues = list(issues)
+        ValueError.__init__(self, _issues_text(self.path, self.issues, "catalogue file"))
 
 
 class SimulationError(IgfsimError, RuntimeError):

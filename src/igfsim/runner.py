@@ -49,11 +49,11 @@ def run_scenario(
         model = load_model(model)
     validate_scenario(scenario, model, source)
     eng = get_engine(engine)
-    readouts = tuple(scenario.selected_readouts())
+    eng.check_model(model)
+    readouts = tuple(scenario.selected_readouts(model.mapping.readouts))
     protocols = [build_protocol(model, scenario, arm) for arm in scenario.arms]
     times = np.asarray(eng.output_times(protocols[0]), dtype=float)
     values, records = _simulate_arms(eng, model, scenario, protocols, (times.size, len(readouts)), on_error)
-    species = dict(model.species)
     return ScenarioResult(
         scenario=scenario.name,
         engine=eng.name,
@@ -62,7 +62,7 @@ def run_scenario(
         readouts=readouts,
         values=values,
         records=tuple(records),
-        units={r: (unit_of(r, species) if eng.time_units == "min" else "activity 0..1") for r in readouts},
+        units={r: (unit_of(r, model) if eng.time_units == "min" else "activity 0..1") for r in readouts},
         time_units=eng.time_units,
         attrs={
             "model_path": model.path,

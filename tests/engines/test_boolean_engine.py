@@ -183,6 +183,7 @@ def test_every_problem_is_reported_at_once():
 def test_cli_maps_a_broken_bnet_to_exit_code_2(tmp_path, capsys):
     model = tmp_path / "igf1r.antimony"
     shutil.copy(igfsim.load_model().path, model)
+    shutil.copy(igfsim.load_model().mapping.source, tmp_path)  # its boolean.bnet is the broken file beside it
     (tmp_path / "igf1r.bnet").write_text("x, y\n", encoding="utf-8")
     code = main(["validate", "--engine", "boolean", "--model", str(model), str(SCENARIOS[-1])])
     assert code == 2

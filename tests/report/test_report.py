@@ -63,11 +63,10 @@ def test_each_panel_has_one_line_per_arm(figure, result):
 
 
 def test_axis_labels_carry_time_and_unit(figure, result):
-    species = dict(igfsim.load_model().species)
     for ax in (a for a in figure.axes if a.get_visible()):
         assert ax.get_xlabel() == "time [min]"
         readout = ax.get_title()
-        assert result.units[readout] == unit_of(readout, species)
+        assert result.units[readout] == unit_of(readout, igfsim.load_model())
         assert result.units[readout] in ax.get_ylabel() and readout in ax.get_ylabel()
     assert result.units["IGF1"] == "nM" and result.units["pAkt"] == "fraction of pool"
 

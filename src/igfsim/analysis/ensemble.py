@@ -21,7 +21,7 @@ from igfsim.analysis.robustness import expectation_robustness
 from igfsim.calibrate.ensemble import Ensemble
 from igfsim.errors import Issue, ReportInputError
 from igfsim.model.sbml import Model
-from igfsim.scenario.loading import load_scenario
+from igfsim.scenario.loading import load_scenario, with_catalogs
 
 __all__ = ["ROBUST_SHARE", "EnsembleSummary", "EnsembleVerdict", "ensemble_verdicts", "format_ensemble"]
 
@@ -153,8 +153,9 @@ def ensemble_verdicts(
     executor: object = None,
     n_workers: int | None = None,
     progress: bool = False,
+    catalogs: Sequence[str | Path] = (),
 ) -> list[EnsembleVerdict]:
-    """Every expectation of every scenario file over ``ensemble``.
+    """Every expectation of every scenario file over ``ensemble`` (each reading ``catalogs`` after its own).
 
     ``executor``: ``"serial"``, any ``concurrent.futures.Executor`` or a ``distributed.Client``; None
     runs in-process with ``n_workers`` <= 1 and otherwise on one spawn process pool of ``n_workers``
@@ -165,11 +166,13 @@ def ensemble_verdicts(
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return ensemble_verdicts(files, ensemble, model, executor=pool, n_workers=n_workers, progress=progress)
+            return ensemble_verdicts(
+                files, ensemble, model, executor=pool, n_workers=n_workers, progress=progress, catalogs=catalogs
+            )
     members = ensemble.members()
     out: list[EnsembleVerdict] = []
     for f in files:
-        scen = load_scenario(f)
+        scen = with_catalogs(load_scenario(f), catalogs)
         if not scen.expect:
             continue
         rob = expectation_robustness(

@@ -34,9 +34,6 @@ from pathlib import Path
 from igfsim.analysis.expectations import Verdict, describe
 from igfsim.analysis.robustness import expectation_robustness
 from igfsim.model.sbml import Model, load_model
-from igfsim.model.slots import DRUG_SLOTS
-from igfsim.scenario.contexts import EXPRESSION_PARAMETERS
-from igfsim.scenario.drugs import OPTION_PARAMETERS
 from igfsim.scenario.loading import load_scenario
 from igfsim.scenario.schema import Scenario
 
@@ -56,7 +53,8 @@ def is_assumed(model: Model, parameter: str) -> bool:
 
 def scannable_parameters(model: Model) -> list[str]:
     """The parameters a scan varies (see the module docstring), in model order."""
-    skip = set(DRUG_SLOTS) | set(OPTION_PARAMETERS.values()) | set(EXPRESSION_PARAMETERS.values())
+    mapping = model.mapping
+    skip = set(mapping.drug_slots) | set(mapping.option_parameters.values()) | set(mapping.expression.values())
     return [p for p, v in model.parameters.items() if v != 0 and p not in skip]
 
 

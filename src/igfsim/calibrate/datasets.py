@@ -84,7 +84,8 @@ class DataProblem:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle (into workers, pyPESTO's copies) with the model as its SBML text, compiled again there."""
-        return _rebuild, (self.path, self.model.sbml, self.model.path, self.scenarios, self.parameters)
+        model = self.model
+        return _rebuild, (self.path, model.sbml, model.path, model.mapping, self.scenarios, self.parameters)
 
     # ---------------------------------------------------------------- what the optimiser sees
     @property
@@ -239,10 +240,10 @@ def _dose_axis(scen: Scenario, data: Dataset) -> tuple[str, dict[str, float]]:
     return varying[0], {a: float(st.get(varying[0], 0.0)) for a, st in stimuli.items()}
 
 
-def _rebuild(path: Path, sbml: str, name: str, scenarios: Any, parameters: Any) -> DataProblem:
+def _rebuild(path: Path, sbml: str, name: str, mapping: Any, scenarios: Any, parameters: Any) -> DataProblem:
     from igfsim.model.sbml import load_model_string
 
-    return DataProblem(path, load_model_string(sbml, name), scenarios, parameters)
+    return DataProblem(path, load_model_string(sbml, name, mapping=mapping), scenarios, parameters)
 
 
 def _unit(model: Model, pid: str) -> str:
@@ -360,11 +361,9 @@ def _parameters(raw: object, model: Model) -> tuple[list[FitParameter], list[Iss
             continue
         pid = str(item["id"])
         if pid.startswith("expression:"):
-            from igfsim.scenario.contexts import EXPRESSION_PARAMETERS
-
-            key = pid.split(":", 1)[1]
-            if key not in EXPRESSION_PARAMETERS:
-                why = f"unknown expression key {key!r}{did_you_mean(key, EXPRESSION_PARAMETERS)}"
+            key, keys = pid.split(":", 1)[1], model.mapping.expression
+            if key not in keys:
+                why = f"unknown expression key {key!r}{did_you_mean(key, keys)}"
                 issues.append(Issue(f"{where}.id", why))
                 continue
         elif pid not in model.parameters:

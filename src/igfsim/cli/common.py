@@ -42,3 +42,29 @@ def write_and_report(out: Path, write: Callable[[Path], object], what: str) -> i
         return EXIT_INPUT
     print(f"wrote {written or out} ({what})")
     return EXIT_OK
+
+
+def add_model_options(sp, *, model_help: str = "Antimony or SBML model (default: the bundled model)") -> None:
+    """``--model``, ``--mapping`` and ``--catalog``: the options of every command that reads a model or scenarios."""
+    sp.add_argument("--model", default=None, help=model_help)
+    sp.add_argument(
+        "--mapping",
+        default=None,
+        metavar="FILE",
+        help="the model's mapping file (readouts, drug slots, expression keys, logical model; default: "
+        "<model>.mapping.yaml beside the model)",
+    )
+    sp.add_argument(
+        "--catalog",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="drug and cell-context catalogue read over the bundled one (repeatable; after a scenario's own)",
+    )
+
+
+def load_model_of(args):
+    """The model the command line names (``--model``, ``--mapping``), say which files were read."""
+    from igfsim.model.sbml import load_model
+
+    return load_model(getattr(args, "model", None), mapping=getattr(args, "mapping", None))

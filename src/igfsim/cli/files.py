@@ -8,6 +8,8 @@ from igfsim.cli.common import (
     EXIT_EXPECTATION,
     EXIT_INPUT,
     EXIT_OK,
+    add_model_options,
+    load_model_of,
     print_error,
     scenario_files,
     write_and_report,
@@ -146,19 +148,17 @@ def _cmd_robustness(args) -> int:
 def _cmd_export(args) -> int:
     from igfsim.export.models import write_bnet, write_sbml, write_sbml_qual
     from igfsim.model.bnet import load_bnet
-    from igfsim.model.sbml import load_model
-    from igfsim.resources import bundled_bnet_path
 
     if args.format in ("sedml", "petab"):  # a scenario as an OMEX archive (SED-ML) or a PEtab v2 folder
         from igfsim.export.petab import write_petab
         from igfsim.export.sedml import write_omex
-        from igfsim.scenario.loading import load_scenario
+        from igfsim.scenario.loading import load_scenario, with_catalogs
 
         if not args.scenario:
             print_error(f"--format {args.format} needs --scenario FILE")
             return EXIT_INPUT
-        scenario = load_scenario(args.scenario)  # ScenarioError -> exit 2 in main()
-        model = load_model(args.model)
+        scenario = with_catalogs(load_scenario(args.scenario), args.catalog)  # ScenarioError -> exit 2 in main()
+        model = load_model_of(args)
         out = Path(args.out or (f"{scenario.name}.omex" if args.format == "sedml" else f"{scenario.name}_petab"))
         write = write_omex if args.format == "sedml" else write_petab
         what = f"{args.format}, scenario {scenario.name}"
@@ -170,12 +170,14 @@ def _cmd_export(args) -> int:
         out = Path(args.out or defaults[args.format])
         what = args.format
         if args.format == "sbml":
-            model = load_model(args.model)
+            model = load_model_of(args)
 
             def writer(path):
                 return write_sbml(model, path)
         else:
-            net = load_bnet(args.bnet or bundled_bnet_path())
+            from igfsim.engines.boolean import logical_model_path
+
+            net = load_bnet(args.bnet or logical_model_path(load_model_of(args)))
             rules = {n: net.rule_text(n) for n in net.nodes}
 
             def writer(path):
@@ -188,14 +190,14 @@ def _cmd_export(args) -> int:
 
 def _cmd_list(args) -> int:
     from igfsim.resources import bundled_scenarios_dir
-    from igfsim.scenario.contexts import CONTEXTS
-    from igfsim.scenario.drugs import CATALOG
+    from igfsim.scenario.catalog import load_catalog
     from igfsim.scenario.loading import load_scenario
-    from igfsim.scenario.readouts import READOUTS
 
     what = args.what
+    model = load_model_of(args) if what in ("all", "drugs", "readouts") else None
+    catalog = load_catalog(args.catalog or ())
     if what in ("all", "scenarios"):
-        print("Scenarios (bundled):")
+        print(f"Scenarios (bundled, {bundled_scenarios_dir()}):")
         for f in sorted(bundled_scenarios_dir().glob("*.yaml")):
             try:
                 s = load_scenario(f)
@@ -203,19 +205,23 @@ def _cmd_list(args) -> int:
             except ScenarioError as err:
                 print(f"  {f.name:34s} INVALID: {err}")
     if what in ("all", "drugs"):
-        print("Drugs:")
-        for d in CATALOG:
+        assert model is not None
+        print(f"Drugs ({catalog.where()}):")
+        modes = model.mapping.modes_of_action
+        for d in catalog.drugs.values():
             alias = f" ({', '.join(d.aliases)})" if d.aliases else ""
             pot = ", ".join(f"{k}={v:g} nM" for k, v in d.potency.items())
-            print(f"  {d.name + alias:34s} {d.mode_of_action.value}; {pot}")
+            mode = modes[d.mode_of_action].description if d.mode_of_action in modes else f"{d.mode_of_action} (no slot)"
+            print(f"  {d.name + alias:34s} {mode}; {pot}")
     if what in ("all", "contexts"):
-        print("Cell contexts:")
-        for c in CONTEXTS.values():
+        print(f"Cell contexts ({catalog.where()}):")
+        for c in catalog.contexts.values():
             print(f"  {c.name:34s} {c.description}")
     if what in ("all", "readouts"):
-        print("Readouts (any model species id may also be selected):")
-        for r, text in READOUTS.items():
-            print(f"  {r:34s} {text}")
+        assert model is not None
+        print(f"Readouts of {model.mapping.what()} (any model species id may also be selected):")
+        for r in model.mapping.readouts.values():
+            print(f"  {r.id:34s} {r.description} [{r.unit}]")
     return EXIT_OK
 
 
@@ -234,8 +240,8 @@ def add_commands(sub) -> None:
         "<scenario>.omex) or, for petab, folder (<scenario>_petab)",
     )
     exp.add_argument("--scenario", default=None, metavar="FILE", help="the scenario to export (sedml, petab)")
-    exp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
-    exp.add_argument("--bnet", default=None, help="logical model (default: the bundled models/igf1r.bnet)")
+    add_model_options(exp)
+    exp.add_argument("--bnet", default=None, help="logical model (default: the model's, from its mapping file)")
     exp.set_defaults(handler=_cmd_export)
     docs = sub.add_parser("docs", help="write docs/mechanisms.md from the scenario files (or --check it)")
     docs.add_argument(
@@ -270,4 +276,5 @@ def add_commands(sub) -> None:
     rob.set_defaults(handler=_cmd_robustness)
     lst = sub.add_parser("list", help="show scenarios, drugs, contexts and readouts")
     lst.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "drugs", "contexts", "readouts"])
+    add_model_options(lst)
     lst.set_defaults(handler=_cmd_list)

@@ -10,6 +10,8 @@ from igfsim.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
     EXIT_SIMULATION,
+    add_model_options,
+    load_model_of,
     print_error,
     scenario_files,
 )
@@ -36,12 +38,11 @@ def _print_scenario(scenario, outcomes, observed) -> None:
 def _run_files(args, *, write: bool) -> int:
     from igfsim.analysis.expectations import Verdict, check_expectations, verdict_counts
     from igfsim.analysis.observations import ValidationSummary, check_observations
-    from igfsim.model.sbml import load_model
     from igfsim.report.outputs import write_run_outputs
     from igfsim.runner import run_scenario
-    from igfsim.scenario.loading import load_scenario
+    from igfsim.scenario.loading import load_scenario, with_catalogs
 
-    model = load_model(args.model)
+    model = load_model_of(args)
     code, n_pass, n_total, n_xfail, n_na = EXIT_OK, 0, 0, 0, 0
     observed: list = []
     try:
@@ -51,7 +52,7 @@ def _run_files(args, *, write: bool) -> int:
         return EXIT_INPUT
     for path in files:
         try:
-            scenario = load_scenario(path)
+            scenario = with_catalogs(load_scenario(path), args.catalog)
             result = run_scenario(scenario, model, engine=args.engine, on_error="record", source=str(path))
         except ScenarioError as err:
             print_error(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
@@ -142,14 +143,13 @@ def _cmd_validate_ensemble(args) -> int:
     """Each expectation over a parameter ensemble; exit 1 when a core claim is not robust (< 80 %)."""
     from igfsim.analysis.ensemble import EnsembleSummary, ensemble_verdicts, format_ensemble
     from igfsim.calibrate.ensemble import Ensemble
-    from igfsim.model.sbml import load_model
     from igfsim.sweep.executors import cpu_count
     from igfsim.sweep.store import atomic_write
 
     if args.engine != "roadrunner":
         print_error(f"--ensemble runs the roadrunner engine only, not {args.engine!r}")
         return EXIT_INPUT
-    model = load_model(args.model)
+    model = load_model_of(args)
     ensemble = Ensemble.read_tsv(args.ensemble, set(model.parameters))  # CalibrationError -> exit 2
     try:
         files = scenario_files(args.scenarios)
@@ -158,7 +158,9 @@ def _cmd_validate_ensemble(args) -> int:
         return EXIT_INPUT
     workers = args.workers if args.workers is not None else cpu_count()
     executor: object = "serial" if workers <= 1 else None
-    verdicts = ensemble_verdicts(files, ensemble, model, executor=executor, n_workers=workers, progress=True)
+    verdicts = ensemble_verdicts(
+        files, ensemble, model, executor=executor, n_workers=workers, progress=True, catalogs=args.catalog
+    )
     print(format_ensemble(verdicts, ensemble))
     if args.out:
         summary = EnsembleSummary(
@@ -177,11 +179,12 @@ def _cmd_validate_ensemble(args) -> int:
 
 def _cmd_compare(args) -> int:
     from igfsim.analysis.consistency import ProblemKind, compare_scenario, format_consistency
-    from igfsim.engines import ENGINES
-    from igfsim.model.sbml import load_model
-    from igfsim.scenario.loading import load_scenario
+    from igfsim.engines import ENGINES, get_engine
+    from igfsim.scenario.loading import load_scenario, with_catalogs
 
-    model = load_model(args.model)
+    model = load_model_of(args)
+    for name in ENGINES:  # an engine without a view of the model refuses before anything runs
+        get_engine(name).check_model(model)
     try:
         files = scenario_files(args.scenarios)
     except ScenarioError as err:
@@ -190,7 +193,7 @@ def _cmd_compare(args) -> int:
     code, reports, problems = EXIT_OK, [], []
     for path in files:
         try:
-            scenario = load_scenario(path)
+            scenario = with_catalogs(load_scenario(path), args.catalog)
             rep = compare_scenario(scenario, model, engines=tuple(ENGINES), threshold=args.threshold, source=str(path))
         except ScenarioError as err:
             print_error(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
@@ -229,7 +232,7 @@ def _common_run_options(sp: argparse.ArgumentParser) -> None:
         default=0.2,
         help="with all engines: ODE fraction at or above which a readout counts as ON (0.2)",
     )
-    sp.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+    add_model_options(sp)
     sp.add_argument("--quiet", action="store_true", help="print only the summary line")
     sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
 

@@ -19,7 +19,7 @@ def _cmd_sweep(args) -> int:
     from igfsim.sweep.execute import run_sweep
     from igfsim.sweep.spec import load_sweep
 
-    sweep = load_sweep(args.sweep)  # ScenarioError -> exit 2 in main()
+    sweep = load_sweep(args.sweep, catalogs=args.catalog)  # ScenarioError -> exit 2 in main()
     out = Path(args.out) if args.out else Path("out") / Path(args.sweep).stem
     client = None
     executor: object = None  # None (a process pool), "serial" or a distributed.Client
@@ -88,6 +88,13 @@ def add_commands(sub) -> None:
     swp.add_argument("--dask", default=None, metavar="ADDRESS", help="run on a Dask cluster (scheduler address)")
     swp.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out")
     swp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    swp.add_argument(
+        "--catalog",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="drug and cell-context catalogue read over the bundled one (repeatable; after the sweep file's catalog)",
+    )
     swp.set_defaults(handler=_cmd_sweep)
     rep = sub.add_parser(
         "report",

@@ -28,6 +28,11 @@ class Engine(_Proto):
     #: unit of the output time axis: "min" for ODE engines, "step" for logical ones
     time_units: str
 
+    def check_model(self, model: Model) -> None:
+        """Raise :class:`igfsim.errors.EngineUnavailableError` when this engine has no view of ``model``
+        (e.g. the Boolean engine without a logical model of it); before anything is simulated."""
+        ...
+
     def output_times(self, protocol: Protocol) -> np.ndarray:
         """The time axis of :meth:`simulate`'s rows for this protocol."""
         ...

@@ -29,10 +29,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from igfsim.engines.boolean_map import input_schedule
+from igfsim.engines.boolean_map import DRUG_NODES, input_schedule
 from igfsim.engines.protocol import Protocol
-from igfsim.errors import SimulationError
+from igfsim.errors import EngineUnavailableError, SimulationError
 from igfsim.model.bnet import BooleanNetwork, load_bnet
+from igfsim.model.mapping import mapping_path
 from igfsim.model.sbml import Model
 from igfsim.resources import bundled_bnet_path
 
@@ -253,6 +254,20 @@ class _Ensemble:
         return total / window
 
 
+def logical_model_path(model: Model) -> Path:
+    """The logical model of ``model``: its mapping's ``boolean.bnet``, else ``<stem>.bnet`` beside the model
+    file; :class:`EngineUnavailableError` when it has neither (never another model's network)."""
+    if model.mapping.boolean is not None:
+        return model.mapping.boolean.bnet
+    sibling = Path(model.path).with_suffix(".bnet")
+    if sibling.is_file():
+        return sibling
+    raise EngineUnavailableError(
+        f"{model.path}: the Boolean engine has no logical model of this model; name one in the model's mapping "
+        f"file ({mapping_path(model.path)}, key boolean.bnet) or put {sibling.name} beside the model"
+    )
+
+
 class BooleanEngine:
     """Simulates protocols on the logical model; output rows are steps, values mean activities (0..1)."""
 
@@ -288,17 +303,21 @@ class BooleanEngine:
         self._loaded: dict[tuple, BooleanNetwork] = {}
 
     def network_for(self, model: Model | None = None) -> BooleanNetwork:
-        """The logical model: the one given, else ``<model>.bnet`` beside the ODE model, else the bundled one."""
+        """The logical model: the one given to the engine, else ``model``'s (:func:`logical_model_path`;
+        the bundled model's without one)."""
         if self._network is not None:
             return self._network
         path = self._network_path
         if path is None:
-            sibling = Path(model.path).with_suffix(".bnet") if model is not None else None
-            path = sibling if sibling is not None and sibling.is_file() else bundled_bnet_path()
+            path = logical_model_path(model) if model is not None else bundled_bnet_path()
         key = (str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
         if key not in self._loaded:
             self._loaded[key] = load_bnet(path)
         return self._loaded[key]
+
+    def check_model(self, model: Model) -> None:
+        """:class:`EngineUnavailableError` when this engine has no logical model of ``model``."""
+        self.network_for(model)
 
     def output_times(self, protocol: Protocol) -> np.ndarray:
         """Steps ``0 .. len(protocol.times) - 1``; the last holds the attractor's mean activity."""
@@ -307,7 +326,8 @@ class BooleanEngine:
     def simulate(self, model: Model, protocol: Protocol) -> np.ndarray:
         """Mean activity of each selected node per step (NaN for selections that are not nodes)."""
         net = self.network_for(model)
-        schedule = input_schedule(protocol, dict(model.parameters), net.inputs)
+        slots = model.mapping.drug_slots if model.mapping.modes_of_action else DRUG_NODES
+        schedule = input_schedule(protocol, dict(model.parameters), net.inputs, slots)
         ens = _Ensemble(net, self.mode, self.n_trajectories, np.random.default_rng(self.seed))
         n_steps = len(protocol.times) - 1
         ens.set_inputs(schedule.initial)
@@ -329,7 +349,9 @@ class BooleanEngine:
         except RuntimeError as err:
             raise SimulationError(str(err), engine=self.name, run_id=protocol.label) from None
         out = np.full((n_steps + 1, len(protocol.selections)), np.nan)
+        view = model.mapping.boolean
         for j, sel in enumerate(protocol.selections):
-            if sel in net.index:
-                out[:, j] = rows[:, net.index[sel]]
+            node = view.node_of(sel) if view is not None else sel
+            if node in net.index:
+                out[:, j] = rows[:, net.index[node]]
         return out

@@ -10,7 +10,7 @@ event's changes, in order) and turns them into input-node values whenever they c
   (autocrine IGF2, hepatic IGF1 and insulin), so the scenario's ligand goes to ``<L>_ext``;
 * ``IGFBP``: ON when in >= :data:`IGFBP_EXCESS`-fold molar excess over IGF1 + IGF2;
 * ``IGFBP7``: ON at or above its K_D for IGF-IR (parameter ``Kd_IGFBP7_IGF1R``, 5 nM);
-* drug slots (``mAb_IGF1R``, ``mAb_IGF``, ``TKI_dual``, ... from :data:`igfsim.model.slots.DRUG_SLOTS`): ON
+* drug slots (the model mapping's; for the bundled model ``mAb_IGF1R``, ``mAb_IGF``, ``TKI_dual``, ...): ON
   while the slot's value is > 0 (from the drug's start until its washout);
 * antibody option ``mAb_binds_hybrids``: ON when the parameter is >= 0.5 (ODE default 1);
 * expression multipliers ``expr_*``: ``<X>_present`` when > :data:`ABSENT_AT_OR_BELOW`,
@@ -30,7 +30,7 @@ the first step ``k`` whose output time ``protocol.times[k] >= t``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -105,8 +105,9 @@ FALLBACK_DEFAULTS = MappingProxyType(
 )
 
 
-def input_values(values: Mapping[str, float]) -> dict[str, bool]:
-    """Input-node values implied by the numbers a scenario sets (missing numbers count as 0)."""
+def input_values(values: Mapping[str, float], slots: Iterable[str] = DRUG_NODES) -> dict[str, bool]:
+    """Input-node values implied by the numbers a scenario sets (missing numbers count as 0); ``slots``
+    are the model's drug slots (the bundled model's by default)."""
     v = {k: float(x) for k, x in values.items()}
     get = v.get
     out: dict[str, bool] = {lig: get(lig, 0.0) > LIGAND_ON_ABOVE for lig in LIGANDS}
@@ -115,7 +116,7 @@ def input_values(values: Mapping[str, float]) -> dict[str, bool]:
     out["IGFBP"] = get("IGFBP", 0.0) > 0 and get("IGFBP", 0.0) >= IGFBP_EXCESS * igf
     bp7 = get("IGFBP7", 0.0)
     out["IGFBP7"] = bp7 > 0 and bp7 >= IGFBP7_ON_AT_KD * get("Kd_IGFBP7_IGF1R", FALLBACK_DEFAULTS["Kd_IGFBP7_IGF1R"])
-    out.update({slot: get(slot, 0.0) > DRUG_ON_ABOVE for slot in DRUG_NODES})
+    out.update({slot: get(slot, 0.0) > DRUG_ON_ABOVE for slot in slots})
     out.update({opt: get(opt, FALLBACK_DEFAULTS[opt]) >= 0.5 for opt in OPTION_NODES})
     for param, (present, high) in EXPRESSION_NODES.items():
         mult = get(param, FALLBACK_DEFAULTS[param])
@@ -144,19 +145,22 @@ def event_step(t_min: float, times: np.ndarray) -> int:
     return int(np.searchsorted(np.asarray(times, dtype=float), t_min - 1e-9, side="left"))
 
 
-def input_schedule(protocol: Protocol, defaults: Mapping[str, float], nodes) -> InputSchedule:
-    """Input values over steps for ``protocol``; ``defaults`` are the ODE model's parameter values."""
-    keep = set(nodes)
+def input_schedule(
+    protocol: Protocol, defaults: Mapping[str, float], nodes, slots: Iterable[str] = DRUG_NODES
+) -> InputSchedule:
+    """Input values over steps for ``protocol``; ``defaults`` are the ODE model's parameter values and
+    ``slots`` its drug slots (each an input node of the same name)."""
+    keep, slots = set(nodes), tuple(slots)
     values: dict[str, float] = {
         k: float(defaults[k])
-        for k in (*EXPRESSION_NODES, *OPTION_NODES, *DRUG_NODES, *MODULE_NODES, *DRIVE_NODES, "Kd_IGFBP7_IGF1R")
+        for k in (*EXPRESSION_NODES, *OPTION_NODES, *slots, *MODULE_NODES, *DRIVE_NODES, "Kd_IGFBP7_IGF1R")
         if k in defaults
     }
     values.update({k: float(x) for k, x in protocol.overrides.items()})
     values.update({k: float(x) for k, x in protocol.initial.items()})
 
     def mapped() -> dict[str, bool]:
-        return {k: b for k, b in input_values(values).items() if k in keep}
+        return {k: b for k, b in input_values(values, slots).items() if k in keep}
 
     initial = mapped()
     by_step: dict[int, dict[str, bool]] = {}

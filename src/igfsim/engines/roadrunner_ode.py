@@ -120,6 +120,9 @@ class RoadRunnerEngine:
         return rr
 
     # ------------------------------------------------------------------ API
+    def check_model(self, model: Model) -> None:
+        """Nothing to check: an ODE engine simulates any model it can load."""
+
     def output_times(self, protocol: Protocol) -> np.ndarray:
         """Minutes after the stimulus: ``protocol.times``."""
         return np.asarray(protocol.times, dtype=float)

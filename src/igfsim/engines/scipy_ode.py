@@ -187,6 +187,9 @@ class ScipyEngine:
         return values
 
     # ------------------------------------------------------------------ API
+    def check_model(self, model: Model) -> None:
+        """Nothing to check: an ODE engine simulates any model it can load."""
+
     def output_times(self, protocol: Protocol) -> np.ndarray:
         """Minutes after the stimulus: ``protocol.times``."""
         return np.asarray(protocol.times, dtype=float)

@@ -67,7 +67,7 @@ def _write_tsv(path: Path, header: list[str], rows: list[list]) -> None:
 def petab_tables(scenario: Scenario, model: Model, *, measurements: bool = True) -> dict[str, tuple[list, list]]:
     """The PEtab v2 tables as ``{name: (header, rows)}``."""
     validate_scenario(scenario, model, f"<scenario {scenario.name}>")
-    readouts = scenario.selected_readouts()
+    readouts = scenario.selected_readouts(model.mapping.readouts)
     cond_rows: list[list] = []
     exp_rows: list[list] = []
     protocols = []

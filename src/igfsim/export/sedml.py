@@ -163,7 +163,7 @@ def _add_arm(doc, sim, scenario: Scenario, model: Model, index: int, state: Star
     report = doc.createReport()
     report.setId(f"report_{tag}")
     report.setName(f"{scenario.name}/{arm.name}")
-    columns = [("time", None)] + [(r, r) for r in scenario.selected_readouts()]
+    columns = [("time", None)] + [(r, r) for r in scenario.selected_readouts(model.mapping.readouts)]
     for label, rid in columns:
         dg = doc.createDataGenerator()
         dg.setId(f"dg_{tag}_{label}")
@@ -293,8 +293,9 @@ def read_omex_sedml(path: str | Path):
         archive.cleanUp()
 
 
-def report_array(results: dict, scenario: Scenario, arm_index: int) -> np.ndarray:
-    """(time, readouts) columns of one arm from data generator values keyed by id (as tellurium returns them)."""
+def report_array(results: dict, scenario: Scenario, arm_index: int, model: Model | None = None) -> np.ndarray:
+    """(time, readouts) columns of one arm from data generator values keyed by id (as tellurium returns them);
+    ``model`` gives the standard readouts (default: the bundled model's)."""
     tag = f"a{arm_index}_{_sid(scenario.arms[arm_index].name)}"
-    cols = ["time", *scenario.selected_readouts()]
+    cols = ["time", *scenario.selected_readouts(model.mapping.readouts if model is not None else None)]
     return np.column_stack([np.asarray(results[f"dg_{tag}_{c}"], dtype=float).ravel() for c in cols])

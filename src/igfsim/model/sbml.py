@@ -6,13 +6,14 @@ Only this module talks to antimony/libsbml for parsing; engines receive ``Model.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from igfsim.errors import ModelError, did_you_mean, read_text_file
+from igfsim.errors import Issue, MappingError, ModelError, did_you_mean, read_text_file
+from igfsim.model.mapping import ModelMapping, check_mapping, load_mapping, mapping_path
 from igfsim.model.provenance import ProvenanceRow, load_provenance, provenance_path
 from igfsim.resources import bundled_model_path
 
@@ -31,6 +32,8 @@ class Model:
     assigned: tuple[str, ...]  # ids computed by assignment rules (readouts, derived rates)
     compartments: MappingProxyType  # id -> size (pL)
     provenance: MappingProxyType[str, ProvenanceRow] = field(default_factory=lambda: MappingProxyType({}))
+    #: readouts, drug slots, expression keys and logical model (``<model>.mapping.yaml``; empty without one)
+    mapping: ModelMapping = field(default_factory=ModelMapping)
 
     def kind(self, sid: str) -> Kind | None:
         """Return what ``sid`` is in this model, or ``None`` if it is unknown."""
@@ -110,19 +113,57 @@ def _load_cached(path: str, text: str) -> Model:
     )
 
 
-def load_model(path: str | Path | None = None) -> Model:
+@lru_cache(maxsize=8)
+def _mapping_cached(path: str, _stamp: tuple[int, int]) -> ModelMapping:
+    return load_mapping(path)
+
+
+#: (model path, model hash, mapping object id) -> the mapped model, so loading twice gives the same object
+_MAPPED: dict[tuple[str, str, int], tuple[ModelMapping, Model]] = {}
+
+
+def _with_mapping(model: Model, mapping: ModelMapping) -> Model:
+    key = (model.path, model.sha256, id(mapping))
+    if key in _MAPPED and _MAPPED[key][0] is mapping:
+        return _MAPPED[key][1]
+    if issues := check_mapping(mapping, dict(model.species), dict(model.parameters), model.assigned):
+        raise MappingError(mapping.source, [Issue(i.where, f"{i.message} (model {model.path})") for i in issues])
+    if len(_MAPPED) >= 16:
+        _MAPPED.clear()
+    _MAPPED[key] = (mapping, mapped := replace(model, mapping=mapping))
+    return mapped
+
+
+def _mapped(model: Model, mapping: str | Path | ModelMapping | None, default: Path | None) -> Model:
+    """``model`` with its mapping: ``mapping`` if given (a file must exist), else ``default`` if it exists."""
+    if isinstance(mapping, ModelMapping):
+        return _with_mapping(model, mapping)
+    path = Path(mapping) if mapping is not None else default
+    if path is None or (mapping is None and not path.is_file()):
+        return model
+    try:
+        st = path.stat()
+    except OSError as err:
+        raise MappingError(str(path), [Issue("(file)", f"cannot read file ({err.strerror or err})")]) from None
+    return _with_mapping(model, _mapping_cached(str(path), (st.st_mtime_ns, st.st_size)))
+
+
+def load_model(path: str | Path | None = None, *, mapping: str | Path | None = None) -> Model:
     """Load an Antimony (``.antimony``/``.txt``) or SBML (``.xml``/``.sbml``) model.
 
-    With no path, the bundled IGF-IR network model is loaded. Results are cached per file
-    content, so calling this repeatedly is cheap.
+    With no path, the bundled IGF-IR network model is loaded. Its mapping file (readouts, drug
+    slots, expression keys, logical model; :mod:`igfsim.model.mapping`) is ``mapping`` or
+    ``<stem>.mapping.yaml`` beside the model. Results are cached per file content, so calling this
+    repeatedly is cheap.
     """
     p = Path(path) if path is not None else bundled_model_path()
     text, problem = read_text_file(p)
     if text is None:
         raise ModelError(f"{p}: model file: {problem}")
-    return _load_cached(str(p), text)
+    return _mapped(_load_cached(str(p), text), mapping, mapping_path(p))
 
 
-def load_model_string(text: str, name: str = "<string>") -> Model:
-    """Compile Antimony or SBML given as a string (tests and notebooks)."""
-    return _load_cached(name, text)
+def load_model_string(text: str, name: str = "<string>", *, mapping: str | Path | ModelMapping | None = None) -> Model:
+    """Compile Antimony or SBML given as a string (tests, notebooks, worker processes), with an optional
+    mapping (a file, or the :class:`ModelMapping` of the model the text came from)."""
+    return _mapped(_load_cached(name, text), mapping, None)

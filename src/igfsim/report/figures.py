@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from igfsim.result.scenario_result import ScenarioResult
-from igfsim.scenario.drugs import find_drug
+from igfsim.scenario.catalog import load_catalog
 from igfsim.scenario.targets import ALL_ARMS, TargetKind, dose_arms, parse_target, same_drug
 
 if TYPE_CHECKING:
@@ -93,7 +93,9 @@ def dose_axis_arms(target: str, arms: Sequence[str], scenario: Mapping[str, Any]
     named = dose_arms(target_, list(arms))
     if target_.arm != ALL_ARMS or scenario is None:
         return named
-    drug = find_drug(target_.drug)
+    files = scenario.get("catalog") or ()
+    catalog = load_catalog([files] if isinstance(files, str) else [str(f) for f in files])
+    drug = catalog.find_drug(target_.drug)
     if drug is None:
         return []
     treated = {
@@ -101,7 +103,8 @@ def dose_axis_arms(target: str, arms: Sequence[str], scenario: Mapping[str, Any]
         for arm in scenario.get("arms") or []
         if isinstance(arm, Mapping)
         and any(
-            isinstance(t, Mapping) and same_drug(str(t.get("drug")), drug.name) for t in arm.get("treatments") or []
+            isinstance(t, Mapping) and same_drug(str(t.get("drug")), drug.name, catalog)
+            for t in arm.get("treatments") or []
         )
     }
     return [a for a in named if a in treated]

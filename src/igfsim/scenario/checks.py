@@ -2,52 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from igfsim.engines import ENGINES
 from igfsim.errors import Issue, ScenarioError, did_you_mean
+from igfsim.model.mapping import TREATMENT_OPTIONS
 from igfsim.model.sbml import Model
-from igfsim.scenario.contexts import CONTEXTS, EXPRESSION_PARAMETERS, context_hint
+from igfsim.scenario.catalog import Catalog, catalog_for
 from igfsim.scenario.dataset import Dataset
-from igfsim.scenario.drugs import OPTION_PARAMETERS, Drug, drug_hint, find_drug
+from igfsim.scenario.drugs import Drug
 from igfsim.scenario.observation import Observation
-from igfsim.scenario.readouts import READOUTS
 from igfsim.scenario.schema import Arm, Cell, Expectation, Scenario, Treatment
-from igfsim.scenario.translate import MEDIUM
 
 
-def check_cell(cell: Cell, where: str, model: Model) -> list[Issue]:
+def _unknown_expression_key(key: str, where: str, model: Model) -> Issue:
+    keys = model.mapping.expression
+    expected = f"expected one of: {', '.join(keys)}" if keys else f"{model.mapping.what()} declares no expression keys"
+    return Issue(where, f"unknown expression key {key!r}{did_you_mean(key, keys)}; {expected}")
+
+
+def check_cell(cell: Cell, where: str, model: Model, catalog: Catalog) -> list[Issue]:
     issues = []
-    if cell.context not in CONTEXTS:
+    context = catalog.contexts.get(cell.context)
+    if context is None:
         issues.append(
             Issue(
                 f"{where}.context",
-                f"unknown cell context {cell.context!r}{context_hint(cell.context)}; "
-                f"expected one of: {', '.join(CONTEXTS)}",
+                f"unknown cell context {cell.context!r}{catalog.context_hint(cell.context)}; "
+                f"expected one of: {', '.join(catalog.contexts)}",
             )
         )
     else:
-        needed = [
-            EXPRESSION_PARAMETERS[k]
-            for k in {**CONTEXTS[cell.context].expression, **cell.expression}
-            if k in EXPRESSION_PARAMETERS
+        if bad := [k for k in context.expression if k not in model.mapping.expression]:
+            issues += [
+                Issue(f"{where}.context", f"context {cell.context!r} ({context.origin}) scales {msg.message}")
+                for msg in (_unknown_expression_key(k, where, model) for k in bad)
+            ]
+        issues += [
+            Issue(
+                f"{where}.context",
+                f"context {cell.context!r} ({context.origin}) sets {pid!r}, which is not a parameter of the model"
+                f"{model.suggest(pid, ('parameter', 'compartment'))}",
+            )
+            for pid in context.parameters
+            if model.kind(pid) not in ("parameter", "compartment")
         ]
-        missing = sorted({pid for pid in needed if model.kind(pid) != "parameter"})
-        if missing:
-            issues.append(
-                Issue(
-                    f"{where}.context",
-                    f"the model has no expression parameter(s) {', '.join(missing)} that context {cell.context!r} sets",
-                )
-            )
     for key in cell.expression:
-        if key not in EXPRESSION_PARAMETERS:
-            issues.append(
-                Issue(
-                    f"{where}.expression.{key}",
-                    f"unknown expression key {key!r}"
-                    f"{did_you_mean(key, EXPRESSION_PARAMETERS)}; expected one of: "
-                    f"{', '.join(EXPRESSION_PARAMETERS)}",
-                )
-            )
+        if key not in model.mapping.expression:
+            issues.append(_unknown_expression_key(key, f"{where}.expression.{key}", model))
     for sid in cell.initial:
         if model.kind(sid) != "species":
             issues.append(Issue(f"{where}.initial.{sid}", f"unknown species {sid!r}{model.suggest(sid, ('species',))}"))
@@ -64,7 +66,7 @@ def check_cell(cell: Cell, where: str, model: Model) -> list[Issue]:
 
 
 def _unknown_medium_species(sid: str, where: str, model: Model) -> list[Issue]:
-    medium = [s for s, c in model.species.items() if c == MEDIUM]
+    medium = [s for s, c in model.species.items() if c == model.mapping.medium]
     if sid in medium:
         return []
     msg = f"unknown extracellular species {sid!r}{did_you_mean(sid, medium)}; expected one of: {', '.join(medium)}"
@@ -77,14 +79,15 @@ def _check_stimulus(stim: dict, where: str, model: Model) -> list[Issue]:
 
 def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
     """Every problem of names and references in ``scenario`` against ``model`` (never raises)."""
-    issues = check_cell(scenario.cell, "cell", model) + _check_stimulus(scenario.stimulus, "stimulus", model)
+    catalog = catalog_for(scenario)
+    issues = check_cell(scenario.cell, "cell", model, catalog) + _check_stimulus(scenario.stimulus, "stimulus", model)
     issues += _check_readouts(scenario, model)
     for a, arm in enumerate(scenario.arms):
         if arm.cell is not None:
-            issues += check_cell(arm.cell, f"arms[{a}].cell", model)
+            issues += check_cell(arm.cell, f"arms[{a}].cell", model, catalog)
         if arm.stimulus is not None:
             issues += _check_stimulus(arm.stimulus, f"arms[{a}].stimulus", model)
-        issues += _check_treatments(arm, f"arms[{a}]", model)
+        issues += _check_treatments(arm, f"arms[{a}]", model, catalog)
         issues += _check_additions(arm, f"arms[{a}]", scenario, model)
     issues += _check_medium_change(scenario, model)
     selectable, parameters = set(model.all_ids()), set(model.parameters)
@@ -141,12 +144,13 @@ def _check_additions(arm: Arm, where: str, scenario: Scenario, model: Model) -> 
 
 
 def _check_medium_change(scenario: Scenario, model: Model) -> list[Issue]:
-    if scenario.simulation.medium_change_min is None or MEDIUM in model.species.values():
+    medium = model.mapping.medium
+    if scenario.simulation.medium_change_min is None or medium in model.species.values():
         return []
     return [
         Issue(
             "simulation.medium_change_min",
-            f"medium changes need a compartment {MEDIUM!r} holding the extracellular species; this model has none",
+            f"medium changes need a compartment {medium!r} holding the extracellular species; this model has none",
         )
     ]
 
@@ -158,53 +162,74 @@ def _check_readouts(scenario: Scenario, model: Model) -> list[Issue]:
         for i, r in enumerate(scenario.readouts or [])
         if r not in selectable
     ]
-    if scenario.readouts is None and (missing := [r for r in READOUTS if r not in selectable]):
-        issues.append(
-            Issue(
-                "readouts",
-                f"the model lacks standard readout(s) {', '.join(missing)}; list the readouts to record explicitly",
-            )
-        )
+    if scenario.readouts is None and not model.mapping.readouts:
+        msg = f"{model.mapping.what()} names no standard readouts; list the readouts to record (model ids)"
+        issues.append(Issue("readouts", msg))
     return issues
 
 
-def _check_treatments(arm: Arm, where: str, model: Model) -> list[Issue]:
+def _check_treatments(arm: Arm, where: str, model: Model, catalog: Catalog) -> list[Issue]:
     """Unknown drugs, options that do not apply or conflict, drugs the model cannot carry, shared slots."""
     issues: list[Issue] = []
     slots: dict[str, str] = {}  # model slot -> the drug using it
     options: dict[str, tuple[int, bool]] = {}  # antibody option -> (treatment index, value)
     for t, tr in enumerate(arm.treatments):
         at = f"{where}.treatments[{t}]"
-        drug = find_drug(tr.drug)
+        drug = catalog.find_drug(tr.drug)
         if drug is None:
-            issues.append(Issue(f"{at}.drug", f"unknown drug {tr.drug!r}{drug_hint(tr.drug)}"))
+            issues.append(Issue(f"{at}.drug", f"unknown drug {tr.drug!r}{catalog.drug_hint(tr.drug)}"))
             continue
-        issues += _check_options(tr, drug, t, at, options)
-        action = drug.mode_of_action.value
-        if absent := [i for i in (drug.slot, *drug.potency) if model.kind(i) is None]:
-            msg = f"the model has no {', '.join(absent)} for {drug.name} ({action}) to act on"
-            issues.append(Issue(f"{at}.drug", msg))
+        if problem := drug_problem(drug, model):
+            issues.append(Issue(f"{at}.drug", problem))
             continue
-        prev = slots.setdefault(drug.slot, drug.name)
+        mode = model.mapping.modes_of_action[drug.mode_of_action]
+        issues += _check_options(tr, drug, mode.options, t, at, options)
+        prev = slots.setdefault(mode.slot, drug.name)
         if prev != drug.name:
             msg = (
-                f"{drug.name} and {prev} act through the same model slot {drug.slot!r} with different potencies; "
+                f"{drug.name} and {prev} act through the same model slot {mode.slot!r} with different potencies; "
                 "combine one of them"
             )
             issues.append(Issue(f"{at}.drug", msg))
-            slots[drug.slot] = drug.name
+            slots[mode.slot] = drug.name
     return issues
 
 
-def _check_options(tr: Treatment, drug: Drug, index: int, where: str, seen: dict[str, tuple[int, bool]]) -> list[Issue]:
-    """Antibody options: only for drugs that have them, and one value per arm (one antibody slot)."""
+def drug_problem(drug: Drug, model: Model) -> str | None:
+    """Why ``model`` cannot carry ``drug`` (an unknown mode of action, potency parameters that do not fit
+    it), or ``None``. A drug's default options that the mode has no parameter for are not used (e.g.
+    binding to hybrids, in a model without hybrids); a treatment that sets one is refused."""
+    modes = model.mapping.modes_of_action
+    mode = modes.get(drug.mode_of_action)
+    origin = f" ({drug.origin})" if drug.origin else ""
+    if mode is None:
+        expected = f"expected one of: {', '.join(modes)}" if modes else "it declares none"
+        return (
+            f"{drug.name}{origin} acts as {drug.mode_of_action!r}, which is not a mode of action of "
+            f"{model.mapping.what()}{did_you_mean(drug.mode_of_action, modes)}; {expected}"
+        )
+    problems = []
+    if extra := sorted(set(drug.potency) - set(mode.potency)):
+        problems.append(f"sets {', '.join(extra)}, not a potency parameter of {mode.name} ({', '.join(mode.potency)})")
+    if missing := [p for p in mode.potency if p not in drug.potency]:
+        problems.append(f"gives no value for {', '.join(missing)}")
+    return f"{drug.name}{origin}: " + "; ".join(problems) if problems else None
+
+
+def _check_options(
+    tr: Treatment, drug: Drug, known: Mapping[str, str], index: int, where: str, seen: dict[str, tuple[int, bool]]
+) -> list[Issue]:
+    """Treatment options: only for drugs that have them, and one value per arm (one antibody slot)."""
     issues = []
-    for opt in OPTION_PARAMETERS:
+    for opt in TREATMENT_OPTIONS:
         chosen = getattr(tr, opt)
         if chosen is not None and opt not in drug.options:
-            msg = f"option {opt!r} does not apply to {drug.name} ({drug.mode_of_action.value})"
+            msg = f"option {opt!r} does not apply to {drug.name} ({drug.mode_of_action})"
             issues.append(Issue(f"{where}.{opt}", msg))
-        elif opt in drug.options:
+        elif chosen is not None and opt not in known:
+            msg = f"option {opt!r}: the model's {drug.mode_of_action} has no parameter for it (its mapping's options)"
+            issues.append(Issue(f"{where}.{opt}", msg))
+        elif opt in drug.options and opt in known:
             value = drug.options[opt] if chosen is None else chosen
             if opt in seen and seen[opt][1] != value:
                 msg = (
@@ -274,7 +299,7 @@ def _check_observation(obs: Observation, where: str, scenario: Scenario, model: 
                 Issue(f"{where}.drug", f"an ic50 needs at least 2 arms dosed with {obs.drug!r}, found {len(dosed)}")
             )
     if obs.ligand is not None:
-        medium = [s for s, c in model.species.items() if c == MEDIUM]
+        medium = [s for s, c in model.species.items() if c == model.mapping.medium]
         if obs.ligand not in medium:
             issues.append(
                 Issue(

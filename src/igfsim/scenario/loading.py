@@ -1,107 +1,56 @@
 """Read scenario files: YAML -> :class:`Scenario`, every shape problem as an :class:`Issue`.
 
-:func:`read_yaml_file` and :func:`issues_from_pydantic` serve every YAML input of igfsim (scenario and
-sweep files), so a problem reads the same wherever it is found.
+:func:`read_yaml_file` and :func:`issues_from_pydantic` are :mod:`igfsim.yamlfile`'s helpers (which every
+YAML input of igfsim uses, so a problem reads the same wherever it is found) with a scenario's error
+and schema as defaults.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from igfsim.errors import Issue, ScenarioError, did_you_mean, read_text_file
+from igfsim.errors import Issue, ScenarioError
+from igfsim.scenario.catalog import resolve_catalog_paths
 from igfsim.scenario.schema import Scenario
+from igfsim.yamlfile import format_loc, read_yaml, validate_yaml
+from igfsim.yamlfile import issues_from_pydantic as _issues_from_pydantic
 
-
-def format_loc(loc: tuple) -> str:
-    """A pydantic error location as a dotted key: ``("arms", 0, "cell")`` -> ``arms[0].cell``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _known_keys(loc: tuple, root: type[BaseModel]) -> list[str]:
-    model: type[BaseModel] | None = root
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            continue
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return []
-        ann = field.annotation
-        model = next((t for t in _walk_types(ann) if isinstance(t, type) and issubclass(t, BaseModel)), None)
-    return list(model.model_fields) if model else []
-
-
-def _walk_types(ann):
-    yield ann
-    for a in getattr(ann, "__args__", ()) or ():
-        yield from _walk_types(a)
+__all__ = ["format_loc", "issues_from_pydantic", "load_scenario", "parse_scenario", "read_yaml_file", "with_catalogs"]
 
 
 def issues_from_pydantic(err: ValidationError, root: type[BaseModel] = Scenario) -> list[Issue]:
-    """One :class:`Issue` per problem pydantic found validating ``root`` (a union field's alternatives once)."""
-    issues = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
-        where = format_loc(loc)
-        got = e.get("input")
-        if e["type"] == "extra_forbidden":
-            known = _known_keys(loc, root)
-            msg = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), known)}; expected one of: {', '.join(known)}"
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        elif e["type"] in ("float_parsing", "float_type", "int_parsing", "int_type"):
-            msg = f"expected a number, got {got!r}"
-        elif e["type"] in ("greater_than_equal",):
-            msg = f"must be >= {e['ctx']['ge']}, got {got!r}"
-        elif e["type"] == "value_error":
-            msg = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
-        else:
-            msg = f"{e['msg']}" + (f", got {got!r}" if got is not None and not isinstance(got, dict) else "")
-        issues.append(Issue(where, msg))
-    # a union field reports once per alternative; keep the first message per location
-    seen, unique = set(), []
-    for i in issues:
-        key = i.where.split(".float")[0].split(".tuple")[0]
-        if key not in seen:
-            seen.add(key)
-            unique.append(Issue(key, i.message))
-    return unique
+    """One :class:`Issue` per problem pydantic found validating ``root`` (default: a scenario)."""
+    return _issues_from_pydantic(err, root)
 
 
 def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
     """Build a :class:`Scenario` from already-parsed YAML/JSON data."""
-    if not isinstance(data, dict):
-        raise ScenarioError(source, [Issue("(top level)", f"expected a mapping of keys, got {type(data).__name__}")])
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
-        raise ScenarioError(source, issues_from_pydantic(err)) from None
+    return validate_yaml(data, Scenario, source, ScenarioError)
 
 
 def read_yaml_file(path: str | Path) -> object:
     """The parsed content of a UTF-8 YAML file; :class:`ScenarioError` naming the file (and the line and
     column of a syntax error) when it cannot be read or parsed."""
-    p = Path(path)
-    text, problem = read_text_file(p)
-    if text is None:
-        raise ScenarioError(str(p), [Issue("(file)", problem)])
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(err, "problem", None) or str(err)
-        raise ScenarioError(str(p), [Issue(where, f"malformed YAML: {problem}")]) from None
+    return read_yaml(path, ScenarioError)
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and shape-check one YAML scenario file."""
-    return parse_scenario(read_yaml_file(path), str(Path(path)))
+    """Read and shape-check one YAML scenario file (its ``catalog`` paths made absolute against its folder)."""
+    p = Path(path)
+    scenario = parse_scenario(read_yaml_file(p), str(p))
+    if not scenario.catalog:
+        return scenario
+    return scenario.model_copy(update={"catalog": resolve_catalog_paths(scenario.catalog, p.parent)})
+
+
+def with_catalogs(scenario: Scenario, files: Sequence[str | Path]) -> Scenario:
+    """``scenario`` reading catalogue ``files`` (relative to the working folder) after its own; the command
+    line's ``--catalog`` files come last, so they can replace an entry."""
+    if not files:
+        return scenario
+    extra = resolve_catalog_paths([str(f) for f in files], Path.cwd())
+    own = tuple(c for c in scenario.catalog if c not in extra)
+    return scenario.model_copy(update={"catalog": (*own, *extra)})

@@ -8,6 +8,7 @@ raises one :class:`ScenarioError` listing all of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -243,6 +244,14 @@ class Scenario(_Strict):
     observations: list[Observation] = Field(default_factory=list)
     #: measured data this scenario is fitted to (the ``data/`` folder, :mod:`igfsim.calibrate`)
     data: list[Dataset] = Field(default_factory=list)
+    #: drug and cell catalogue files read over the bundled one (:mod:`igfsim.scenario.catalog`), in order;
+    #: a path relative to the scenario file is made absolute when the file is loaded
+    catalog: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+
+    @field_validator("catalog", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: object) -> object:
+        return (v,) if isinstance(v, str) else v
 
     @field_validator("data")
     @classmethod
@@ -266,9 +275,10 @@ class Scenario(_Strict):
         """The arm called ``name``."""
         return next(a for a in self.arms if a.name == name)
 
-    def selected_readouts(self) -> list[str]:
-        """Readouts to record: the scenario's list (plus any an expectation needs) or all standard ones."""
-        base = list(self.readouts) if self.readouts else list(READOUTS)
+    def selected_readouts(self, standard: Iterable[str] | None = None) -> list[str]:
+        """Readouts to record: the scenario's list (plus any an expectation needs) or all ``standard`` ones
+        (the model mapping's readouts; the bundled model's when not given)."""
+        base = list(self.readouts) if self.readouts else list(READOUTS if standard is None else standard)
         data_readouts = [r for d in self.data for r in d.readouts()]
         for r in [e.readout for e in self.expect] + [o.readout for o in self.observations] + data_readouts:
             if r not in base:

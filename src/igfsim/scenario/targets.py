@@ -43,9 +43,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from igfsim.errors import did_you_mean
+from igfsim.scenario.catalog import Catalog, catalog_for, load_catalog
 from igfsim.scenario.checks import validate_scenario
-from igfsim.scenario.contexts import EXPRESSION_PARAMETERS
-from igfsim.scenario.drugs import find_drug
 from igfsim.scenario.schema import Scenario
 from igfsim.scenario.translate import build_protocol
 
@@ -136,15 +135,14 @@ def check_target(target: Target, scenario: Scenario, model: Model) -> list[str]:
     if kind is TargetKind.DOSE:
         return _check_dose(target, scenario)
     if kind is TargetKind.STIMULUS:
-        medium = [s for s, c in model.species.items() if c == "medium"]
+        medium = [s for s, c in model.species.items() if c == model.mapping.medium]
         return [] if key in medium else [f"unknown extracellular species {key!r}{did_you_mean(key, medium)}"]
     if kind is TargetKind.EXPRESSION:
-        if key in EXPRESSION_PARAMETERS:
+        keys = model.mapping.expression
+        if key in keys:
             return []
-        return [
-            f"unknown expression key {key!r}{did_you_mean(key, EXPRESSION_PARAMETERS)}; expected one of: "
-            f"{', '.join(EXPRESSION_PARAMETERS)}"
-        ]
+        expected = f"expected one of: {', '.join(keys)}" if keys else f"{model.mapping.what()} declares none"
+        return [f"unknown expression key {key!r}{did_you_mean(key, keys)}; {expected}"]
     if kind is TargetKind.INITIAL:
         return [] if model.kind(key) == "species" else [f"unknown species {key!r}{model.suggest(key, ('species',))}"]
     if kind is TargetKind.SCALE:
@@ -155,29 +153,32 @@ def check_target(target: Target, scenario: Scenario, model: Model) -> list[str]:
 
 
 def _check_dose(target: Target, scenario: Scenario) -> list[str]:
-    problem = _dose_problem(target, [(a.name, [t.drug for t in a.treatments]) for a in scenario.arms])
+    arms = [(a.name, [t.drug for t in a.treatments]) for a in scenario.arms]
+    problem = _dose_problem(target, arms, catalog_for(scenario))
     return [problem] if problem else []
 
 
-def _dose_problem(target: Target, arms: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+def _dose_problem(target: Target, arms: Sequence[tuple[str, Sequence[str]]], catalog: Catalog) -> str | None:
     """Why dose ``target`` changes no treatment among ``arms`` (name, treatment drugs), or None."""
-    drug = find_drug(target.key)
+    drug = catalog.find_drug(target.key)
     arm_names = [name for name, _ in arms]
     if drug is None:
         return f"unknown drug {target.key!r}"
     if target.arm != ALL_ARMS and target.arm not in arm_names:
         hint = did_you_mean(str(target.arm), arm_names)
         return f"no arm named {target.arm!r}{hint}; arms are: {', '.join(arm_names)}"
-    if not any(target.applies_to_arm(name) and any(same_drug(d, drug.name) for d in drugs) for name, drugs in arms):
+    if not any(
+        target.applies_to_arm(name) and any(same_drug(d, drug.name, catalog) for d in drugs) for name, drugs in arms
+    ):
         if target.arm == ALL_ARMS:
             return f"no arm has a {drug.name} treatment to set the dose of"
         return f"arm {target.arm!r} has no {drug.name} treatment to set the dose of"
     return None
 
 
-def same_drug(name: str, canonical: str) -> bool:
-    """Whether ``name`` (a name or alias) is the drug called ``canonical``."""
-    d = find_drug(name)
+def same_drug(name: str, canonical: str, catalog: Catalog) -> bool:
+    """Whether ``name`` (a name or alias) is the drug called ``canonical`` in ``catalog``."""
+    d = catalog.find_drug(name)
     return d is not None and d.name == canonical
 
 
@@ -249,14 +250,15 @@ def _set_stimulus(data: dict[str, Any], target: Target, value: float) -> None:
 
 
 def _set_dose(data: dict[str, Any], target: Target, value: float) -> None:
-    problem = _dose_problem(target, [(a["name"], [t["drug"] for t in a["treatments"]]) for a in data["arms"]])
-    drug = find_drug(target.key)
+    catalog = load_catalog(data.get("catalog", ()))
+    problem = _dose_problem(target, [(a["name"], [t["drug"] for t in a["treatments"]]) for a in data["arms"]], catalog)
+    drug = catalog.find_drug(target.key)
     if problem is not None or drug is None:  # (an unknown drug is a problem)
         raise ValueError(f"target {target}: {problem}")
     for arm in data["arms"]:
         if target.applies_to_arm(arm["name"]):
             for t in arm["treatments"]:
-                if same_drug(t["drug"], drug.name):
+                if same_drug(t["drug"], drug.name, catalog):
                     t["dose_nM"] = value
 
 

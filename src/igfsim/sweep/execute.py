@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from igfsim.errors import ScenarioError, SweepStoreError
+from igfsim.model.mapping import ModelMapping
 from igfsim.model.sbml import Model, load_model_string
 from igfsim.result.scenario_result import RunStatus
 from igfsim.scenario.schema import Scenario
@@ -72,6 +73,8 @@ class ModelRef:
     name: str
     sbml: str | None = None
     model: Model | None = None
+    #: the model's mapping, sent with the SBML (workers have no view of the caller's files)
+    mapping: ModelMapping | None = None
 
 
 @dataclass(frozen=True)
@@ -133,10 +136,10 @@ _MODELS: dict[str, Model] = {}
 _LOCK = threading.Lock()  # one simulation at a time per process: engines are per-process singletons
 
 
-def _init_worker(sha: str, sbml: str, name: str) -> None:
-    """Process-pool initializer: compile-ready model once per worker process."""
+def _init_worker(sha: str, sbml: str, name: str, mapping: ModelMapping | None = None) -> None:
+    """Process-pool initializer: compile-ready model (with its mapping) once per worker process."""
     if sha not in _MODELS:
-        _MODELS[sha] = load_model_string(sbml, name)
+        _MODELS[sha] = load_model_string(sbml, name, mapping=mapping)
 
 
 def _worker_model(ref: ModelRef) -> Model:
@@ -145,7 +148,7 @@ def _worker_model(ref: ModelRef) -> Model:
     if ref.sha256 not in _MODELS:
         if ref.sbml is None:
             raise RuntimeError(f"model {ref.name} ({ref.sha256[:12]}) was not loaded in this worker")
-        _init_worker(ref.sha256, ref.sbml, ref.name)
+        _init_worker(ref.sha256, ref.sbml, ref.name, ref.mapping)
     return _MODELS[ref.sha256]
 
 
@@ -218,7 +221,7 @@ def _plan(sweep: Sweep, model: Model) -> _Plan:
     if issues := check_sweep(sweep, model):
         raise ScenarioError(f"<sweep of {sweep.scenario.name}>", issues)
     sc = sweep.scenario
-    readouts = list(sc.selected_readouts())
+    readouts = list(sc.selected_readouts(model.mapping.readouts))
     arms = list(sweep.arms or [a.name for a in sc.arms])
     base = sc.model_copy(update={"expect": [], "readouts": readouts})
     panel, rows = design_table(sweep)
@@ -266,7 +269,7 @@ def _model_ref(executor: object, model: Model) -> ModelRef:
         return ModelRef(model.sha256, model.path, model=model)
     if executor is None:
         return ModelRef(model.sha256, model.path)
-    return ModelRef(model.sha256, model.path, sbml=model.sbml)
+    return ModelRef(model.sha256, model.path, sbml=model.sbml, mapping=model.mapping)
 
 
 def _batch_size(batch_size: int | None, n_todo: int, n_workers: int | None) -> int:
@@ -354,7 +357,7 @@ class _Execution:
                 self.executor,
                 self.n_workers,
                 initializer=_init_worker,
-                initargs=(self.model.sha256, self.model.sbml, self.model.path),
+                initargs=(self.model.sha256, self.model.sbml, self.model.path, self.model.mapping),
             )
             try:
                 drain(

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from igfsim.errors import Issue, ScenarioError, did_you_mean
 from igfsim.model.sbml import Model, load_model
+from igfsim.scenario.catalog import catalog_for, resolve_catalog_paths
 from igfsim.scenario.checks import check_cell
 from igfsim.scenario.loading import format_loc, issues_from_pydantic, load_scenario, parse_scenario, read_yaml_file
 from igfsim.scenario.schema import METRIC_RE, METRICS_HELP, Cell, Finite, Scenario
@@ -153,6 +154,10 @@ class Sweep(BaseModel):
     arms: Annotated[list[str], Field(min_length=1)] | None = None
     #: extension: Antimony/SBML model file (default: the bundled model)
     model: str | None = None
+    #: the model's mapping file (default: ``<model>.mapping.yaml`` beside it)
+    mapping: str | None = None
+    #: drug and cell catalogue files read over the bundled one, after the scenario's own
+    catalog: tuple[str, ...] = ()
 
     @field_validator("scenario", mode="before")
     @classmethod
@@ -171,7 +176,7 @@ class Sweep(BaseModel):
 
     def load_model(self) -> Model:
         """The model this sweep runs on."""
-        return load_model(self.model)
+        return load_model(self.model, mapping=self.mapping)
 
 
 # ------------------------------------------------------------------------------------- checks
@@ -265,7 +270,7 @@ def _check_panel(sweep: Sweep, model: Model) -> list[Issue]:
         except ValidationError as err:
             issues += [Issue(f"panel.{member}.{format_loc(e['loc'])}", e["msg"]) for e in err.errors()]
             continue
-        issues += check_cell(probe, f"panel.{member}", model)
+        issues += check_cell(probe, f"panel.{member}", model, catalog_for(sweep.scenario))
     if sweep.panel is not None and not sweep.panel:
         issues.append(Issue("panel", "a panel needs at least one member"))
     return issues
@@ -296,8 +301,9 @@ def _check_engine(sweep: Sweep) -> list[Issue]:
 # -------------------------------------------------------------------------------------- YAML
 
 
-def load_sweep(path: str | Path, model: Model | None = None) -> Sweep:
-    """Read a sweep file and check it against its scenario and model (bundled unless ``model:``)."""
+def load_sweep(path: str | Path, model: Model | None = None, *, catalogs: Sequence[str | Path] = ()) -> Sweep:
+    """Read a sweep file and check it against its scenario and model (bundled unless ``model:``);
+    ``catalogs`` (relative to the working folder) are read after the sweep file's ``catalog:``."""
     p = Path(path)
     data = read_yaml_file(p)
     if not isinstance(data, dict):
@@ -315,8 +321,19 @@ def load_sweep(path: str | Path, model: Model | None = None) -> Sweep:
             raise ScenarioError(str(p), [Issue(f"scenario.{i.where}", i.message) for i in err.issues]) from None
     else:
         raise ScenarioError(str(p), [Issue("scenario", "expected a path to a scenario file or a mapping")])
-    if isinstance(data.get("model"), str):
-        data["model"] = str(p.parent / data["model"])
+    for key in ("model", "mapping"):
+        if isinstance(data.get(key), str):
+            data[key] = str(p.parent / data[key])
+    if isinstance(data.get("catalog"), str):
+        data["catalog"] = [data["catalog"]]
+    if catalogs:
+        data["catalog"] = [*data.get("catalog", []), *resolve_catalog_paths([str(c) for c in catalogs], Path.cwd())]
+    if isinstance(data.get("catalog"), list) and all(isinstance(c, str) for c in data["catalog"]):
+        data["catalog"] = resolve_catalog_paths(data["catalog"], p.parent)
+        own = data["scenario"].catalog
+        data["scenario"] = data["scenario"].model_copy(
+            update={"catalog": (*own, *(c for c in data["catalog"] if c not in own))}
+        )
     try:
         sweep = Sweep.model_validate(data)
     except ValidationError as err:
@@ -358,8 +375,12 @@ def design_table(sweep: Sweep) -> tuple[list[str | None], np.ndarray]:
 
 def sweep_hash(sweep: Sweep, model: Model) -> str:
     """A hash of everything that determines the results (spec and model), for resuming."""
-    spec = sweep.model_dump(mode="json", exclude={"model"})
-    text = json.dumps({"spec": spec, "model": model.sha256}, sort_keys=True, separators=(",", ":"))
+    spec = sweep.model_dump(mode="json", exclude={"model", "mapping"})
+    files = [*catalog_for(sweep.scenario).files, model.mapping.source]
+    contents = [hashlib.sha256(Path(f).read_bytes()).hexdigest() if f else "" for f in files]
+    text = json.dumps(
+        {"spec": spec, "model": model.sha256, "catalogues and mapping": contents}, sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
