@@ -162,10 +162,9 @@ def ensemble_verdicts(
     shared by every scenario (each worker compiles the model once).
     """
     if executor is None and n_workers is not None and n_workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from igfsim.sweep.executors import spawn_pool
 
-        with ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with spawn_pool(n_workers) as pool:
             return ensemble_verdicts(
                 files, ensemble, model, executor=pool, n_workers=n_workers, progress=progress, catalogs=catalogs
             )

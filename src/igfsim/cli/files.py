@@ -120,10 +120,9 @@ def _cmd_robustness(args) -> int:
     )
     executor = None
     if args.workers is None or args.workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from igfsim.sweep.executors import spawn_pool
 
-        executor = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"))
+        executor = spawn_pool(args.workers)
     try:
 
         def report(s: ScenarioScan) -> None:

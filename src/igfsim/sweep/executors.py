@@ -8,11 +8,13 @@ same ``executor`` argument and resolve it here, so a user who set up a process p
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["SERIAL", "Submits", "cpu_count", "drain", "is_dask_client", "resolve_executor"]
+__all__ = ["SERIAL", "Submits", "cpu_count", "drain", "is_dask_client", "resolve_executor", "spawn_pool"]
 
 SERIAL = "serial"
 T = TypeVar("T")
@@ -49,14 +51,7 @@ def resolve_executor(
     ``"serial"`` is not resolved here: callers run it in-process without an executor.
     """
     if executor is None:
-        import multiprocessing
-
-        return ProcessPoolExecutor(
-            max_workers=n_workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=initializer,
-            initargs=initargs,
-        ), True
+        return spawn_pool(n_workers, initializer=initializer, initargs=initargs), True
     if is_dask_client(executor) and isinstance(executor, _HasExecutor):
         return executor.get_executor(), False
     if isinstance(executor, Executor | Submits):
@@ -65,6 +60,56 @@ def resolve_executor(
         f"executor must be None, 'serial', a concurrent.futures.Executor or a distributed.Client, "
         f"got {type(executor).__name__}"
     )
+
+
+def _ready() -> None:
+    """A task that only proves its worker started (see :func:`spawn_pool`)."""
+
+
+@contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """While worker processes start, hide the caller's ``__main__`` script from ``spawn``, which would
+    otherwise run it again in every worker: a script that calls ``run_sweep`` at top level, without an
+    ``if __name__ == "__main__":`` guard, then starts a pool in each worker and hangs. igfsim's workers
+    run only igfsim's functions, so they need nothing from the script."""
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            main.__dict__["__spec__"] = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+            if "__spec__" not in saved:
+                main.__dict__.pop("__spec__", None)
+
+
+def spawn_pool(
+    n_workers: int | None, *, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+) -> ProcessPoolExecutor:
+    """A process pool of ``n_workers`` (default: :func:`cpu_count`) started by ``spawn``, all workers
+    started now (so none starts later and re-imports the caller's script; :func:`_main_script_hidden`).
+
+    Works from a plain script without an ``if __name__ == "__main__":`` guard, a notebook or a module.
+    """
+    import multiprocessing
+
+    n = n_workers or cpu_count()
+    pool = ProcessPoolExecutor(
+        max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=initializer, initargs=initargs
+    )
+    with _main_script_hidden():
+        # each submit starts one more worker while none is idle: n quick tasks start all n
+        started = [pool.submit(_ready) for _ in range(n)]
+    try:
+        for f in started:
+            f.result()  # a failing initializer shows here, as BrokenProcessPool with its traceback
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return pool
 
 
 def drain(
