@@ -59,6 +59,28 @@ def test_to_xarray(run):
     assert list(da.coords["status"].values) == ["ok", "ok"]
     np.testing.assert_array_equal(da.sel(arm="cixutumumab", readout="pAkt").values, res.get("cixutumumab", "pAkt"))
     assert da.attrs["engine"] == "roadrunner" and da.attrs["time_units"] == "min"
+    # self-describing: units and long names per readout, time in minutes; the array is not named after the scenario
+    assert da.name == "value" and da.coords["time"].attrs == {"long_name": "time", "units": "min"}
+    assert da.sel(readout="pAkt").coords["units"].item() == "fraction of pool"
+    assert da.sel(readout="IGF1").coords["units"].item() == "nM"
+    assert "Akt phosphorylated" in da.sel(readout="pAkt").coords["long_name"].item()
+
+
+def test_to_dataset_carries_cf_units_and_long_names_through_netcdf(run, tmp_path):
+    import matplotlib
+    import xarray as xr
+
+    matplotlib.use("Agg")
+    _, res = run
+    ds = res.to_dataset()
+    assert set(ds.data_vars) == set(res.readouts)
+    assert ds["pAkt"].attrs["units"] == "fraction of pool" and ds["IGF1"].attrs["units"] == "nM"
+    ds.to_netcdf(tmp_path / "run.nc")
+    with xr.open_dataset(tmp_path / "run.nc") as back:
+        assert back["pAkt"].attrs == ds["pAkt"].attrs and back.time.attrs["units"] == "min"
+        np.testing.assert_array_equal(back["pAkt"].sel(arm="control").values, res.get("control", "pAkt"))
+    line = ds["pAkt"].sel(arm="control").plot()[0]
+    assert "[fraction of pool]" in " ".join(line.axes.get_ylabel().split()) and line.axes.get_xlabel() == "time [min]"
 
 
 def test_to_dataframe(run):

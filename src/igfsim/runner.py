@@ -64,6 +64,7 @@ def run_scenario(
         records=tuple(records),
         units={r: (unit_of(r, model) if eng.time_units == "min" else "activity 0..1") for r in readouts},
         time_units=eng.time_units,
+        long_names={r: _long_name(model, r) for r in readouts},
         attrs={
             "model_path": model.path,
             "model_sha256": model.sha256,
@@ -71,6 +72,15 @@ def run_scenario(
             "atol": scenario.simulation.atol,
         },
     )
+
+
+def _long_name(model: Model, readout: str) -> str:
+    """A readout in words: the mapping's description, "<id> (species in <compartment>)", or the id."""
+    if readout in model.mapping.readouts:
+        return model.mapping.readouts[readout].description
+    if readout in model.species:
+        return f"{readout} (species in {model.species[readout]})"
+    return readout
 
 
 def _simulate_arms(

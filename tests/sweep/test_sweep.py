@@ -311,9 +311,9 @@ def test_stream_to_disk_interrupt_and_resume(tmp_path, monkeypatch, failing_swee
     runs = [
         r
         for f in sorted((out / "parts").glob("*.parquet"))
-        for r in __import__("pyarrow.parquet").parquet.read_table(f).column("run").to_pylist()
+        for r in set(__import__("pyarrow.parquet").parquet.read_table(f).column("run").to_pylist())
     ]
-    assert sorted(runs) == [0, 1, 2, 3]  # every run exactly once
+    assert sorted(runs) == [0, 1, 2, 3]  # every run in exactly one part
     assert res.dataset.identical(failing_serial.dataset)
     assert SweepResult.open(out, trajectories=False).dataset.data_vars.keys() == {"summary"}
     again = run_sweep(failing_sweep, executor="serial", out=out, resume=True, progress=False)  # nothing left
@@ -321,7 +321,7 @@ def test_stream_to_disk_interrupt_and_resume(tmp_path, monkeypatch, failing_swee
 
 
 def test_manifest_file_layout(tmp_path, igf_model):
-    """manifest.json keeps the igfsim-sweep/1 layout: format first, then these keys in this order."""
+    """manifest.json keeps its layout (format igfsim-sweep/2): format first, then these keys in this order."""
     import json
 
     from igfsim.sweep.records import SweepManifest
@@ -329,7 +329,7 @@ def test_manifest_file_layout(tmp_path, igf_model):
     sw = small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])], metrics=["auc"])
     res = run_sweep(sw, executor="serial", out=tmp_path / "sw", progress=False)
     expected = {
-        "format": "igfsim-sweep/1",
+        "format": "igfsim-sweep/2",
         "scenario": "sweep_small",
         "engine": "roadrunner",
         "design": "grid",
@@ -507,3 +507,31 @@ def test_grid_of_a_one_axis_sweep_is_indexed_by_that_axis():
     auc = g.sel(arm="cix", readout="pIGF1R", metric="auc").values
     assert auc[0] > auc[1] > auc[2]
     assert list(res.grid("status").values) == ["ok", "ok", "ok"]
+
+
+def test_a_sweep_folder_reads_without_igfsim_as_tidy_tables(tmp_path):
+    """pandas (through pyarrow) reads the parts as tables with named columns: run, panel, the axes, status,
+    arm, readout, metric, value; and the trajectories as run, arm, time, readout, value (docs/sweeps.md)."""
+    import pandas as pd
+
+    sw = small(
+        axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])],
+        panel={"low": {"expression": {"InsR_A": 0.5}}, "high": {"expression": {"InsR_A": 5}}},
+        metrics=["auc", "final"],
+        keep_trajectories=True,
+    )
+    res = run_sweep(sw, executor="serial", batch_size=1, out=tmp_path / "sw", progress=False)
+    frame = pd.read_parquet(tmp_path / "sw" / "parts")
+    assert list(frame.columns) == ["run", "panel", "dose", "status", "message", "arm", "readout", "metric", "value"]
+    assert len(frame) == 4 * 2 * 2 * 2  # runs x arms x readouts x metrics
+    row = frame[(frame.run == 3) & (frame.arm == "cix") & (frame.readout == "pAkt") & (frame.metric == "final")]
+    assert row.panel.item() == "high" and row.dose.item() == 100.0 and row.status.item() == "ok"
+    assert row.value.item() == res.dataset["summary"].sel(run=3, arm="cix", readout="pAkt", metric="final").item()
+    traj = pd.read_parquet(tmp_path / "sw" / "trajectories")
+    assert list(traj.columns) == ["run", "arm", "time", "readout", "value"]
+    one = traj[(traj.run == 2) & (traj.arm == "control") & (traj.readout == "pIGF1R")].sort_values("time")
+    np.testing.assert_array_equal(
+        one.value.to_numpy(), res.dataset["trajectory"].sel(run=2, arm="control", readout="pIGF1R").values
+    )
+    reopened = SweepResult.open(tmp_path / "sw")
+    assert reopened.dataset.identical(res.dataset)

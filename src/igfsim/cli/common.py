@@ -11,8 +11,17 @@ from igfsim.errors import Issue, ScenarioError
 EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION = 0, 1, 2, 3
 
 
+def bundled_by_name(item: str, folder: Path) -> Path | None:
+    """A bundled file addressed by name: ``c01_mab_vs_dual_tki`` (or with ``.yaml``) in ``folder``."""
+    stem = Path(item).name.removesuffix(".yaml").removesuffix(".yml")
+    if Path(item).parent != Path(".") or not folder.is_dir():
+        return None
+    return next((f for f in (folder / f"{stem}.yaml", folder / f"{stem}.yml") if f.is_file()), None)
+
+
 def scenario_files(items: Sequence[str]) -> list[Path]:
-    """The scenario files named (folders expanded), or the bundled ones."""
+    """The scenario files named (folders expanded; a name that is not a path may name a bundled
+    scenario, from any folder), or the bundled ones."""
     from igfsim.resources import bundled_scenarios_dir
 
     paths = [Path(i) for i in items] or [bundled_scenarios_dir()]
@@ -23,9 +32,31 @@ def scenario_files(items: Sequence[str]) -> list[Path]:
             if not found:
                 raise ScenarioError(str(p), [Issue("(folder)", "no scenario files (*.yaml) here")])
             files += found
+        elif not p.exists() and (named := bundled_by_name(str(p), bundled_scenarios_dir())) is not None:
+            files.append(named)
         else:
             files.append(p)
     return files
+
+
+def announce_inputs(model, files: Sequence[Path] = (), catalogs: Sequence[str] = ()) -> None:
+    """Say which files a command reads: the model and its mapping, catalogues, scenario files."""
+    from igfsim.resources import where
+
+    source = Path(model.mapping.source) if model.mapping.source else None
+    beside = source is not None and source.parent.resolve() == Path(model.path).parent.resolve()
+    mapping = (source.name if beside else where(source)) if source is not None else "none"
+    print(f"model: {where(model.path)}; mapping: {mapping}")
+    if catalogs:
+        print(f"catalogues: {', '.join(map(str, catalogs))} (over the bundled one)")
+    if files:
+        folders = sorted({str(where(f.parent)) for f in files})
+        print(f"scenarios: {len(files)} file(s) from {'; '.join(folders)}", flush=True)
+
+
+def progress(msg: str) -> None:
+    """One progress line on stderr, at once (long commands say how far they are)."""
+    print(msg, file=sys.stderr, flush=True)
 
 
 def print_error(msg: str) -> None:

@@ -14,7 +14,20 @@ from igfsim.cli.common import (
     scenario_files,
     write_and_report,
 )
-from igfsim.errors import ScenarioError
+from igfsim.errors import Issue, ScenarioError
+
+
+def docs_file(out: str | None, name: str) -> Path:
+    """``--out``, or ``docs/<name>`` of the igfsim checkout the working folder is in (never ``./docs`` of
+    an unrelated folder); :class:`ScenarioError` (exit 2) outside a checkout without ``--out``."""
+    from igfsim.resources import checkout_root
+
+    if out is not None:
+        return Path(out)
+    root = checkout_root()
+    if root is None:
+        raise ScenarioError("--out", [Issue("(option)", f"not in an igfsim checkout: say where to write {name}")])
+    return root / "docs" / name
 
 
 def _cmd_docs(args) -> int:
@@ -25,7 +38,7 @@ def _cmd_docs(args) -> int:
     from igfsim.resources import bundled_scenarios_dir
 
     folder = Path(args.scenarios) if args.scenarios else bundled_scenarios_dir()
-    out = Path(args.out)
+    out = docs_file(args.out, "mechanisms.md")
     summary_file = Path(args.ensemble_summary) if args.ensemble_summary else out.parent / EnsembleSummary.FILE
     summary = None
     if args.ensemble_summary or summary_file.is_file():
@@ -97,7 +110,7 @@ def _cmd_robustness(args) -> int:
     from igfsim.model.sbml import load_model
 
     files = scenario_files(args.scenarios)  # ScenarioError -> exit 2 in main()
-    out = Path(args.out)
+    out = docs_file(args.out, "robustness.md")
     data_out = out.with_suffix(".json")
     model = load_model(args.model)
     if args.check:
@@ -246,7 +259,9 @@ def add_commands(sub) -> None:
     docs.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when the file differs from the rendering"
     )
-    docs.add_argument("--out", default="docs/mechanisms.md", help="the file (default: docs/mechanisms.md)")
+    docs.add_argument(
+        "--out", default=None, help="the file (default: docs/mechanisms.md of the igfsim checkout you are in)"
+    )
     docs.add_argument(
         "--scenarios", default=None, metavar="DIR", help="scenario folder (default: the bundled scenarios)"
     )
@@ -262,7 +277,9 @@ def add_commands(sub) -> None:
         "robustness", help="one-at-a-time x0.5/x2 parameter scan of the catalogue -> docs/robustness.md"
     )
     rob.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
-    rob.add_argument("--out", default="docs/robustness.md", help="the file (default: docs/robustness.md)")
+    rob.add_argument(
+        "--out", default=None, help="the file (default: docs/robustness.md of the igfsim checkout you are in)"
+    )
     rob.add_argument("--factors", type=float, nargs="+", default=[0.5, 2.0], help="multipliers (default: 0.5 2)")
     rob.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: all CPUs)")
     rob.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")

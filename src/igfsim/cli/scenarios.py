@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from igfsim.cli.common import (
@@ -11,8 +12,10 @@ from igfsim.cli.common import (
     EXIT_OK,
     EXIT_SIMULATION,
     add_model_options,
+    announce_inputs,
     load_model_of,
     print_error,
+    progress,
     scenario_files,
 )
 from igfsim.errors import ScenarioError
@@ -35,24 +38,37 @@ def _print_scenario(scenario, outcomes, observed) -> None:
         )
 
 
+def _model_and_files(args, model=None):
+    """The model and the scenario files the command line names, announced (unless --quiet); or exit 2."""
+    model = model or load_model_of(args)
+    try:
+        files = scenario_files(args.scenarios)
+    except ScenarioError as err:
+        print_error(str(err))
+        return EXIT_INPUT
+    if not args.quiet:
+        announce_inputs(model, files, args.catalog)
+    return model, files
+
+
 def _run_files(args, *, write: bool) -> int:
     from igfsim.analysis.expectations import Verdict, check_expectations, verdict_counts
     from igfsim.analysis.observations import ValidationSummary, check_observations
     from igfsim.report.outputs import write_run_outputs
     from igfsim.runner import run_scenario
     from igfsim.scenario.loading import load_scenario, with_catalogs
+    from igfsim.scenario.targets import parse_overrides, with_overrides
 
-    model = load_model_of(args)
+    inputs = _model_and_files(args)
+    if isinstance(inputs, int):
+        return inputs
+    model, files = inputs
+    overrides = parse_overrides(args.set, model)  # ScenarioError -> exit 2 in main(), before any run
     code, n_pass, n_total, n_xfail, n_na = EXIT_OK, 0, 0, 0, 0
     observed: list = []
-    try:
-        files = scenario_files(args.scenarios)
-    except ScenarioError as err:
-        print_error(str(err))
-        return EXIT_INPUT
     for path in files:
         try:
-            scenario = with_catalogs(load_scenario(path), args.catalog)
+            scenario = with_overrides(with_catalogs(load_scenario(path), args.catalog), overrides)
             result = run_scenario(scenario, model, engine=args.engine, on_error="record", source=str(path))
         except ScenarioError as err:
             print_error(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
@@ -132,6 +148,9 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    if args.set and (args.engine == "all" or args.ensemble):
+        print_error("--set applies to one engine's runs; it cannot be combined with --engine all or --ensemble")
+        return EXIT_INPUT
     if args.engine == "all":
         return _cmd_compare(args)
     if args.ensemble:
@@ -149,13 +168,11 @@ def _cmd_validate_ensemble(args) -> int:
     if args.engine != "roadrunner":
         print_error(f"--ensemble runs the roadrunner engine only, not {args.engine!r}")
         return EXIT_INPUT
-    model = load_model_of(args)
+    inputs = _model_and_files(args)
+    if isinstance(inputs, int):
+        return inputs
+    model, files = inputs
     ensemble = Ensemble.read_tsv(args.ensemble, set(model.parameters))  # CalibrationError -> exit 2
-    try:
-        files = scenario_files(args.scenarios)
-    except ScenarioError as err:
-        print_error(str(err))
-        return EXIT_INPUT
     workers = args.workers if args.workers is not None else cpu_count()
     executor: object = "serial" if workers <= 1 else None
     verdicts = ensemble_verdicts(
@@ -185,16 +202,17 @@ def _cmd_compare(args) -> int:
     model = load_model_of(args)
     for name in ENGINES:  # an engine without a view of the model refuses before anything runs
         get_engine(name).check_model(model)
-    try:
-        files = scenario_files(args.scenarios)
-    except ScenarioError as err:
-        print_error(str(err))
-        return EXIT_INPUT
+    inputs = _model_and_files(args, model)
+    if isinstance(inputs, int):
+        return inputs
+    files = inputs[1]
     code, reports, problems = EXIT_OK, [], []
-    for path in files:
+    for i, path in enumerate(files, 1):
+        t0 = time.perf_counter()
         try:
             scenario = with_catalogs(load_scenario(path), args.catalog)
             rep = compare_scenario(scenario, model, engines=tuple(ENGINES), threshold=args.threshold, source=str(path))
+            progress(f"[{i}/{len(files)}] {scenario.name}: {', '.join(ENGINES)} ({time.perf_counter() - t0:.1f} s)")
         except ScenarioError as err:
             print_error(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
             code = max(code, EXIT_INPUT)
@@ -219,13 +237,22 @@ def _cmd_compare(args) -> int:
     return code
 
 
-def _common_run_options(sp: argparse.ArgumentParser) -> None:
-    """Options of every command that simulates scenarios (run, validate, compare)."""
-    sp.add_argument(
-        "--engine",
-        default="roadrunner",
-        help="simulation engine: roadrunner (default), scipy, boolean, or all (validate)",
-    )
+def _common_run_options(sp: argparse.ArgumentParser, *, compare: bool = False) -> None:
+    """Options of every command that simulates scenarios (run, validate; compare has no --engine,
+    --no-png or --set: it runs every engine and draws nothing)."""
+    if not compare:
+        sp.add_argument(
+            "--engine",
+            default="roadrunner",
+            help="simulation engine: roadrunner (default), scipy, boolean, or all (validate)",
+        )
+        sp.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="ID=VALUE",
+            help="set a model parameter (or a species' initial amount, nM) in every arm; repeatable",
+        )
     sp.add_argument(
         "--threshold",
         type=float,
@@ -234,7 +261,8 @@ def _common_run_options(sp: argparse.ArgumentParser) -> None:
     )
     add_model_options(sp)
     sp.add_argument("--quiet", action="store_true", help="print only the summary line")
-    sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
+    if not compare:
+        sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
 
 
 def add_commands(sub) -> None:
@@ -274,5 +302,5 @@ def add_commands(sub) -> None:
         "compare", help="run scenarios in every engine and print the agreement table (same as validate --engine all)"
     )
     cmp_.add_argument("scenarios", nargs="*", metavar="SCENARIO|DIR")
-    _common_run_options(cmp_)
+    _common_run_options(cmp_, compare=True)
     cmp_.set_defaults(handler=_cmd_compare, engine="all")

@@ -9,6 +9,7 @@ from igfsim.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
     EXIT_SIMULATION,
+    bundled_by_name,
     print_error,
 )
 from igfsim.result.scenario_result import RunStatus
@@ -16,10 +17,15 @@ from igfsim.result.scenario_result import RunStatus
 
 def _cmd_sweep(args) -> int:
     """Run a sweep file; exit 0 every run ok, 3 some runs failed (results still written), 2 bad input."""
+    from igfsim.resources import bundled_sweeps_dir, where
     from igfsim.sweep.execute import run_sweep
     from igfsim.sweep.spec import load_sweep
 
-    sweep = load_sweep(args.sweep, catalogs=args.catalog)  # ScenarioError -> exit 2 in main()
+    path = Path(args.sweep)
+    if not path.exists() and (named := bundled_by_name(args.sweep, bundled_sweeps_dir())) is not None:
+        path = named  # a bundled sweep by name, from any folder
+    print(f"sweep: {where(path)}")
+    sweep = load_sweep(path, catalogs=args.catalog)  # ScenarioError -> exit 2 in main()
     out = Path(args.out) if args.out else Path("out") / Path(args.sweep).stem
     client = None
     executor: object = None  # None (a process pool), "serial" or a distributed.Client
@@ -61,6 +67,9 @@ def _cmd_report(args) -> int:
     from igfsim.report.html import write_report
     from igfsim.report.inputs import Section, load_inputs, run_bundled
 
+    if Path(args.out).exists() and not args.force:  # before minutes of simulation
+        print_error(f"{args.out} exists; give --force to overwrite it, or another --out")
+        return EXIT_INPUT
     sections: Sequence[Section]
     if args.inputs:
         # ReportInputError / SweepStoreError -> exit 2 in main()
@@ -108,6 +117,7 @@ def add_commands(sub) -> None:
         help="run output folders (<dir>/<scenario>/summary.json) or sweep folders (manifest.json)",
     )
     rep.add_argument("--out", default="report.html", help="the HTML file (default: report.html)")
+    rep.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     rep.add_argument("--pdf", action="store_true", help="also write the figures and tables as <out>.pdf")
     rep.add_argument(
         "--engines",

@@ -53,6 +53,8 @@ class ScenarioResult:
     units: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
     time_units: str = "min"
+    #: readout -> what it is in words (the model mapping's description; the id where there is none)
+    long_names: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -63,28 +65,68 @@ class ScenarioResult:
         """One trajectory."""
         return self.values[self.arms.index(arm), :, self.readouts.index(readout)]
 
-    def to_xarray(self):
-        """An ``xarray.DataArray`` with dims ``(arm, time, readout)``; per-arm status as coords."""
+    def _meta(self) -> dict[str, str]:
+        return {
+            "scenario": self.scenario,
+            "engine": self.engine,
+            "time_units": self.time_units,
+            **{k: str(v) for k, v in self.attrs.items()},
+        }
+
+    def _time_coord(self):
         import xarray as xr
 
+        return xr.Variable("time", self.times, attrs={"long_name": "time", "units": self.time_units})
+
+    def to_xarray(self):
+        """An ``xarray.DataArray`` ``value`` with dims ``(arm, time, readout)``: per-arm status, and each
+        readout's ``units`` and ``long_name`` as coordinates along ``readout`` (the array's own ``units`` and
+        ``long_name`` are set when every readout shares them, so ``.sel(readout=...).plot()`` labels its axes).
+        :meth:`to_dataset` gives one variable per readout instead."""
+        import xarray as xr
+
+        units = [self.units.get(r, "") for r in self.readouts]
+        names = [self.long_names.get(r, r) for r in self.readouts]
+        attrs = self._meta()
+        if len(set(units)) == 1:
+            attrs["units"] = units[0]
+        attrs["long_name"] = names[0] if len(self.readouts) == 1 else "readout value"
         return xr.DataArray(
             self.values,
             dims=("arm", "time", "readout"),
             coords={
                 "arm": list(self.arms),
-                "time": self.times,
+                "time": self._time_coord(),
                 "readout": list(self.readouts),
-                "status": ("arm", [r.status for r in self.records]),
+                "units": ("readout", units),
+                "long_name": ("readout", names),
+                "status": ("arm", [str(r.status) for r in self.records]),
                 "message": ("arm", [r.message for r in self.records]),
             },
-            name=self.scenario,
-            attrs={
-                "scenario": self.scenario,
-                "engine": self.engine,
-                "time_units": self.time_units,
-                **{k: str(v) for k, v in self.attrs.items()},
-            },
+            name="value",
+            attrs=attrs,
         )
+
+    def to_dataset(self):
+        """An ``xarray.Dataset``: one variable per readout, dims ``(arm, time)``, each with its ``units``
+        and ``long_name`` (CF attributes, so plots and NetCDF files carry them)."""
+        import xarray as xr
+
+        data = {
+            r: xr.DataArray(
+                self.values[:, :, k],
+                dims=("arm", "time"),
+                attrs={"units": self.units.get(r, ""), "long_name": self.long_names.get(r, r)},
+            )
+            for k, r in enumerate(self.readouts)
+        }
+        coords = {
+            "arm": list(self.arms),
+            "time": self._time_coord(),
+            "status": ("arm", [str(r.status) for r in self.records]),
+            "message": ("arm", [r.message for r in self.records]),
+        }
+        return xr.Dataset(data, coords=coords, attrs=self._meta())
 
     def to_dataframe(self):
         """A wide ``pandas.DataFrame``: columns ``arm``, ``time``, then one per readout."""

@@ -288,3 +288,41 @@ def _apply_scales(variant: Scenario, scales: list[tuple[str, float]], model: Mod
         for key, mult in scales:
             params[key] = float(effective.get(key, model.parameters[key])) * mult
     return Scenario.model_validate(data)
+
+
+def parse_overrides(items: Sequence[str], model: Model) -> list[tuple[Target, float]]:
+    """``ID=VALUE`` settings (the command line's ``--set``) as targets: a parameter or compartment of
+    ``model`` sets its value, a species its initial amount (nM). :class:`ScenarioError` lists every
+    item that is not ``ID=VALUE`` with a finite number and a settable id."""
+    import math
+
+    from igfsim.errors import Issue, ScenarioError
+
+    out, issues = [], []
+    for item in items:
+        sid, sep, text = item.partition("=")
+        sid = sid.strip()
+        try:
+            value = float(text) if sep else math.nan
+        except ValueError:
+            value = math.nan
+        kind = model.kind(sid)
+        if not sep or not math.isfinite(value):
+            issues.append(Issue(item, "expected ID=VALUE with a finite number, e.g. --set Kd_R11_IGF1=0.3"))
+        elif kind in ("parameter", "compartment"):
+            out.append((Target(TargetKind.PARAMETER, sid), value))
+        elif kind == "species":
+            out.append((Target(TargetKind.INITIAL, sid), value))
+        else:
+            why = " (computed by a rule; set what it depends on)" if kind == "assigned" else ""
+            issues.append(Issue(item, f"{sid!r} is no parameter or species of the model{why}{model.suggest(sid)}"))
+    if issues:
+        raise ScenarioError("--set", issues)
+    return out
+
+
+def with_overrides(scenario: Scenario, overrides: Sequence[tuple[Target, float]]) -> Scenario:
+    """``scenario`` with :func:`parse_overrides`' settings applied to its cell and every arm's cell."""
+    if not overrides:
+        return scenario
+    return apply_targets(scenario, [t for t, _ in overrides], [v for _, v in overrides])

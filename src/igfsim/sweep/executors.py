@@ -73,7 +73,9 @@ def _main_script_hidden() -> Iterator[None]:
     ``if __name__ == "__main__":`` guard, then starts a pool in each worker and hangs. igfsim's workers
     run only igfsim's functions, so they need nothing from the script."""
     main = sys.modules.get("__main__")
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__
+    }
     try:
         if main is not None:
             main.__dict__.pop("__file__", None)

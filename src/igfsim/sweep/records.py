@@ -16,7 +16,9 @@ import numpy as np
 from igfsim.result.scenario_result import RunStatus
 
 #: the ``format`` of ``manifest.json``; a folder with another format is not opened
-FORMAT = "igfsim-sweep/1"
+FORMAT = "igfsim-sweep/2"
+#: formats this version reads (1: one row per run, list columns; 2: tidy rows, named columns)
+READ_FORMATS = ("igfsim-sweep/1", FORMAT)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class SweepManifest:
     keep_trajectories: bool
     spec_hash: str
     model_sha256: str
+    #: the on-disk layout of the folder's parts (``READ_FORMATS``)
+    format: str = FORMAT
 
     @property
     def n_runs(self) -> int:
@@ -65,16 +69,17 @@ class SweepManifest:
 
     def to_json(self) -> dict[str, Any]:
         """The mapping of ``manifest.json`` (lists, not tuples; ``format`` first)."""
-        out: dict[str, Any] = {"format": FORMAT}
+        out: dict[str, Any] = {"format": self.format}
         for f in fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+            if f.name != "format":
+                out[f.name] = _plain(getattr(self, f.name))
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SweepManifest:
         """Read the mapping of ``manifest.json``; ValueError when it is not one of this format."""
-        if data.get("format") != FORMAT:
-            raise ValueError(f"format {data.get('format')!r} is not {FORMAT!r}")
+        if data.get("format") not in READ_FORMATS:
+            raise ValueError(f"format {data.get('format')!r} is not one of {', '.join(READ_FORMATS)}")
         missing = [f.name for f in fields(cls) if f.name not in data]
         if missing:
             raise ValueError(f"missing key(s): {', '.join(missing)}")
@@ -95,6 +100,7 @@ class SweepManifest:
             keep_trajectories=bool(data["keep_trajectories"]),
             spec_hash=str(data["spec_hash"]),
             model_sha256=str(data["model_sha256"]),
+            format=str(data["format"]),
         )
 
 

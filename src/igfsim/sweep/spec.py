@@ -44,6 +44,7 @@ NON_NEGATIVE_KINDS = (
     TargetKind.SCALE,
 )
 #: names used by the dataset's own dimensions and coordinates
+#: the columns of the stored parts besides the axes (igfsim.sweep.store), which an axis name may not take
 RESERVED = ("run", "arm", "readout", "metric", "time", "panel", "status", "message", "value")
 PANEL_KEYS = ("expression", "initial", "parameters")
 
@@ -209,6 +210,7 @@ def _check_axes(sweep: Sweep, model: Model) -> list[Issue]:
         where = f"axes[{i}]"
         if names.count(axis.name) > 1:
             issues.append(Issue(f"{where}.name", f"axis name {axis.name!r} is repeated"))
+
         target = parse_target(axis.target, TARGET_KINDS)
         issues += [Issue(f"{where}.target", msg) for msg in check_target(target, sweep.scenario, model)]
         if msg := _check_value_range(axis, target.kind):

@@ -1,13 +1,20 @@
 """Sweep results: in memory or streamed to a folder of Parquet parts, and the labelled xarray view.
 
-Folder layout (``run_sweep(..., out=DIR)``)::
+Folder layout (``run_sweep(..., out=DIR)``; format ``igfsim-sweep/2``, docs/sweeps.md)::
 
     DIR/manifest.json          format, spec hash, design (axes, values, panel), arms, readouts, metrics, times
     DIR/sweep.json             the sweep spec (scenario included) that produced the folder
-    DIR/parts/part-000000.parquet   one file per finished batch: run, status, message, summary[, trajectory]
+    DIR/parts/part-000000.parquet          one file per finished batch, one row per run x arm x readout x
+                                           metric: run, [panel,] <axis>..., status, message, arm, readout,
+                                           metric, value
+    DIR/trajectories/part-000000.parquet   with keep_trajectories: one row per run x arm x time x readout:
+                                           run, arm, time, readout, value
 
-A part is written to a temporary name and renamed when complete, so an interrupted sweep leaves
-only whole parts; the runs of those parts are the completed runs that ``resume=True`` skips.
+Any Parquet reader opens the folders as tables with named columns (``pandas.read_parquet(DIR/"parts")``).
+A part is written to a hidden temporary name and renamed when complete (a batch's trajectories before
+its summary), so an interrupted sweep leaves only whole parts; the runs of the summary parts are the
+completed runs that ``resume=True`` skips. Folders of format ``igfsim-sweep/1`` (one row per run, list
+columns) are still read.
 """
 
 from __future__ import annotations
@@ -21,9 +28,12 @@ import numpy as np
 
 from igfsim.errors import SweepStoreError
 from igfsim.result.scenario_result import RunStatus
-from igfsim.sweep.records import FORMAT, BatchResult, SweepManifest
+from igfsim.sweep.records import FORMAT, READ_FORMATS, BatchResult, SweepManifest
 
 __all__ = ["FORMAT", "SweepStore", "SweepStoreError"]
+
+# the parts' own columns are the names an axis may not take (igfsim.sweep.spec.RESERVED)
+_OLD_FORMAT = READ_FORMATS[0]
 
 
 class SweepStore:
@@ -32,7 +42,9 @@ class SweepStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.parts = self.path / "parts"
+        self.trajectories = self.path / "trajectories"
         self._seq = 0
+        self._manifest: SweepManifest | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -45,7 +57,7 @@ class SweepStore:
             raise SweepStoreError(f"{self.path}: no sweep here (manifest.json is missing)") from None
         except (OSError, ValueError) as err:
             raise SweepStoreError(f"{self.manifest_path}: unreadable ({err})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in READ_FORMATS:
             found = data.get("format") if isinstance(data, dict) else None
             raise SweepStoreError(f"{self.manifest_path}: not an igfsim sweep folder (format {found!r})")
         try:
@@ -75,10 +87,17 @@ class SweepStore:
             atomic_write(self.path / "sweep.json", json.dumps(spec, indent=1))
             atomic_write(self.manifest_path, json.dumps(manifest.to_json(), indent=1))
         self.parts.mkdir(exist_ok=True)
-        for tmp in self.parts.glob("*.tmp"):  # a part cut off mid-write: its runs are not done
-            tmp.unlink()
+        self.trajectories.mkdir(exist_ok=True)
+        for folder in (self.parts, self.trajectories):
+            for tmp in folder.glob(".*.tmp"):  # a part cut off mid-write: its runs are not done
+                tmp.unlink()
         files = self._part_files()
+        done = {f.name for f in files}
+        for orphan in self.trajectories.glob("part-*.parquet"):  # its batch's summary part was never written
+            if orphan.name not in done:
+                orphan.unlink()
         self._seq = int(files[-1].stem.split("-")[1]) + 1 if files else 0
+        self._manifest = manifest
         return self.completed_runs()
 
     def _check_resumable(self, manifest: SweepManifest, *, resume: bool) -> None:
@@ -88,6 +107,11 @@ class SweepStore:
                 f"{self.path} already holds a sweep ({old.scenario}); resume it "
                 "(resume=True, --resume) or choose another folder"
             )
+        if old.format != FORMAT:
+            raise SweepStoreError(
+                f"{self.path} was written in format {old.format} by an older igfsim; it opens "
+                "(SweepResult.open), but a resumed sweep would mix formats: start a new folder"
+            )
         if old.spec_hash != manifest.spec_hash:
             raise SweepStoreError(
                 f"{self.path} holds a different sweep (spec hash {old.spec_hash[:12]} "
@@ -96,38 +120,67 @@ class SweepStore:
             )
 
     def write_batch(self, batch: BatchResult) -> None:
-        """Write one finished batch as a part (atomic rename)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        n = len(batch)
-        if n == 0:
+        """Write one finished batch as tidy parts (atomic renames; trajectories first)."""
+        if len(batch) == 0:
             return
-        cols = {
-            "run": pa.array(batch.run, pa.int64()),
-            "status": pa.array([str(s) for s in batch.status], pa.string()),
-            "message": pa.array(list(batch.message), pa.string()),
-        }
-        for key, arr in (("summary", batch.summary), ("trajectory", batch.trajectory)):
-            if arr is not None:
-                flat = np.ascontiguousarray(arr, dtype=float).reshape(n, -1)
-                cols[key] = pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel()), flat.shape[1])
-        target = self.parts / f"part-{self._seq:06d}.parquet"
-        tmp = target.with_suffix(".tmp")
-        pq.write_table(pa.table(cols), tmp)
-        os.replace(tmp, target)
+        if self._manifest is None:
+            raise RuntimeError("SweepStore.prepare() must come before write_batch()")
+        name = f"part-{self._seq:06d}.parquet"
+        if batch.trajectory is not None:
+            _write_atomic(self.trajectories / name, _trajectory_table(self._manifest, batch))
+        _write_atomic(self.parts / name, _summary_table(self._manifest, batch))
         self._seq += 1
 
     def read(self, trajectories: bool = True) -> BatchResult:
         """Every completed run, sorted by run id (trajectories when kept and ``trajectories``)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         manifest = self.read_manifest()
         files = self._part_files()
         with_traj = trajectories and manifest.keep_trajectories
         if not files:
             return BatchResult.none(manifest, with_traj)
+        if manifest.format == _OLD_FORMAT:
+            return self._read_format_1(manifest, files, with_traj)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.concat_tables([pq.read_table(f, columns=["run", "status", "message", "value"]) for f in files])
+        runs, summary, rows = self._blocks(table, manifest.summary_shape, files[0].parent)
+        order = np.argsort(runs, kind="stable")
+        status = table.column("status").to_numpy(zero_copy_only=False)[rows][order]
+        message = table.column("message").to_numpy(zero_copy_only=False)[rows][order]
+        trajectory = None
+        if with_traj:
+            traj_files = [self.trajectories / f.name for f in files]
+            traj = pa.concat_tables([pq.read_table(f, columns=["run", "value"]) for f in traj_files])
+            traj_runs, values, _ = self._blocks(traj, manifest.trajectory_shape, self.trajectories)
+            if not np.array_equal(traj_runs, runs):
+                raise SweepStoreError(f"{self.trajectories}: its runs differ from those of {self.parts}")
+            trajectory = values[order]
+        return BatchResult(
+            run=runs[order],
+            status=tuple(RunStatus(str(v)) for v in status),
+            message=tuple(str(m) for m in message),
+            summary=summary[order],
+            trajectory=trajectory,
+        )
+
+    @staticmethod
+    def _blocks(table, shape: tuple[int, ...], where: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(runs, values shaped ``(run, *shape)``, the first row of each run) of tidy rows written run-major."""
+        per_run = int(np.prod(shape))
+        run = table.column("run").to_numpy()
+        n = len(run) // per_run
+        rows = np.arange(n) * per_run
+        if len(run) % per_run or not np.array_equal(run, np.repeat(run[rows], per_run)):
+            raise SweepStoreError(f"{where}: the parts are not in igfsim's layout (rows of one run together)")
+        values = table.column("value").to_numpy().reshape(n, *shape)
+        return run[rows], values, rows
+
+    def _read_format_1(self, manifest: SweepManifest, files: list[Path], with_traj: bool) -> BatchResult:
+        """A folder of format ``igfsim-sweep/1``: one row per run, summary and trajectory as list columns."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         want = ["run", "status", "message", "summary"] + (["trajectory"] if with_traj else [])
         table = pa.concat_tables([pq.read_table(f, columns=want) for f in files])
         order = np.argsort(table.column("run").to_numpy(), kind="stable")
@@ -144,6 +197,64 @@ class SweepStore:
             summary=block("summary", manifest.summary_shape),
             trajectory=block("trajectory", manifest.trajectory_shape) if with_traj else None,
         )
+
+
+def _labels(names: tuple[str, ...], inner: int, outer: int):
+    """A dictionary-encoded column: each name repeated ``inner`` times, the whole tiled ``outer`` times."""
+    import pyarrow as pa
+
+    idx = np.tile(np.repeat(np.arange(len(names), dtype=np.int32), inner), outer)
+    return pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), pa.array(list(names), pa.string()))
+
+
+def _summary_table(m: SweepManifest, batch: BatchResult):
+    """One row per run x arm x readout x metric (run-major), with the run's design values and status."""
+    import pyarrow as pa
+
+    n = len(batch)
+    n_arm, n_readout, n_metric = m.summary_shape
+    k = n_arm * n_readout * n_metric
+    runs = np.asarray(batch.run, dtype=np.int64)
+    cols: dict[str, Any] = {"run": pa.array(np.repeat(runs, k))}
+    if m.panel is not None:
+        cols["panel"] = pa.array(np.repeat(np.asarray(m.panel, dtype=object)[runs], k), pa.string())
+    design = m.design_array()
+    for j, axis in enumerate(m.axes):
+        cols[axis] = pa.array(np.repeat(design[runs, j], k), pa.float64())
+    cols["status"] = pa.array(np.repeat([str(s) for s in batch.status], k), pa.string())
+    cols["message"] = pa.array(np.repeat(np.asarray(batch.message, dtype=object), k), pa.string())
+    cols["arm"] = _labels(m.arms, n_readout * n_metric, n)
+    cols["readout"] = _labels(m.readouts, n_metric, n * n_arm)
+    cols["metric"] = _labels(m.metrics, 1, n * n_arm * n_readout)
+    cols["value"] = pa.array(np.ascontiguousarray(batch.summary, dtype=float).ravel(), pa.float64())
+    return pa.table(cols)
+
+
+def _trajectory_table(m: SweepManifest, batch: BatchResult):
+    """One row per run x arm x time x readout (run-major)."""
+    import pyarrow as pa
+
+    n = len(batch)
+    n_arm, n_time, n_readout = m.trajectory_shape
+    k = n_arm * n_time * n_readout
+    times = np.tile(np.repeat(np.asarray(m.times, dtype=float), n_readout), n * n_arm)
+    return pa.table(
+        {
+            "run": pa.array(np.repeat(np.asarray(batch.run, dtype=np.int64), k)),
+            "arm": _labels(m.arms, n_time * n_readout, n),
+            "time": pa.array(times, pa.float64()),
+            "readout": _labels(m.readouts, 1, n * n_arm * n_time),
+            "value": pa.array(np.ascontiguousarray(batch.trajectory, dtype=float).ravel(), pa.float64()),
+        }
+    )
+
+
+def _write_atomic(target: Path, table) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = target.with_name(f".{target.name}.tmp")  # hidden: Parquet dataset readers skip it
+    pq.write_table(table, tmp)
+    os.replace(tmp, target)
 
 
 def atomic_write(path: Path, text: str) -> None:
