@@ -152,12 +152,10 @@ def test_amici_reproduces_igfsims_trajectories_through_its_own_petab_v2_export(t
 
     root = Path(__file__).resolve().parents[2]
     folder = tmp_path / "c16"
-    yaml_path = write_petab(load_scenario(root / "scenarios" / "c16_ligand_specificity.yaml"), load_model(), folder)
-    # the export estimates nothing; a calibration problem must estimate something, so free one
+    # the export estimates nothing by default; a calibration problem must estimate something, so free one
     # parameter at its model value (the comparison is made at that value)
-    (folder / "parameters.tsv").write_text(
-        "parameterId\tlowerBound\tupperBound\tnominalValue\testimate\nkon_lig\t0.006\t0.6\t0.06\ttrue\n"
-    )
+    scenario = load_scenario(root / "scenarios" / "c16_ligand_specificity.yaml")
+    yaml_path = write_petab(scenario, load_model(), folder, estimate=["kon_lig"])
     problem = load_problem(yaml_path)
     fit = problem.fit_table(tuple(problem.nominal_scaled), SolverSettings(rtol=1e-10, atol=1e-14))
     assert len(fit) == problem.n_measurements > 1000 and not fit["simulation"].isna().any()

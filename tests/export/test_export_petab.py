@@ -70,3 +70,31 @@ def test_pretreatment_is_a_period_before_the_stimulus(tmp_path):
     problem = v2.Problem.from_yaml(_export("c01_mab_vs_dual_tki", tmp_path))
     (cix,) = [e for e in problem.experiments if e.id.endswith("cixutumumab")]
     assert [p.time for p in cix.sorted_periods] == [-math.inf, -60.0, 0.0]
+
+
+def test_the_parameter_table_lists_the_kinetic_parameters_at_their_model_values(tmp_path):
+    import igfsim
+    from igfsim.export.petab import write_petab
+
+    model = igfsim.load_model()
+    scenario = load_scenario(bundled_scenarios_dir() / "c16_ligand_specificity.yaml")
+    problem = v2.Problem.from_yaml(write_petab(scenario, model, tmp_path / "a", measurements=False))
+    table = {p.id: p for p in problem.parameters}
+    assert len(table) > 100 and not any(p.estimate for p in table.values())
+    assert table["kon_lig"].nominal_value == model.parameters["kon_lig"]
+    assert "expr_IGF1R" not in table and "mAb_IGF1R" not in table and "TKI_dual" not in table  # cell and drug ids
+    targets = {ch.target_id for c in problem.conditions for ch in c.changes}
+    assert not targets & set(table)  # a condition sets none of them
+    assumed = v2.Problem.from_yaml(write_petab(scenario, model, tmp_path / "b", measurements=False, estimate="assumed"))
+    free = {p.id: p for p in assumed.parameters if p.estimate}
+    assert free and all(model.provenance[p].source.lower().startswith("assumed") for p in free)
+    assert free["kon_mAb"].lb == pytest.approx(0.003) and free["kon_mAb"].ub == pytest.approx(0.3)
+    # without measurements, petab warns that no experiment is measured; nothing else
+    assert [i.task for i in lint_problem(tmp_path / "b" / "problem.yaml")] == ["CheckUnusedExperiments"]
+
+
+def test_estimating_an_unknown_or_condition_set_parameter_is_refused(tmp_path, capsys):
+    args = ["export", "--format", "petab", "--scenario", "c01_mab_vs_dual_tki", "--out", str(tmp_path / "p")]
+    assert main([*args, "--estimate", "nope", "--estimate", "Kd_mAb_IGF1R"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot estimate Kd_mAb_IGF1R, nope" in err and not (tmp_path / "p" / "problem.yaml").exists()

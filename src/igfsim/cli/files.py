@@ -169,14 +169,17 @@ def _cmd_export(args) -> int:
         if not args.scenario:
             print_error(f"--format {args.format} needs --scenario FILE")
             return EXIT_INPUT
-        scenario = with_catalogs(load_scenario(args.scenario), args.catalog)  # ScenarioError -> exit 2 in main()
+        (path,) = scenario_files([args.scenario])  # a file, or a bundled scenario by name
+        scenario = with_catalogs(load_scenario(path), args.catalog)  # ScenarioError -> exit 2 in main()
         model = load_model_of(args)
         out = Path(args.out or (f"{scenario.name}.omex" if args.format == "sedml" else f"{scenario.name}_petab"))
-        write = write_omex if args.format == "sedml" else write_petab
         what = f"{args.format}, scenario {scenario.name}"
+        estimate = "assumed" if args.estimate == ["assumed"] else args.estimate
 
         def writer(path):
-            return write(scenario, model, path)
+            if args.format == "sedml":
+                return write_omex(scenario, model, path)
+            return write_petab(scenario, model, path, estimate=estimate)
     else:
         defaults = {"sbml": "igf1r.xml", "bnet": "igf1r.bnet", "sbml-qual": "igf1r.qual.xml"}
         out = Path(args.out or defaults[args.format])
@@ -252,6 +255,14 @@ def add_commands(sub) -> None:
         "<scenario>.omex) or, for petab, folder (<scenario>_petab)",
     )
     exp.add_argument("--scenario", default=None, metavar="FILE", help="the scenario to export (sedml, petab)")
+    exp.add_argument(
+        "--estimate",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="petab: a parameter to estimate (repeatable), or 'assumed' for every parameter whose provenance "
+        "says assumed (default: none; the table still lists every kinetic parameter)",
+    )
     add_model_options(exp)
     exp.add_argument("--bnet", default=None, help="logical model (default: the model's, from its mapping file)")
     exp.set_defaults(handler=_cmd_export)

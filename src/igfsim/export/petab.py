@@ -15,14 +15,21 @@ Files written into a folder: ``model.xml`` (SBML), ``conditions.tsv``, ``experim
   normal noise of 0.01.
 * Measurements are igfsim's own (libRoadRunner) trajectories at the scenario's output times:
   reference pseudo-data that another PEtab-capable simulator should reproduce.
-* Nothing is estimated; the parameter table is empty.
+* The parameter table lists the model's kinetic parameters (every non-zero parameter that is not a
+  drug slot, a treatment option, an expression multiplier or a condition target) at their model
+  values. By default none is estimated (the problem is a simulation); ``estimate`` names the ones
+  to estimate (or ``"assumed"``: those whose provenance row says assumed), within a decade either
+  side of the model value.
+
+The tables are built as the ``petab`` library's own objects (:mod:`petab.v2.core`) and written by
+it, after its validation found no error.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from igfsim.engines.protocol import Change
@@ -55,13 +62,6 @@ def _num(value: float) -> str:
 
 def _time(t: float) -> str:
     return "-inf" if t == -math.inf else _num(t)
-
-
-def _write_tsv(path: Path, header: list[str], rows: list[list]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
 
 
 def petab_tables(scenario: Scenario, model: Model, *, measurements: bool = True) -> dict[str, tuple[list, list]]:
@@ -117,7 +117,6 @@ def petab_tables(scenario: Scenario, model: Model, *, measurements: bool = True)
             obs_rows,
         ),
         "measurements": (["observableId", "experimentId", "time", "measurement"], meas_rows),
-        "parameters": (["parameterId", "parameterScale", "lowerBound", "upperBound", "nominalValue", "estimate"], []),
     }
 
 
@@ -145,28 +144,109 @@ def _species_initial(model: Model, sid: str) -> float:
     return sp.getInitialConcentration()
 
 
-def write_petab(scenario: Scenario, model: Model, folder: str | Path, *, measurements: bool = True) -> Path:
-    """Write the PEtab v2 problem of ``scenario`` into ``folder``; returns the path of ``problem.yaml``."""
-    import yaml
+#: an estimated parameter's bounds: this factor below and above its model value
+BOUND_FACTOR = 10.0
+#: ``estimate=ASSUMED`` estimates the parameters whose provenance source starts with "assumed"
+ASSUMED = "assumed"
 
-    from igfsim.export.models import write_sbml
 
+def parameter_rows(
+    model: Model, condition_targets: set[str], estimate: Sequence[str] | str = ()
+) -> list[tuple[str, float, bool]]:
+    """``(id, model value, estimated)`` of the parameter table (see the module docstring)."""
+    from igfsim.analysis.parameter_scan import is_assumed, scannable_parameters
+
+    listed = [p for p in scannable_parameters(model) if p not in condition_targets]
+    if estimate == ASSUMED:
+        chosen = {p for p in listed if is_assumed(model, p)}
+    else:
+        chosen = set(estimate)
+        if unknown := sorted(chosen - set(listed)):
+            raise PetabExportError(
+                f"cannot estimate {', '.join(unknown)}: not a kinetic parameter of the model that no condition sets"
+            )
+    return [(p, float(model.parameters[p]), p in chosen) for p in listed]
+
+
+def petab_problem(scenario: Scenario, model: Model, *, measurements: bool = True, estimate: Sequence[str] | str = ()):
+    """The PEtab v2 problem of ``scenario`` as a :class:`petab.v2.core.Problem` (tables as the petab
+    library's objects, with their file names set); :class:`PetabExportError` when petab finds errors."""
+    import petab.v2.core as pc
+    from petab.v2.models.sbml_model import SbmlModel
+
+    tables = petab_tables(scenario, model, measurements=measurements)
+    changes: dict[str, list] = {}
+    for cid, target, value in tables["conditions"][1]:
+        changes.setdefault(cid, []).append(pc.Change(target_id=target, target_value=value))
+    periods: dict[str, list] = {}
+    for eid, time, cid in tables["experiments"][1]:
+        periods.setdefault(eid, []).append(pc.ExperimentPeriod(time=float(time), condition_ids=[cid] if cid else []))
+    observables = [
+        pc.Observable(id=oid, name=name, formula=formula, noise_formula=noise, noise_distribution=dist)
+        for oid, name, formula, noise, dist in tables["observables"][1]
+    ]
+    data = [
+        pc.Measurement(observable_id=oid, experiment_id=eid, time=float(t), measurement=float(v))
+        for oid, eid, t, v in tables["measurements"][1]
+    ]
+    targets = {target for _, target, _ in tables["conditions"][1]}
+    parameters = [
+        pc.Parameter(
+            id=pid,
+            nominal_value=value,
+            estimate=est,
+            **({"lb": value / BOUND_FACTOR, "ub": value * BOUND_FACTOR} if est else {}),
+        )
+        for pid, value, est in parameter_rows(model, targets, estimate)
+    ]
+    sbml = SbmlModel.from_string(model.sbml, model_id=_pid(Path(model.path).stem))
+    sbml.rel_path = FILES["model"]
+    problem = pc.Problem(
+        models=[sbml],
+        condition_tables=[
+            pc.ConditionTable(
+                elements=[pc.Condition(id=k, changes=v) for k, v in changes.items()], rel_path=FILES["conditions"]
+            )
+        ],
+        experiment_tables=[
+            pc.ExperimentTable(
+                elements=[pc.Experiment(id=k, periods=v) for k, v in periods.items()], rel_path=FILES["experiments"]
+            )
+        ],
+        observable_tables=[pc.ObservableTable(elements=observables, rel_path=FILES["observables"])],
+        measurement_tables=[pc.MeasurementTable(elements=data, rel_path=FILES["measurements"])],
+        parameter_tables=[pc.ParameterTable(elements=parameters, rel_path=FILES["parameters"])],
+        config=pc.ProblemConfig(filepath=FILES["problem"], format_version="2.0.0", id=_pid(scenario.name)),
+    )
+    if errors := [str(i) for i in problem.validate() if i.level >= _error_level()]:
+        raise PetabExportError(f"the PEtab library finds the export of {scenario.name} invalid: {'; '.join(errors)}")
+    return problem
+
+
+def _error_level() -> int:
+    from petab.v2.lint import ValidationIssueSeverity
+
+    return int(ValidationIssueSeverity.ERROR)
+
+
+def write_petab(
+    scenario: Scenario,
+    model: Model,
+    folder: str | Path,
+    *,
+    measurements: bool = True,
+    estimate: Sequence[str] | str = (),
+) -> Path:
+    """Write the PEtab v2 problem of ``scenario`` into ``folder`` (by the petab library); returns the path of
+    ``problem.yaml``. ``estimate``: parameter ids to estimate, or ``"assumed"`` (module docstring)."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    tables = petab_tables(scenario, model, measurements=measurements)
-    for name, (header, rows) in tables.items():
-        _write_tsv(out / FILES[name], header, rows)
-    write_sbml(model, out / FILES["model"])
-    problem = {
-        "format_version": "2.0.0",
-        "id": _pid(scenario.name),
-        "parameter_files": [FILES["parameters"]],
-        "model_files": {"igf1r": {"location": FILES["model"], "language": "sbml"}},
-        "measurement_files": [FILES["measurements"]],
-        "condition_files": [FILES["conditions"]],
-        "experiment_files": [FILES["experiments"]],
-        "observable_files": [FILES["observables"]],
-    }
-    path = out / FILES["problem"]
-    path.write_text(yaml.safe_dump(problem, sort_keys=False), encoding="utf-8")
-    return path
+    problem = petab_problem(scenario, model, measurements=measurements, estimate=estimate)
+    problem.to_files(out)
+    if not problem.measurements:  # petab writes an empty table as an empty file, which it cannot read back
+        import pandas as pd
+        from petab.v2 import C
+
+        columns = [C.OBSERVABLE_ID, C.EXPERIMENT_ID, C.TIME, C.MEASUREMENT]
+        pd.DataFrame(columns=columns).to_csv(out / FILES["measurements"], sep="\t", index=False)
+    return out / FILES["problem"]
