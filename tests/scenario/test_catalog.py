@@ -160,3 +160,18 @@ def test_cli_catalog_option_reaches_run_and_list(tmp_path, capsys):
     listed = capsys.readouterr().out
     assert "gefitinib (ZD1839, Iressa)" in listed and str(USER_CATALOG) in listed
     assert "capivasertib" in listed and "AKT-inhibitor (no slot)" in listed
+
+
+def test_docs_catalog_page_is_generated_from_the_catalogue_and_up_to_date(tmp_path):
+    from igfsim.model.mapping import bundled_mapping
+    from igfsim.report.catalog_doc import render_catalog_md
+
+    page = ROOT / "docs" / "catalog.md"
+    text = render_catalog_md(bundled_catalog(), bundled_mapping())
+    assert page.read_text(encoding="utf-8") == text, "docs/catalog.md is stale: run `igfsim docs`"
+    rows = [line.split(" | ")[0].strip("| ") for line in text.splitlines() if line.startswith("| ")]
+    assert set(bundled_catalog().drugs) | set(bundled_catalog().contexts) <= set(rows)
+    assert main(["docs", "--out", str(tmp_path / "mechanisms.md"), "--catalog", str(USER_CATALOG)]) == 0
+    mine = (tmp_path / "catalog.md").read_text(encoding="utf-8")
+    assert "| gefitinib | ZD1839, Iressa | EGFR-inhibitor: EGFR kinase inhibitor | Ki_EGFRi 33 |" in mine
+    assert "| MCF7 |" in mine

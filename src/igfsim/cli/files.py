@@ -30,12 +30,44 @@ def docs_file(out: str | None, name: str) -> Path:
     return root / "docs" / name
 
 
-def _cmd_docs(args) -> int:
+def _check_page(out: Path, text: str, source: str) -> int:
+    """``docs --check`` of one generated page: exit 0 when ``out`` equals ``text``, 1 (with a diff) when not."""
     import difflib
 
+    try:
+        current = out.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        print(f"{out}: missing; run `igfsim docs` to generate it from {source}")
+        return EXIT_EXPECTATION
+    except (OSError, UnicodeDecodeError) as err:
+        print_error(f"{out}: cannot read ({getattr(err, 'strerror', None) or err})")
+        return EXIT_INPUT
+    if current == text:
+        print(f"{out}: up to date with {source}")
+        return EXIT_OK
+    diff = list(
+        difflib.unified_diff(
+            current.splitlines(),
+            text.splitlines(),
+            f"{out} (on disk)",
+            f"{out} (rendered from {source})",
+            n=1,
+            lineterm="",
+        )
+    )
+    print(f"{out}: stale, differs from the rendering of {source}; run `igfsim docs`")
+    limit = 60
+    print("\n".join(diff[:limit]) + (f"\n... ({len(diff) - limit} more diff lines)" if len(diff) > limit else ""))
+    return EXIT_EXPECTATION
+
+
+def _cmd_docs(args) -> int:
     from igfsim.analysis.ensemble import EnsembleSummary
+    from igfsim.model.mapping import bundled_mapping
+    from igfsim.report.catalog_doc import render_catalog_md
     from igfsim.report.mechanisms_doc import render_mechanisms_md
     from igfsim.resources import bundled_scenarios_dir
+    from igfsim.scenario.catalog import load_catalog
 
     folder = Path(args.scenarios) if args.scenarios else bundled_scenarios_dir()
     out = docs_file(args.out, "mechanisms.md")
@@ -44,39 +76,23 @@ def _cmd_docs(args) -> int:
     if args.ensemble_summary or summary_file.is_file():
         summary = EnsembleSummary.read(summary_file)  # ReportInputError (exit 2) naming the file and key
         print(f"ensemble shares from {summary_file} ({summary.n_members} members)")
-    text = render_mechanisms_md(folder, summary)  # ScenarioError (exit 2) on an invalid or missing folder
+    catalog = load_catalog(args.catalog or ())
+    pages = [
+        # ScenarioError (exit 2) on an invalid or missing folder
+        (out, render_mechanisms_md(folder, summary), str(folder)),
+        (out.with_name("catalog.md"), render_catalog_md(catalog, bundled_mapping()), "the catalogue and mapping"),
+    ]
     if args.check:
-        try:
-            current = out.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            print(f"{out}: missing; run `igfsim docs --out {out}` to generate it from {folder}")
-            return EXIT_EXPECTATION
-        except (OSError, UnicodeDecodeError) as err:
-            print_error(f"{out}: cannot read ({getattr(err, 'strerror', None) or err})")
-            return EXIT_INPUT
-        if current == text:
-            print(f"{out}: up to date with {folder}")
-            return EXIT_OK
-        diff = list(
-            difflib.unified_diff(
-                current.splitlines(),
-                text.splitlines(),
-                f"{out} (on disk)",
-                f"{out} (rendered from {folder})",
-                n=1,
-                lineterm="",
-            )
-        )
-        print(f"{out}: stale, differs from the rendering of {folder}; run `igfsim docs --out {out}`")
-        limit = 60
-        print("\n".join(diff[:limit]) + (f"\n... ({len(diff) - limit} more diff lines)" if len(diff) > limit else ""))
-        return EXIT_EXPECTATION
+        return max(_check_page(path, text, source) for path, text, source in pages)
+    code = EXIT_OK
+    for path, text, source in pages:
 
-    def write(path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        def write(target: Path, text: str = text) -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
 
-    return write_and_report(out, write, f"from {folder}")
+        code = max(code, write_and_report(path, write, f"from {source}"))
+    return code
 
 
 def _fragility_report(flips, files) -> int:
@@ -266,7 +282,9 @@ def add_commands(sub) -> None:
     add_model_options(exp)
     exp.add_argument("--bnet", default=None, help="logical model (default: the model's, from its mapping file)")
     exp.set_defaults(handler=_cmd_export)
-    docs = sub.add_parser("docs", help="write docs/mechanisms.md from the scenario files (or --check it)")
+    docs = sub.add_parser(
+        "docs", help="write docs/mechanisms.md (from the scenarios) and docs/catalog.md (drugs, contexts; or --check)"
+    )
     docs.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when the file differs from the rendering"
     )
@@ -282,6 +300,13 @@ def add_commands(sub) -> None:
         metavar="FILE",
         help="`igfsim validate --ensemble --out` summary whose shares each expectation shows "
         "(default: ensemble_summary.json beside --out, when present)",
+    )
+    docs.add_argument(
+        "--catalog",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also list the drugs and contexts of this catalogue in catalog.md (repeatable)",
     )
     docs.set_defaults(handler=_cmd_docs)
     rob = sub.add_parser(
