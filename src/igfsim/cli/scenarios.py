@@ -18,7 +18,7 @@ from igfsim.cli.common import (
     progress,
     scenario_files,
 )
-from igfsim.errors import ScenarioError
+from igfsim.errors import Issue, ScenarioError
 
 
 def _print_scenario(scenario, outcomes, observed) -> None:
@@ -36,6 +36,18 @@ def _print_scenario(scenario, outcomes, observed) -> None:
             f" vs published {pub.value:.3g} ({pub.citation}, {pub.figure}; ratio {ob.ratio:.2f}, "
             f"tolerance {obs.tolerance_text()})"
         )
+
+
+def _plot_readouts(args, result) -> list[str] | None:
+    """``--plot-readouts`` (``all``, or a comma-separated list; unknown ones refused) for one result."""
+    if not args.plot_readouts:
+        return None
+    if args.plot_readouts == "all":
+        return list(result.readouts)
+    wanted = [r.strip() for r in args.plot_readouts.split(",") if r.strip()]
+    if missing := [r for r in wanted if r not in result.readouts]:
+        raise ScenarioError("--plot-readouts", [Issue(r, f"not recorded by {result.scenario}") for r in missing])
+    return wanted
 
 
 def _model_and_files(args, model=None):
@@ -77,7 +89,15 @@ def _run_files(args, *, write: bool) -> int:
         outcomes = check_expectations(result, scenario) if result.ok else []
         if write:
             try:
-                folder = write_run_outputs(result, scenario, outcomes, args.out, png=not args.no_png)
+                folder = write_run_outputs(
+                    result,
+                    scenario,
+                    outcomes,
+                    args.out,
+                    png=not args.no_png,
+                    readouts=_plot_readouts(args, result),
+                    groups=model.mapping.groups(),
+                )
             except OSError as err:
                 print_error(f"{args.out}: cannot write outputs of {scenario.name} ({err.strerror or err})")
                 return max(code, EXIT_INPUT)
@@ -263,6 +283,12 @@ def _common_run_options(sp: argparse.ArgumentParser, *, compare: bool = False) -
     sp.add_argument("--quiet", action="store_true", help="print only the summary line")
     if not compare:
         sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
+        sp.add_argument(
+            "--plot-readouts",
+            default=None,
+            metavar="R1,R2|all",
+            help="readouts the figure shows (default: those the scenario's file lists or its expectations read)",
+        )
 
 
 def add_commands(sub) -> None:

@@ -7,7 +7,8 @@ model file (or ``load_model(..., mapping=FILE)``) says which ids those are:
 ``medium``
     the compartment of the extracellular species (stimulus, antibodies, fresh medium);
 ``readouts``
-    readout id -> description and unit; the readouts a scenario records when it lists none;
+    readout id -> description, unit and (optional) group; the readouts a scenario records when it
+    lists none;
 ``expression``
     expression key a cell may scale -> the model parameter (a multiplier, 1 = nominal);
 ``modes_of_action``
@@ -58,6 +59,7 @@ class _Strict(BaseModel):
 class _ReadoutEntry(_Strict):
     description: str = Field(min_length=1)
     unit: str = Field(default="fraction of pool", min_length=1)
+    group: str = ""
 
 
 class _ModeEntry(_Strict):
@@ -96,6 +98,8 @@ class Readout:
     id: str
     description: str
     unit: str
+    #: the part of the network it reads (figures order and title panels by group)
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,10 @@ class ModelMapping:
         """Every treatment option -> its 0/1 model parameter, over all modes of action."""
         return {opt: pid for m in self.modes_of_action.values() for opt, pid in m.options.items()}
 
+    def groups(self) -> dict[str, str]:
+        """Readout -> its group (figures order their panels by it)."""
+        return {r.id: r.group for r in self.readouts.values() if r.group}
+
     def what(self) -> str:
         """The mapping in words for error messages: its file, or that the model has none."""
         return self.source or "the model's mapping (none: the model has no mapping file)"
@@ -207,7 +215,7 @@ def load_mapping(path: str | Path) -> ModelMapping:
     return ModelMapping(
         source=str(p),
         medium=raw.medium,
-        readouts=MappingProxyType({k: Readout(k, r.description, r.unit) for k, r in raw.readouts.items()}),
+        readouts=MappingProxyType({k: Readout(k, r.description, r.unit, r.group) for k, r in raw.readouts.items()}),
         expression=MappingProxyType(dict(raw.expression)),
         modes_of_action=MappingProxyType(
             {

@@ -22,8 +22,11 @@ def write_run_outputs(
     out_dir: str | Path,
     *,
     png: bool = True,
+    readouts: list[str] | None = None,
+    groups: dict[str, str] | None = None,
 ) -> Path:
-    """Write the three files into ``out_dir/<scenario name>/`` and return that folder."""
+    """Write the three files into ``out_dir/<scenario name>/`` and return that folder. The figure shows
+    ``readouts`` (default: those the scenario is about), ordered and titled by ``groups``."""
     folder = Path(out_dir) / scenario.name
     folder.mkdir(parents=True, exist_ok=True)
     result.to_dataframe().to_csv(folder / "timecourse.csv", index=False, float_format="%.8g")
@@ -31,6 +34,8 @@ def write_run_outputs(
     if png:
         from igfsim.report.plots import plot_scenario
 
-        fig = plot_scenario(result, title=f"{scenario.name}: {scenario.title}")
+        fig = plot_scenario(
+            result, readouts, title=f"{scenario.name}: {scenario.title}", scenario=scenario, groups=groups
+        )
         fig.savefig(folder / "timecourse.png", dpi=90)
     return folder
