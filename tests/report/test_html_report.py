@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from igfsim.cli import main
@@ -185,6 +186,25 @@ def test_dose_axis_of_a_named_arm_draws_its_curves(treated_sweep, tmp_path):
     assert figs and not [n for n in notes if "no arm" in n], notes
     assert {caption.split("arm ")[1].split(")")[0] for caption, _ in figs} == {"treated"}
     assert {r.arm for r in rows} == {"treated"} and all(r.converged for r in rows if r.readout == "pIGF1R")
+    # each curve is relative to the untreated arm, and its maximal effect stands beside its IC50
+    (pigf1r,) = [r for r in rows if r.readout == "pIGF1R" and r.metric == "auc"]
+    assert pigf1r.reference == "arm control" and -1.0 <= pigf1r.emax < -0.5  # linsitinib blocks IGF-IR
+    assert "Emax (of untreated)" in text and "arm control" in text
+
+
+def test_dose_response_curves_are_read_relative_to_the_untreated_level():
+    from igfsim.report.figures import _references, untreated_arm
+
+    assert untreated_arm(["treated", "control"], TREATED_SCENARIO) == "control"
+    assert untreated_arm(["treated"], TREATED_SCENARIO) is None and untreated_arm(["control"], None) is None
+    import xarray as xr
+
+    doses = np.array([0.0, 1.0, 10.0])
+    grid = xr.DataArray(np.ones((1, 1, 3)), dims=("arm", "readout", "dose"), coords={"arm": ["a"], "readout": ["r"]})
+    refs, what = _references(grid, "r", doses, [np.array([2.0, 1.5, 1.0])], [None], None, None)
+    assert refs == [2.0] and what == "dose 0"  # dose 0 of the axis comes first
+    refs, what = _references(grid, "r", doses[1:], [np.array([1.5, 1.0])], [None], None, None)
+    assert np.isnan(refs[0]) and what == ""  # nothing untreated: raw values, and the figure says so
 
 
 def test_dose_axis_arms_reads_the_target_grammar():

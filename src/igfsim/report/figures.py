@@ -130,6 +130,10 @@ class IC50Row:
     r2: float
     converged: bool
     message: str
+    #: the fitted change at a saturating dose, as a fraction of the untreated level (-0.05: 5 % removed)
+    emax: float = math.nan
+    #: what the response is divided by: "dose 0", "arm <name>", or "" (raw values)
+    reference: str = ""
 
 
 @dataclass
@@ -171,7 +175,7 @@ def sweep_figures(
         if not arms[axis]:
             out.notes.append(f"axis {axis} ({target}): no arm to read; skipped")
             continue
-        _dose_response(grid, meta, axis, arms[axis], metric, out)
+        _dose_response(grid, meta, axis, arms[axis], metric, out, untreated_arm(list(meta["arms"]), scenario))
     if len(dose_axes) >= 2:
         (a, _), (b, _) = dose_axes[:2]
         _synergy_map(grid, meta, (a, b), [x for x in arms[a] if x in arms[b]], metric, out)
@@ -200,9 +204,22 @@ def _summary_grid(sweep: SweepResult):
     return sweep.grid()
 
 
-def _dose_response(grid, meta: dict, axis: str, arms: list[str], metric: str, out: _SweepFigures) -> None:
+def untreated_arm(arms: Sequence[str], scenario: Mapping[str, Any] | None) -> str | None:
+    """The first arm of the sweep that its scenario gives no treatment (the untreated reference), or None."""
+    if scenario is None:
+        return None
+    given = {
+        str(a.get("name")): bool(a.get("treatments")) for a in scenario.get("arms") or [] if isinstance(a, Mapping)
+    }
+    return next((a for a in arms if given.get(a) is False), None)
+
+
+def _dose_response(
+    grid, meta: dict, axis: str, arms: list[str], metric: str, out: _SweepFigures, untreated: str | None = None
+) -> None:
     """One figure per arm and readout that varies along dose axis ``axis``, one panel per level of the
-    next axis (further axes at their first value, at most ``MAX_LEVELS`` levels)."""
+    next axis (further axes at their first value, at most ``MAX_LEVELS`` levels). Each curve is divided
+    by its untreated level (dose 0 of the axis, else the ``untreated`` arm at the same level)."""
     sub = grid.sel(metric=metric)
     others = [d for d in meta["axes"] if d != axis]
     if len(others) > 1:
@@ -219,8 +236,24 @@ def _dose_response(grid, meta: dict, axis: str, arms: list[str], metric: str, ou
         for readout in meta["readouts"]:
             at = sub.sel(arm=arm, readout=readout)
             ys = [np.asarray((at.sel({other: lv}) if other else at).values, dtype=float) for lv in levels]
-            if any(_varies(y) for y in ys):
-                _hill_figure(meta, axis, arm, readout, metric, doses, list(zip(levels, ys, strict=True)), other, out)
+            if not any(_varies(y) for y in ys):
+                continue
+            refs, reference = _references(sub, readout, doses, ys, levels, other, untreated)
+            curves = [(lv, y / r if np.isfinite(r) and r > 0 else y) for lv, y, r in zip(levels, ys, refs, strict=True)]
+            _hill_figure(meta, axis, arm, readout, metric, doses, curves, other, out, reference)
+
+
+def _references(sub, readout: str, doses, ys, levels, other, untreated: str | None) -> tuple[list[float], str]:
+    """Each curve's untreated level and what it is: dose 0 of the axis, else the untreated arm; NaN and ""
+    when there is neither (the curves stay raw)."""
+    zero = doses == 0
+    if zero.any():
+        return [float(np.nanmean(y[zero])) for y in ys], "dose 0"
+    if untreated is not None and untreated in sub.arm.values:
+        base = sub.sel(arm=untreated, readout=readout)
+        refs = [float(np.nanmean((base.sel({other: lv}) if other else base).values)) for lv in levels]
+        return refs, f"arm {untreated}"
+    return [math.nan] * len(ys), ""
 
 
 def _hill_figure(
@@ -233,8 +266,10 @@ def _hill_figure(
     curves: list[tuple[Any, np.ndarray]],
     other: str | None,
     out: _SweepFigures,
+    reference: str = "",
 ) -> None:
-    """The dose-response figure of one readout in one arm: a Hill fit per ``(level, response)`` curve."""
+    """The dose-response figure of one readout in one arm: a Hill fit per ``(level, response)`` curve, on
+    one y-range for every panel (0 to at least the untreated level 1 when normalised)."""
     from matplotlib.figure import Figure
 
     from igfsim.analysis.doseresponse import fit_hill
@@ -244,20 +279,41 @@ def _hill_figure(
     nrow = math.ceil(len(curves) / ncol)
     fig = Figure(figsize=(4.2 * ncol, 3.3 * nrow + 0.5), layout="constrained")
     axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    finite = [float(np.nanmax(y)) for _, y in curves if np.isfinite(y).any()]
+    top = max([1.0 if reference else 0.0, *finite]) * 1.08 or 1.0
     for ax, (lv, y) in zip(axes, curves, strict=False):
         fit = fit_hill(doses, y)
         label = f"{other} = {lv:.3g}" if lv is not None else readout
         plot_hill(fit, doses, y, ax=ax, color="#1f77b4", label="simulated")
-        ax.set_title(label, fontsize=9)
-        ax.set_ylabel(f"{readout} {metric} ({arm})", fontsize=8)
+        if reference:
+            ax.axhline(1.0, color="0.5", lw=0.8, ls="--", zorder=0)
+        ax.set_ylim(0.0, top)
+        emax = fit.emax if fit.converged and reference else math.nan
+        ax.set_title(label + (f"; Emax {emax:+.0%} of untreated" if np.isfinite(emax) else ""), fontsize=9)
+        unit = f"/ untreated ({reference})" if reference else f"({arm})"
+        ax.set_ylabel(f"{readout} {metric} {unit}", fontsize=8)
         ax.set_xlabel(f"{axis} (nM)")
         out.rows.append(
-            IC50Row(axis, arm, readout, metric, label, fit.ec50, fit.ec50_ci, fit.r2, fit.converged, fit.message)
+            IC50Row(
+                axis,
+                arm,
+                readout,
+                metric,
+                label,
+                fit.ec50,
+                fit.ec50_ci,
+                fit.r2,
+                fit.converged,
+                fit.message,
+                emax,
+                reference,
+            )
         )
     for ax in axes[len(curves) :]:
         ax.set_visible(False)
+    scale = f", relative to the untreated level ({reference})" if reference else " (raw values: no untreated level)"
     fig.suptitle(
-        f"{meta['scenario']}: {readout} {metric} against {axis} (arm {arm}); dotted line and diamond: IC50",
+        f"{meta['scenario']}: {readout} {metric} against {axis} (arm {arm}){scale}; dotted line and diamond: IC50",
         fontsize=10,
     )
     out.figures.append((f"Dose-response of {readout} ({metric}, arm {arm}) over {axis}", fig))

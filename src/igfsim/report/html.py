@@ -74,6 +74,13 @@ def _fmt(x: object) -> str:
     return f"{x:.4g}" if isinstance(x, int | float) else str(x)
 
 
+def _pct(x: object) -> str:
+    """A signed fraction as a percentage ("-5 %"), "n/a" when missing or not finite."""
+    if not isinstance(x, int | float) or not math.isfinite(x):
+        return "n/a"
+    return f"{x:+.0%}".replace("%", " %")
+
+
 # ----------------------------------------------------------------------------------------- context
 
 
@@ -304,7 +311,7 @@ def _sweep_view(doc: _Document, sec: SweepSection) -> SweepView:
     doc.text(
         [
             f"Sweep {m['scenario']} ({m['design']}, {len(st)} runs, {n_ok} ok)",
-            *(f"{r.readout} {r.level}: IC50 {_fmt(r.ic50)} nM (R2 {_fmt(r.r2)})" for r in rows),
+            *(f"{r.readout} {r.level}: IC50 {_fmt(r.ic50)} nM, Emax {_pct(r.emax)} (R2 {_fmt(r.r2)})" for r in rows),
             *notes,
         ]
     )
@@ -436,6 +443,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["num"] = _fmt
+    env.filters["pct"] = _pct
     env.filters["fmt"] = format
     return env
 
