@@ -131,3 +131,20 @@ def test_screenshot_not_blank(report, tmp_path):
     rgb = px.astype(int)
     colourful = (np.abs(rgb[..., 0] - rgb[..., 1]) > 60) | (np.abs(rgb[..., 1] - rgb[..., 2]) > 60)
     assert colourful.sum() > 50
+
+
+def test_interactive_figures_render_offline_without_script_errors(report, tmp_path):
+    """``--interactive``: plotly.js is embedded (no network), each scenario gets a plot that the browser
+    draws (plotly's SVG in the DOM), and nothing raises or logs an error."""
+    out = tmp_path / "interactive.html"
+    assert main(["report", str(report.parent / "run"), "--out", str(out), "--interactive"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "<script src=" not in text and text.count('id="plot-c16_ligand_specificity"') == 1  # nothing fetched
+    probed = _with_probe(out, tmp_path / "probed.html")
+    res = _chromium(tmp_path, "--dump-dom", probed.as_uri())
+    body = re.search(r"<body[^>]*>", res.stdout)
+    assert body, f"no DOM dumped; stderr:\n{res.stderr[-2000:]}"
+    attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body.group(0)))
+    assert attrs.get("errors") == "0", attrs.get("error-text")
+    assert "js-plotly-plot" in res.stdout and "main-svg" in res.stdout  # plotly drew the figure
+    assert res.stdout.count('class="scatterlayer') >= 1

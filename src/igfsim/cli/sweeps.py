@@ -11,6 +11,7 @@ from igfsim.cli.common import (
     EXIT_SIMULATION,
     bundled_by_name,
     print_error,
+    progress,
 )
 from igfsim.result.scenario_result import RunStatus
 
@@ -76,9 +77,11 @@ def _cmd_report(args) -> int:
         sections = load_inputs(args.inputs, args.scenarios or ())
     else:
         print(f"no input folders: running the bundled scenarios (engines: {args.engines})")
-        sections = run_bundled(model=args.model, engines=args.engines)
+        sections = run_bundled(
+            model=args.model, engines=args.engines, on_done=lambda i, n, name: progress(f"[{i}/{n}] {name}")
+        )
     try:
-        written = write_report(sections, args.out, pdf=args.pdf)
+        written = write_report(sections, args.out, pdf=args.pdf, interactive=args.interactive)
     except OSError as err:
         print_error(f"{args.out}: cannot write the report ({err.strerror or err})")
         return EXIT_INPUT
@@ -118,6 +121,11 @@ def add_commands(sub) -> None:
     )
     rep.add_argument("--out", default="report.html", help="the HTML file (default: report.html)")
     rep.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    rep.add_argument(
+        "--interactive",
+        action="store_true",
+        help="add an interactive (plotly) time-course figure per scenario; plotly.js is embedded (about 4.6 MB)",
+    )
     rep.add_argument("--pdf", action="store_true", help="also write the figures and tables as <out>.pdf")
     rep.add_argument(
         "--engines",

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from igfsim.analysis.consistency import ScenarioConsistency
+    from igfsim.scenario.schema import Scenario
     from igfsim.sweep.result import SweepResult
 
 #: resolution of the embedded PNGs (pixels per inch)
@@ -52,11 +53,16 @@ def to_png(fig: Figure, dpi: int = DPI) -> Png:
     return Png(base64.b64encode(raw).decode("ascii"), int(w), int(h))
 
 
-def timecourse_figure(result: ScenarioResult, title: str = "") -> Figure:
-    """One panel per readout, one line per arm (colours fixed per arm across panels)."""
+def timecourse_figure(
+    result: ScenarioResult, title: str = "", scenario: Scenario | None = None, groups: Mapping[str, str] | None = None
+) -> Figure:
+    """One panel per readout, one line per arm (colours fixed per arm across panels); with the scenario,
+    the readouts it is about with its treatments marked (:func:`igfsim.report.plots.plot_scenario`)."""
     from igfsim.report.plots import plot_scenario
 
-    return plot_scenario(result, title=title or f"{result.scenario} ({result.engine})")
+    return plot_scenario(
+        result, title=title or f"{result.scenario} ({result.engine})", scenario=scenario, groups=groups
+    )
 
 
 def agreement_figure(consistency: ScenarioConsistency) -> Figure:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from igfsim.analysis.expectations import Verdict
+from igfsim.errors import IgfsimError
 from igfsim.report.inputs import (
     CalibrationSection,
     EnsembleSection,
@@ -141,6 +142,8 @@ class ScenarioView:
     timecourse_note: str
     agreement: AgreementView | None
     provenance: list[tuple[str, str]]
+    #: the interactive time-course figure (an HTML fragment of plotly), with ``interactive=True``
+    interactive: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,8 +189,9 @@ class SweepView:
 class _Document:
     """Numbers the figures in page order and, for the PDF, collects figures and text pages."""
 
-    def __init__(self, pdf: bool, vers: dict[str, str], date: str):
+    def __init__(self, pdf: bool, vers: dict[str, str], date: str, interactive: bool = False):
         self.pdf = pdf
+        self.interactive = interactive
         self.items: list[PdfItem] = []
         self.n_fig = 0
         self.vers = vers
@@ -255,11 +259,33 @@ def _timecourse(doc: _Document, sec: ScenarioSection) -> tuple[FigureView | None
         return None, "no timecourse.csv: no time-course figure"
     name = sec.summary.scenario
     try:
-        fig = timecourse_figure(sec.result, f"{name} ({sec.result.engine})")
-        caption = f"{name}: every readout over time, one line per arm ({', '.join(sec.result.arms)})"
+        fig = timecourse_figure(sec.result, f"{name} ({sec.result.engine})", sec.scenario, readout_groups(sec.result))
+        caption = f"{name}: readouts over time, one line per arm ({', '.join(sec.result.arms)})"
         return doc.figure(fig, caption), ""
     except Exception as err:  # noqa: BLE001 - a bad figure becomes a note, the report is still written
         return None, f"time-course figure skipped: {err}"
+
+
+def readout_groups(result) -> dict[str, str]:
+    """Readout -> group from the mapping of the model the result came from (none when it has no mapping)."""
+    from igfsim.model.mapping import load_mapping, mapping_path
+
+    path = mapping_path(str(result.attrs.get("model_path", ""))) if result.attrs.get("model_path") else None
+    try:
+        return load_mapping(path).groups() if path is not None and path.is_file() else {}
+    except IgfsimError:
+        return {}
+
+
+def _interactive(doc: _Document, sec: ScenarioSection) -> str:
+    """The interactive time-course fragment ("" without ``interactive`` or results)."""
+    if not doc.interactive or sec.result is None:
+        return ""
+    from igfsim.report.interactive import timecourse_html
+
+    return timecourse_html(
+        sec.result, scenario=sec.scenario, groups=readout_groups(sec.result), div_id=f"plot-{sec.summary.scenario}"
+    )
 
 
 def _scenario_view(doc: _Document, sec: ScenarioSection) -> ScenarioView:
@@ -293,6 +319,7 @@ def _scenario_view(doc: _Document, sec: ScenarioSection) -> ScenarioView:
         timecourse_note=note,
         agreement=agreement,
         provenance=doc.provenance(prov),
+        interactive=_interactive(doc, sec),
     )
 
 
@@ -449,17 +476,22 @@ def _environment() -> Environment:
 
 
 def render_report(
-    sections: Sequence[Section], *, title: str = "igfsim report", pdf: bool = False
+    sections: Sequence[Section], *, title: str = "igfsim report", pdf: bool = False, interactive: bool = False
 ) -> tuple[str, list[PdfItem]]:
-    """The HTML text of the report and, with ``pdf=True``, the items of its PDF."""
+    """The HTML text of the report and, with ``pdf=True``, the items of its PDF. ``interactive`` adds a
+    plotly time-course figure per scenario (plotly.js embedded once: no network needed)."""
     vers = versions()
     date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    doc = _Document(pdf, vers, date)
+    doc = _Document(pdf, vers, date, interactive)
     scenarios = [_scenario_view(doc, s) for s in sections if isinstance(s, ScenarioSection)]
     sweeps = [_sweep_view(doc, s) for s in sections if isinstance(s, SweepSection)]
     calibrations = [_calibration_view(doc, s) for s in sections if isinstance(s, CalibrationSection)]
     ensembles = [_ensemble_view(doc, s) for s in sections if isinstance(s, EnsembleSection)]
-    page = {"title": title, "generated": date, "version": vers["igfsim"]}
+    page = {"title": title, "generated": date, "version": vers["igfsim"], "plotly_js": ""}
+    if any(v.interactive for v in scenarios):
+        from igfsim.report.interactive import plotly_js
+
+        page["plotly_js"] = plotly_js()
     html = (
         _environment()
         .get_template("report.html.j2")
@@ -502,9 +534,11 @@ def write_report(
     *,
     pdf: bool = False,
     title: str = "igfsim report",
+    interactive: bool = False,
 ) -> list[Path]:
-    """Write ``out`` (HTML) and, with ``pdf=True``, the same figures and tables next to it as ``.pdf``."""
-    text, items = render_report(sections, title=title, pdf=pdf)
+    """Write ``out`` (HTML) and, with ``pdf=True``, the same figures and tables next to it as ``.pdf``;
+    ``interactive`` adds plotly figures (see :func:`render_report`)."""
+    text, items = render_report(sections, title=title, pdf=pdf, interactive=interactive)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

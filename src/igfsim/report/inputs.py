@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,9 +189,12 @@ def load_inputs(paths, scenario_dirs=()) -> list[Section]:
     return sections
 
 
-def run_bundled(scenarios=None, *, model=None, engines: str = "roadrunner") -> list[ScenarioSection]:
+def run_bundled(
+    scenarios=None, *, model=None, engines: str = "roadrunner", on_done: Callable[[int, int, str], None] | None = None
+) -> list[ScenarioSection]:
     """Simulate scenario files (default: the bundled ones) with roadrunner; with ``engines="all"`` also
-    with scipy and the Boolean engine, for the agreement table."""
+    with scipy and the Boolean engine, for the agreement table. ``on_done(i, n, name)`` is called as
+    each scenario finishes (progress)."""
     from igfsim.analysis.consistency import compare_scenario
     from igfsim.analysis.expectations import check_expectations
     from igfsim.model.sbml import load_model
@@ -201,7 +205,7 @@ def run_bundled(scenarios=None, *, model=None, engines: str = "roadrunner") -> l
     model = load_model(model) if not hasattr(model, "sha256") else model
     files = [Path(s) for s in scenarios] if scenarios else sorted(bundled_scenarios_dir().glob("*.yaml"))
     sections = []
-    for path in files:
+    for i, path in enumerate(files, 1):
         sc = load_scenario(path)
         consistency = None
         if engines == "all":
@@ -215,6 +219,8 @@ def run_bundled(scenarios=None, *, model=None, engines: str = "roadrunner") -> l
             result = run_scenario(sc, model, on_error="record", source=str(path))
             outcomes = check_expectations(result, sc) if result.ok else []
         sections.append(ScenarioSection(RunSummary.from_run(result, sc, outcomes), result, str(path), sc, consistency))
+        if on_done is not None:
+            on_done(i, len(files), sc.name)
     return sections
 
 
