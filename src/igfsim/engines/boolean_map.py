@@ -37,7 +37,7 @@ from types import MappingProxyType
 import numpy as np
 
 from igfsim.engines.protocol import Protocol
-from igfsim.model.slots import DRUG_SLOTS
+from igfsim.model.mapping import bundled_mapping
 
 #: a ligand input is ON above this concentration (nM)
 LIGAND_ON_ABOVE = 0.0
@@ -57,8 +57,9 @@ SUPPLY_SUFFIX = "_ext"
 #: IGFBP7 is ON at or above this multiple of its K_D for IGF-IR (model parameter ``Kd_IGFBP7_IGF1R``):
 #: then at least half of the ligand-free IGF-IR and hybrids carry IGFBP7
 IGFBP7_ON_AT_KD = 1.0
-#: drug slots (species or parameters carrying a drug's concentration) -> input node of the same name
-DRUG_NODES = tuple(sorted(DRUG_SLOTS))
+#: the bundled model's drug slots (species or parameters carrying a drug's concentration; a model's own are
+#: ``model.mapping.drug_slots``) -> input node of the same name
+DRUG_NODES = tuple(sorted(bundled_mapping().drug_slots))
 #: antibody options (0/1 parameters) -> input node of the same name
 OPTION_NODES = ("mAb_binds_hybrids",)
 #: expression parameter -> (node ON when present, node ON when high); None where the logic has no node

@@ -1,28 +1,17 @@
-"""The bundled model's drug slots: the ids through which a drug's concentration reaches the equations.
+"""Deprecated (0.2): the bundled model's drug slots are in its mapping file (``models/igf1r.mapping.yaml``).
 
-A slot is either a medium species (antibodies, which bind and are depleted) or a parameter (small
-molecules, whose free concentration is clamped). :mod:`igfsim.scenario.drugs` maps each mode of
-action onto one slot; the logical model has an input node of the same name for each.
+``DRUG_SLOTS`` (slot id -> True for a medium species) is read from it; a model's own slots are
+``model.mapping.drug_slots`` (:mod:`igfsim.model.mapping`). Goes in 0.3.0.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
 
-#: slot id -> True when the slot is a medium species, False when it is a parameter
-DRUG_SLOTS = MappingProxyType(
-    {
-        "mAb_IGF1R": True,
-        "mAb_IGF": True,
-        "TKI_dual": False,
-        "TKI_sel": False,
-        "SRCi": False,
-        "EGFRi": False,
-        "MTORC1i": False,
-        "MTORKi": False,
-        "PI3Kai": False,
-        "MEKi": False,
-        "ERi": False,
-        "PDGFRi": False,
-    }
-)
+
+def __getattr__(name: str):
+    if name == "DRUG_SLOTS":
+        from igfsim.model.mapping import SlotKind, bundled_mapping
+
+        return MappingProxyType({k: v is SlotKind.SPECIES for k, v in bundled_mapping().drug_slots.items()})
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
