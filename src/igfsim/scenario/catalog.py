@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -98,13 +98,14 @@ class Catalog:
     contexts: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # name -> CellContext
     files: tuple[str, ...] = ()
 
+    @cached_property
     def _names(self) -> dict[str, str]:
-        """Every name and alias, lower-cased -> the drug's name."""
+        """Every name and alias, lower-cased -> the drug's name (built once per catalogue)."""
         return {a.lower(): d.name for d in self.drugs.values() for a in (d.name, *d.aliases)}
 
     def find_drug(self, name: str) -> Drug | None:
         """The drug called ``name`` (its name or an alias, case-insensitive), or ``None``."""
-        key = self._names().get(str(name).lower())
+        key = self._names.get(str(name).lower())
         return self.drugs[key] if key else None
 
     def get_drug(self, name: str) -> Drug:
@@ -155,7 +156,7 @@ def merge(base: Catalog, raw: _CatalogFile, origin: str) -> Catalog:
     """``base`` with the entries of one parsed file on top; :class:`CatalogError` listing every conflict."""
     issues: list[Issue] = []
     drugs = dict(base.drugs)
-    taken = base._names()
+    taken = dict(base._names)
     for name, e in raw.drugs.items():
         at = f"drugs.{name}"
         if e.replaces:
