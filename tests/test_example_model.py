@@ -70,3 +70,14 @@ def test_a_sweep_and_the_exports_work_on_the_example_model(tmp_path, capsys):
         args = ["export", "--format", fmt, "--model", str(MINI), "--out", str(tmp_path / name)]
         assert main([*args, *(["--scenario", str(SCENARIO)] if fmt == "petab" else [])]) == 0, fmt
     assert "pAkt, pIGF1R & !AKTi" in (tmp_path / "mini.bnet").read_text(encoding="utf-8")
+
+
+def test_a_report_of_the_example_model_reads_its_mapping(tmp_path):
+    assert main(["run", str(SCENARIO), "--model", str(MINI), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    png = tmp_path / "run" / "mini_akt_inhibitor" / "timecourse.png"
+    assert png.is_file() and png.stat().st_size > 10_000
+    out = tmp_path / "report.html"
+    assert main(["report", str(tmp_path / "run"), "--out", str(out), "--scenarios", str(MODELS)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "mini_akt_inhibitor" in text and "igf1r_akt_mini.antimony" in text
+    assert "capivasertib 1000 nM from -60 min" in text  # the scenario (found beside the model) and its catalogue

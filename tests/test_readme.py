@@ -29,3 +29,12 @@ def test_a_readme_python_block_runs_as_a_plain_script(index, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
+
+
+def test_readme_shell_lines_paste_as_they_read():
+    """No `a|b|c` choice written as an option value: pasted into a shell it is a pipe."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    shell = [line for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S) for line in block.splitlines()]
+    assert shell
+    commands = [line.split("#")[0] for line in shell]
+    assert not [c for c in commands if re.search(r"--\w[\w-]* \w+\|\w", c)], commands

@@ -34,7 +34,7 @@ from pathlib import Path
 from igfsim.analysis.expectations import Verdict, describe
 from igfsim.analysis.robustness import expectation_robustness
 from igfsim.model.sbml import Model, load_model
-from igfsim.scenario.loading import load_scenario
+from igfsim.scenario.loading import load_scenario, with_catalogs
 from igfsim.scenario.schema import Scenario
 
 #: the factors of the default scan
@@ -156,10 +156,22 @@ def scan_scenario(
     return ScenarioScan(scenario.name, tuple(scenario.claims), len(scenario.expect), tuple(flips), failed)
 
 
-def _scan_file(job: tuple[str, str | None, tuple[str, ...], tuple[float, ...]]) -> ScenarioScan:
+@dataclass(frozen=True)
+class _ScanJob:
+    """One scenario file to scan, with what a worker process needs to rebuild its inputs."""
+
+    path: str
+    model_path: str | None
+    mapping: str | None
+    catalogs: tuple[str, ...]
+    parameters: tuple[str, ...]
+    factors: tuple[float, ...]
+
+
+def _scan_file(job: _ScanJob) -> ScenarioScan:
     """One scenario file (module level, so a process pool can run it)."""
-    path, model_path, parameters, factors = job
-    return scan_scenario(load_scenario(path), load_model(model_path), parameters, factors)
+    scenario = with_catalogs(load_scenario(job.path), job.catalogs)
+    return scan_scenario(scenario, load_model(job.model_path, mapping=job.mapping), job.parameters, job.factors)
 
 
 def _scan_input(path: Path) -> bytes:
@@ -195,15 +207,21 @@ def scan_catalogue(
     parameters: Sequence[str] | None = None,
     executor: Executor | None = None,
     on_done: Callable[[ScenarioScan], None] | None = None,
+    mapping: str | Path | None = None,
+    catalogs: Sequence[str | Path] = (),
 ) -> ScanResult:
     """Scan every scenario file; ``executor`` (any ``concurrent.futures.Executor``) runs the
     scenarios in parallel, one scenario per task; None runs them here, one after the other.
     ``on_done(scan)`` is called as each scenario finishes (in finishing order); the result keeps
-    the files' order."""
-    model = load_model(model_path)
+    the files' order. ``mapping`` is the model's mapping file; ``catalogs`` are read after each
+    scenario's own (absolute paths are passed on, so workers find them)."""
+    model = load_model(model_path, mapping=mapping)
     params = tuple(parameters) if parameters is not None else tuple(scannable_parameters(model))
+    extra = tuple(str(Path(c).resolve()) for c in catalogs)
+    as_str = None if model_path is None else str(model_path)
     jobs = [
-        (str(f), None if model_path is None else str(model_path), params, tuple(map(float, factors))) for f in files
+        _ScanJob(str(f), as_str, None if mapping is None else str(mapping), extra, params, tuple(map(float, factors)))
+        for f in files
     ]
     done = on_done or (lambda scan: None)
     if executor is None:

@@ -123,12 +123,11 @@ def _cmd_robustness(args) -> int:
         scan_catalogue,
         stamp_of,
     )
-    from igfsim.model.sbml import load_model
 
     files = scenario_files(args.scenarios)  # ScenarioError -> exit 2 in main()
     out = docs_file(args.out, "robustness.md")
     data_out = out.with_suffix(".json")
-    model = load_model(args.model)
+    model = load_model_of(args)
     if args.check:
         try:
             stamp = stamp_of(out.read_text(encoding="utf-8"))
@@ -157,7 +156,15 @@ def _cmd_robustness(args) -> int:
         def report(s: ScenarioScan) -> None:
             print(f"  {s.scenario}: {len(s.flips)} flip(s), {len(s.failed)} failed run(s)", flush=True)
 
-        result = scan_catalogue(files, args.model, factors=args.factors, executor=executor, on_done=report)
+        result = scan_catalogue(
+            files,
+            args.model,
+            factors=args.factors,
+            executor=executor,
+            on_done=report,
+            mapping=args.mapping,
+            catalogs=args.catalog,
+        )
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
@@ -318,7 +325,7 @@ def add_commands(sub) -> None:
     )
     rob.add_argument("--factors", type=float, nargs="+", default=[0.5, 2.0], help="multipliers (default: 0.5 2)")
     rob.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: all CPUs)")
-    rob.add_argument("--model", default=None, help="Antimony or SBML model (default: the bundled model)")
+    add_model_options(rob)
     rob.add_argument(
         "--check",
         action="store_true",

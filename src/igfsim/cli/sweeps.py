@@ -9,7 +9,9 @@ from igfsim.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
     EXIT_SIMULATION,
+    add_model_options,
     bundled_by_name,
+    load_model_of,
     print_error,
     progress,
 )
@@ -78,7 +80,10 @@ def _cmd_report(args) -> int:
     else:
         print(f"no input folders: running the bundled scenarios (engines: {args.engines})")
         sections = run_bundled(
-            model=args.model, engines=args.engines, on_done=lambda i, n, name: progress(f"[{i}/{n}] {name}")
+            model=load_model_of(args),
+            engines=args.engines,
+            catalogs=args.catalog,
+            on_done=lambda i, n, name: progress(f"[{i}/{n}] {name}"),
         )
     try:
         written = write_report(sections, args.out, pdf=args.pdf, interactive=args.interactive)
@@ -141,5 +146,5 @@ def add_commands(sub) -> None:
         help="where to find the scenario files of run folders (question, overrides); repeatable; "
         "the bundled scenarios are always searched",
     )
-    rep.add_argument("--model", default=None, help="without INPUT: Antimony or SBML model (default: the bundled model)")
+    add_model_options(rep, model_help="without INPUT: Antimony or SBML model (default: the bundled model)")
     rep.set_defaults(handler=_cmd_report)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -190,23 +190,28 @@ def load_inputs(paths, scenario_dirs=()) -> list[Section]:
 
 
 def run_bundled(
-    scenarios=None, *, model=None, engines: str = "roadrunner", on_done: Callable[[int, int, str], None] | None = None
+    scenarios=None,
+    *,
+    model=None,
+    engines: str = "roadrunner",
+    on_done: Callable[[int, int, str], None] | None = None,
+    catalogs: Sequence[str | Path] = (),
 ) -> list[ScenarioSection]:
     """Simulate scenario files (default: the bundled ones) with roadrunner; with ``engines="all"`` also
     with scipy and the Boolean engine, for the agreement table. ``on_done(i, n, name)`` is called as
-    each scenario finishes (progress)."""
+    each scenario finishes (progress); ``catalogs`` are read after each scenario's own."""
     from igfsim.analysis.consistency import compare_scenario
     from igfsim.analysis.expectations import check_expectations
     from igfsim.model.sbml import load_model
     from igfsim.resources import bundled_scenarios_dir
     from igfsim.runner import run_scenario
-    from igfsim.scenario.loading import load_scenario
+    from igfsim.scenario.loading import load_scenario, with_catalogs
 
     model = load_model(model) if not hasattr(model, "sha256") else model
     files = [Path(s) for s in scenarios] if scenarios else sorted(bundled_scenarios_dir().glob("*.yaml"))
     sections = []
     for i, path in enumerate(files, 1):
-        sc = load_scenario(path)
+        sc = with_catalogs(load_scenario(path), catalogs)
         consistency = None
         if engines == "all":
             consistency = compare_scenario(sc, model, source=str(path))
