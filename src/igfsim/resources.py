@@ -8,6 +8,7 @@ with the package (``igfsim/_bundled``) are used. :func:`where` says which one a 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -80,3 +81,23 @@ def bundled_validation_dir() -> Path:
 def bundled_bnet_path() -> Path:
     """Path of ``models/igf1r.bnet``, the logical model."""
     return _bundled("models", "igf1r.bnet")
+
+
+def private_folder(folder: Path) -> str | None:
+    """Create ``folder`` (mode 0700) if needed; why it is unsafe to load compiled code from, or None.
+
+    Compiled models (the scipy engine's libraries, AMICI's modules) run inside igfsim, so their folder
+    must be a real directory (not a symlink) that belongs to this user and that nobody else may write.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = folder.lstat()
+    except OSError as err:
+        return f"cannot create it ({err.strerror or err})"
+    if not folder.is_dir() or folder.is_symlink():
+        return "it is not a directory (a symlink or a file)"
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return f"it belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return f"others may write to it (mode {oct(st.st_mode & 0o777)})"
+    return None

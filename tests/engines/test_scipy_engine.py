@@ -292,3 +292,55 @@ def test_jacobian_is_finite_for_a_hill_term_of_an_absent_species(engine):
     np.testing.assert_allclose(
         engine.simulate(model, proto), get_engine("roadrunner").simulate(model, proto), rtol=1e-5, atol=1e-7
     )
+
+
+def test_a_library_planted_in_the_cache_is_never_loaded(monkeypatch, tmp_path, tiny_model):
+    """A library put at the cache path by someone else (its bytes do not match the digest igfsim wrote
+    when it built the model) is not loaded: the model is built again, and the planted code never runs."""
+    import shutil
+    import subprocess
+
+    cc = scipy_build.find_compiler()
+    if cc is None:
+        pytest.skip("no C compiler")
+    monkeypatch.setenv(scipy_ode.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(scipy_build, "_LOADED", {})
+    lib = ScipyEngine(backend="c").system(tiny_model).path
+    marker = tmp_path / "planted-code-ran"
+    src = tmp_path / "evil.c"
+    src.write_text(
+        "#include <stdio.h>\n__attribute__((constructor)) static void run(void) "
+        f'{{ FILE *f = fopen("{marker}", "w"); if (f) fclose(f); }}\n',
+        encoding="utf-8",
+    )
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(tmp_path / "evil.so"), str(src)], check=True)
+    shutil.copy(tmp_path / "evil.so", lib)  # the digest beside it is still the real library's
+    monkeypatch.setattr(scipy_build, "_LOADED", {})  # a new process
+    engine = ScipyEngine(backend="c")
+    out = engine.simulate(tiny_model, protocol(np.linspace(0, 5, 6), ("A",)))
+    assert not marker.exists()
+    np.testing.assert_allclose(out[:, 0], A0 * np.exp(-K * np.linspace(0, 5, 6)), rtol=1e-6)
+    assert lib.read_bytes() != (tmp_path / "evil.so").read_bytes()  # rebuilt over the planted file
+
+
+@pytest.mark.parametrize("how", ["others may write", "another user", "symlink"])
+def test_an_unsafe_cache_folder_is_refused(monkeypatch, tmp_path, tiny_model, how):
+    import os
+
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    if how == "others may write":
+        folder.chmod(0o777)
+    elif how == "another user":
+        uid = os.getuid()
+        monkeypatch.setattr(os, "getuid", lambda: uid + 1)
+    else:
+        (tmp_path / "real").mkdir(mode=0o700)
+        folder.rmdir()
+        folder.symlink_to(tmp_path / "real")
+    monkeypatch.setenv(scipy_ode.CACHE_ENV, str(folder))
+    monkeypatch.setattr(scipy_build, "_LOADED", {})
+    with pytest.raises(igfsim.EngineUnavailableError, match="will not load compiled models") as err:
+        ScipyEngine(backend="c").system(tiny_model)
+    expected = {"others may write": "mode 0o777", "another user": "another user", "symlink": "not a directory"}
+    assert expected[how] in str(err.value)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pypesto.objective import AmiciObjective
 
 from igfsim.errors import EngineUnavailableError
+from igfsim.resources import private_folder
 
 if TYPE_CHECKING:
     from igfsim.calibrate.objective import Gradient, SolverSettings
@@ -78,21 +79,13 @@ def model_folder(problem: CalibrationProblem | PetabV2Problem) -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "igfsim"
     )
     root = Path(base) / "amici"
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _check_private(root)
+    if problem_ := private_folder(root):
+        raise SensitivitiesUnavailableError(
+            f"{root}: the compiled-model cache must belong to you and be writable by you only: {problem_}; "
+            f"fix it or set {CACHE_ENV} to a private folder"
+        )
     safe = "".join(c if c.isalnum() else "_" for c in problem.name) or "model"
     return root / f"{safe}_{digest.hexdigest()[:16]}"
-
-
-def _check_private(folder: Path) -> None:
-    """Refuse a cache folder another user owns or may write to: its modules would run inside igfsim."""
-    st = folder.stat()
-    owner_ok = not hasattr(os, "getuid") or st.st_uid == os.getuid()
-    if not owner_ok or st.st_mode & 0o022:
-        raise SensitivitiesUnavailableError(
-            f"{folder}: the compiled-model cache must belong to you and be writable by you only "
-            f"(mode {oct(st.st_mode & 0o777)}); fix it or set {CACHE_ENV} to a private folder"
-        )
 
 
 def _module_name(folder: Path) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from igfsim.engines.scipy_system import CSystem, PySystem, System
 from igfsim.errors import EngineUnavailableError
+from igfsim.resources import private_folder
 
 if TYPE_CHECKING:  # sbml_math imports sympy and libsbml: only when a model is translated
     from igfsim.engines.sbml_math import Meta, Program
@@ -47,10 +48,46 @@ def find_compiler() -> str | None:
 
 
 def cache_dir() -> Path:
-    """Folder of compiled models: ``$IGFSIM_CACHE_DIR`` or ``<tmp>/igfsim-<user>``."""
+    """Folder of compiled models: ``$IGFSIM_CACHE_DIR`` or ``<tmp>/igfsim-<uid>``."""
     env = os.environ.get(CACHE_ENV)
-    user = os.environ.get("USER") or str(getattr(os, "getuid", lambda: "user")())
+    user = str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
     return Path(env) if env else Path(tempfile.gettempdir()) / f"igfsim-{user}"
+
+
+def _private_cache() -> Path:
+    """:func:`cache_dir`, created 0700 and checked: mine, a real directory, writable by me only."""
+    folder = cache_dir()
+    if problem := private_folder(folder):
+        raise EngineUnavailableError(
+            f"the scipy engine will not load compiled models from {folder}: {problem}; "
+            f"set {CACHE_ENV} to a folder of your own"
+        )
+    return folder
+
+
+def _digest_file(lib: Path) -> Path:
+    return lib.with_name(lib.name + ".sha256")
+
+
+def _load_verified(lib: Path) -> CSystem | None:
+    """The cached library, if its bytes match the digest written when it was built; loaded from a
+    private copy this process just made (so the file checked is the file loaded). None otherwise."""
+    try:
+        data = lib.read_bytes()
+        expected = _digest_file(lib).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if hashlib.sha256(data).hexdigest() != expected:
+        return None  # planted, damaged or half-written: never loaded, rebuilt instead
+    fd, copy = tempfile.mkstemp(prefix=".load-", suffix=".so", dir=lib.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return CSystem(lib, load_from=Path(copy))
+    except (OSError, AttributeError, ValueError, TypeError):
+        return None
+    finally:
+        Path(copy).unlink(missing_ok=True)
 
 
 def c_source(meta: Meta, progs: dict[str, Program]) -> str:
@@ -117,14 +154,11 @@ def _compiled_system(sbml: str, cc: str) -> CSystem:
     cached = _LOADED.get(key)
     if isinstance(cached, CSystem):
         return cached
-    folder = cache_dir()
+    folder = _private_cache()
     lib = folder / f"scipy-engine-{key[:40]}.so"
-    if lib.exists():
-        try:
-            loaded = _LOADED[key] = CSystem(lib)
-            return loaded
-        except (OSError, AttributeError, ValueError, TypeError):
-            pass  # unreadable or stale: rebuild
+    if lib.exists() and (loaded := _load_verified(lib)) is not None:
+        _LOADED[key] = loaded
+        return loaded
     from igfsim.engines.sbml_math import read_system
 
     meta, progs = read_system(sbml)
@@ -143,12 +177,19 @@ def _compiled_system(sbml: str, cc: str) -> CSystem:
                     f"the scipy engine could not compile the model with {cc}: "
                     f"{(run.stderr or run.stdout).strip()[:2000]}"
                 )
-            os.replace(out, lib)  # atomic: concurrent processes never load a half-written library
+            digest = out.with_name("model.so.sha256")
+            digest.write_text(hashlib.sha256(out.read_bytes()).hexdigest(), encoding="ascii")
+            # atomic renames, digest first: a library is only loaded when its bytes match the digest
+            os.replace(digest, _digest_file(lib))
+            os.replace(out, lib)
     except OSError as err:
         raise EngineUnavailableError(
             f"the scipy engine cannot build its library in {folder} ({err}); set {CACHE_ENV} to a writable folder"
         ) from None
-    built = _LOADED[key] = CSystem(lib)
+    built = _load_verified(lib)
+    if built is None:
+        raise EngineUnavailableError(f"the scipy engine's library {lib} changed while it was being built")
+    _LOADED[key] = built
     return built
 
 

@@ -66,8 +66,9 @@ class System(ABC):
 class CSystem(System):
     """The functions of a compiled library (whose ``igf_meta`` gives the tables)."""
 
-    def __init__(self, path: Path):
-        lib = ctypes.CDLL(str(path))
+    def __init__(self, path: Path, load_from: Path | None = None):
+        """The library at ``path``, loaded from ``load_from`` (a private, verified copy) when given."""
+        lib = ctypes.CDLL(str(load_from or path))
         lib.igf_meta.restype = ctypes.c_char_p
         # the JSON of a Meta, read without importing sympy (a cache hit needs no translation)
         super().__init__(cast("Meta", SimpleNamespace(**json.loads(lib.igf_meta().decode()))))
