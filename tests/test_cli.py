@@ -250,3 +250,27 @@ def test_model_without_drug_slots_is_bad_input(scenario_file, tmp_path, capsys):
     _, err = capsys.readouterr()
     assert "treatments[0].drug" in err and "'anti-IGF1R-mAb', which is not a mode of action" in err
     assert "no mapping file" in err and "Traceback" not in err
+
+
+def test_a_crash_is_exit_4_in_one_line_never_exit_1(monkeypatch, capsys):
+    """An exception igfsim did not raise on purpose is a bug: exit 4 (not 1, which means "an
+    expectation failed"), one line naming it, the traceback only with --debug; Ctrl-C is 130."""
+    import igfsim.cli.files as files
+
+    def broken(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(files, "_cmd_list", broken)
+    assert main(["list"]) == 4
+    err = capsys.readouterr().err
+    assert "igfsim crashed: ZeroDivisionError: division by zero at test_cli.py:" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main(["--debug", "list"]) == 4
+    assert "Traceback" in capsys.readouterr().err
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "_cmd_list", interrupted)
+    assert main(["list"]) == 130
+    assert "interrupted" in capsys.readouterr().err

@@ -1,7 +1,9 @@
 """Command line: ``igfsim run | validate | compare | sweep | calibrate | report | export | docs | robustness | list``.
 
 Exit codes: 0 every expectation holds, 1 an expectation failed, 2 bad input, 3 simulation
-failure. With several scenarios the largest code wins; every scenario is still attempted and
+failure, 4 igfsim crashed (an unexpected exception: a bug, reported in one line; ``--debug`` shows its
+traceback), 130 interrupted (Ctrl-C). An uncaught exception never exits 1, which means "an
+expectation failed". With several scenarios the largest code wins; every scenario is still attempted and
 its outputs are written, so a failure never loses results already computed. An expectation that
 is ``not_expressible`` in the engine (verdict N/A) or a known failure (XFAIL) does not fail.
 ``validate --engine all`` fails (1) when an expectation fails in any engine, when the two ODE
@@ -19,12 +21,30 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from igfsim.cli import calibration, files, scenarios, sweeps
-from igfsim.cli.common import EXIT_EXPECTATION, EXIT_INPUT, EXIT_OK, EXIT_SIMULATION, print_error
+from igfsim.cli.common import (
+    EXIT_CRASH,
+    EXIT_EXPECTATION,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SIMULATION,
+    print_error,
+)
 from igfsim.errors import IgfsimError, SimulationError
 
-__all__ = ["EXIT_EXPECTATION", "EXIT_INPUT", "EXIT_OK", "EXIT_SIMULATION", "console", "main"]
+__all__ = [
+    "EXIT_CRASH",
+    "EXIT_EXPECTATION",
+    "EXIT_INPUT",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SIMULATION",
+    "console",
+    "main",
+]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +71,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print_error(str(err))
         return EXIT_SIMULATION if isinstance(err, SimulationError) else EXIT_INPUT
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001 - a bug: one line and its own exit code, never 1
+        if args.debug:
+            traceback.print_exc()
+        where = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
+        at = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
+        print_error(
+            f"igfsim crashed: {type(err).__name__}: {err}{at}. This is a bug in igfsim; please report it with "
+            "the command and its input (rerun with --debug for the traceback)"
+        )
+        return EXIT_CRASH
 
 
 def console() -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from igfsim.errors import Issue, ScenarioError
 
-EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION = 0, 1, 2, 3
+EXIT_OK, EXIT_EXPECTATION, EXIT_INPUT, EXIT_SIMULATION, EXIT_CRASH = 0, 1, 2, 3, 4
+#: Ctrl-C, as shells report SIGINT (128 + 2)
+EXIT_INTERRUPTED = 130
 
 
 def bundled_by_name(item: str, folder: Path) -> Path | None:
