@@ -274,3 +274,37 @@ def test_a_crash_is_exit_4_in_one_line_never_exit_1(monkeypatch, capsys):
     monkeypatch.setattr(files, "_cmd_list", interrupted)
     assert main(["list"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_run_outputs_are_replaced_whole_and_a_write_error_skips_only_its_scenario(scenario_file, tmp_path, capsys):
+    """Outputs go through a temporary file and a rename: a failing write (a full disk) leaves the
+    previous files whole; a symlink where an output goes is refused, not written through; the other
+    scenarios are still run and written."""
+    import pandas as pd
+
+    first, second = scenario_file("first", expect=[]), scenario_file("second", expect=[])
+    out = tmp_path / "out"
+    assert main(["run", str(first), str(second), "--out", str(out), "--no-png", "--quiet"]) == 0
+    old_csv = (out / "first" / "timecourse.csv").read_bytes()
+    old_summary = (out / "first" / "summary.json").read_bytes()
+    real = pd.DataFrame.to_csv
+
+    def disk_full(self, path, *args, **kwargs):
+        if "first" in str(Path(path).parent):
+            Path(path).write_text("arm,time,pIGF1R\ncontrol,0,0.0", encoding="utf-8")  # cut off mid-write
+            raise OSError(28, "No space left on device")
+        return real(self, path, *args, **kwargs)
+
+    target = tmp_path / "elsewhere.json"
+    target.write_text("not igfsim's", encoding="utf-8")
+    (out / "second" / "summary.json").unlink()
+    (out / "second" / "summary.json").symlink_to(target)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pd.DataFrame, "to_csv", disk_full)
+        code = main(["run", str(first), str(second), "--out", str(out), "--no-png", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left on device" in err and "is a symlink" in err
+    assert (out / "first" / "timecourse.csv").read_bytes() == old_csv  # the previous files, whole
+    assert (out / "first" / "summary.json").read_bytes() == old_summary
+    assert target.read_text(encoding="utf-8") == "not igfsim's"  # nothing written through the symlink
+    assert not list((out / "first").glob(".*.tmp")) and not list((out / "second").glob(".*.tmp"))

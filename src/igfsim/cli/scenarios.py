@@ -98,13 +98,13 @@ def _run_files(args, *, write: bool) -> int:
                     readouts=_plot_readouts(args, result),
                     groups=model.mapping.groups(),
                 )
-            except OSError as err:
+                print(
+                    f"{scenario.name}: wrote {folder}/timecourse.csv, summary.json"
+                    + ("" if args.no_png else ", timecourse.png")
+                )
+            except OSError as err:  # this scenario's files stay as they were; the next scenarios still run
                 print_error(f"{args.out}: cannot write outputs of {scenario.name} ({err.strerror or err})")
-                return max(code, EXIT_INPUT)
-            print(
-                f"{scenario.name}: wrote {folder}/timecourse.csv, summary.json"
-                + ("" if args.no_png else ", timecourse.png")
-            )
+                code = max(code, EXIT_INPUT)
         if not result.ok:
             for rec in result.records:
                 if not rec.ok:

@@ -1,7 +1,16 @@
-"""Write a scenario run to disk: timecourse.csv, summary.json and timecourse.png."""
+"""Write a scenario run to disk: timecourse.csv, summary.json and timecourse.png.
+
+Every file is written to a temporary name beside it and renamed over it when complete, so a full disk
+or a crash leaves the previous files whole, never a cut-off CSV beside an old summary; ``summary.json``
+comes last. A symlink where an output goes is refused rather than written through.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from igfsim.analysis.expectations import ExpectationOutcome
@@ -13,6 +22,24 @@ from igfsim.scenario.schema import Scenario
 def summary_dict(result: ScenarioResult, scenario: Scenario, outcomes: list[ExpectationOutcome]) -> dict:
     """The content of ``summary.json`` as a plain dict (:meth:`RunSummary.to_dict`)."""
     return RunSummary.from_run(result, scenario, outcomes).to_dict()
+
+
+def _refuse_symlink(path: Path) -> None:
+    if path.is_symlink():
+        raise OSError(f"{path} is a symlink; igfsim does not write through symlinks (remove it or choose --out)")
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write; renamed over ``path`` when the block ends without error."""
+    _refuse_symlink(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def write_run_outputs(
@@ -28,14 +55,18 @@ def write_run_outputs(
     """Write the three files into ``out_dir/<scenario name>/`` and return that folder. The figure shows
     ``readouts`` (default: those the scenario is about), ordered and titled by ``groups``."""
     folder = Path(out_dir) / scenario.name
+    _refuse_symlink(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    result.to_dataframe().to_csv(folder / "timecourse.csv", index=False, float_format="%.8g")
-    (folder / SUMMARY_FILE).write_text(RunSummary.from_run(result, scenario, outcomes).to_json())
+    with replacing(folder / "timecourse.csv") as tmp:
+        result.to_dataframe().to_csv(tmp, index=False, float_format="%.8g")
     if png:
         from igfsim.report.plots import plot_scenario
 
         fig = plot_scenario(
             result, readouts, title=f"{scenario.name}: {scenario.title}", scenario=scenario, groups=groups
         )
-        fig.savefig(folder / "timecourse.png", dpi=90)
+        with replacing(folder / "timecourse.png") as tmp:
+            fig.savefig(tmp, dpi=90, format="png")
+    with replacing(folder / SUMMARY_FILE) as tmp:
+        tmp.write_text(RunSummary.from_run(result, scenario, outcomes).to_json(), encoding="utf-8")
     return folder
