@@ -65,6 +65,10 @@ class MappingError(ModelError):
         super().__init__(_issues_text(self.path, self.issues, "model mapping file"))
 
 
+class BnetWarning(UserWarning):
+    """A ``.bnet`` file was read with a convention igfsim made explicit (e.g. undefined nodes as inputs)."""
+
+
 class ScenarioError(IgfsimError, ValueError):
     """A scenario file is invalid; carries the file path and *all* issues found."""
 

@@ -16,7 +16,7 @@ from igfsim.engines import get_engine
 from igfsim.engines.boolean import BooleanEngine, _Ensemble, attractors, sync_cycles
 from igfsim.engines.boolean_map import HIGH_AT_OR_ABOVE, MODULE_NODES, event_step, input_schedule, input_values
 from igfsim.engines.protocol import Change, Event, Protocol
-from igfsim.errors import ModelError
+from igfsim.errors import BnetWarning, ModelError
 from igfsim.model import bnet as bnet_module
 from igfsim.model.bnet import (
     BnetError,
@@ -156,38 +156,50 @@ def test_syntax_error_names_file_line_and_column(tmp_path):
     assert [i.where for i in info.value.issues] == ["line 4"]
 
 
-def test_unknown_node_names_file_line_and_suggests(tmp_path):
+def test_an_undefined_node_is_an_input_with_a_warning_that_suggests_a_name(tmp_path):
+    """BoolNet, mpbn and pyboolnet read a node that no line defines as an input; so does igfsim, and
+    says so (with a hint, since it may be a typo)."""
     path = tmp_path / "unknown.bnet"
     path.write_text("pAkt, PIP3\nPIP3, PI3K_a\nPI3K_a, PI3Ka\n", encoding="utf-8")
-    with pytest.raises(
-        ModelError,
-        match=r"unknown\.bnet: line 3: unknown node 'PI3Ka' in the rule of 'PI3K_a'"
-        r".*did you mean 'PI3K_a'",
-    ):
-        load_bnet(path)
+    with pytest.warns(BnetWarning, match=r"unknown\.bnet: 1 node\(s\).* inputs.*PI3Ka did you mean 'PI3K_a'\?"):
+        net = load_bnet(path)
+    assert net.inputs == ("PI3Ka",) and net.nodes[-1] == "PI3Ka"
+
+
+def test_names_as_mpbn_and_pyboolnet_write_them_and_deep_nesting():
+    net = parse_bnet("2x-a, 1 & !!b.c\nb.c, b.c\n_d, 2x-a | (((((b.c)))))\n")
+    assert net.rules["2x-a"] == ("and", (("const", True), ("var", "b.c")))  # !!x is x; 1 is a constant
+    assert net.rules["_d"] == ("or", (("var", "2x-a"), ("var", "b.c")))
+    flat = parse_bnet("x, " + "(" * 1500 + "y" + ")" * 1500 + "\ny, y\n")  # redundant parentheses: fine
+    assert flat.rules["x"] == ("var", "y")
+    chain = parse_bnet("x, " + "a & (" * 300 + "b" + ")" * 300 + "\na, a\nb, b\n")  # one and, flattened
+    assert chain.rules["x"][0] == "and" and len(chain.rules["x"][1]) == 301
+    with pytest.raises(BnetError, match=r"line 1: .*nested 201 levels deep .* more than the 90"):
+        parse_bnet("x, " + "a & (" * 100 + "b" + " | c)" * 100 + "\na, a\nb, b\nc, c\n")
+    with pytest.raises(BnetError, match="parentheses nested more than 2000 levels deep"):
+        parse_bnet("x, " + "(" * 2500 + "y" + ")" * 2500 + "\ny, y\n")
 
 
 def test_every_problem_is_reported_at_once():
-    text = "a, b\nb a\na, !b\nc, a & | b\nd, e\n"
+    text = "a, b\nb a\na, !b\nc, a & | b\n0, e\n"
     with pytest.raises(BnetError) as info:
         parse_bnet(text, "net.bnet")
     msg = str(info.value)
-    assert msg.startswith("5 problem(s)")
-    assert "net.bnet: line 1: unknown node 'b' in the rule of 'a'" in msg  # line 2 defines nothing
+    assert msg.startswith("4 problem(s)")
     assert "net.bnet: line 2: syntax error: expected 'target, rule'" in msg
     assert "net.bnet: line 3: duplicate target 'a' (first defined on line 1)" in msg
     assert "net.bnet: line 4: syntax error in the rule of 'c': expected a node name, '!' or '(' but found '|'" in msg
-    assert "net.bnet: line 5: unknown node 'e'" in msg
+    assert "net.bnet: line 5: syntax error: invalid target name '0'" in msg
 
 
 def test_cli_maps_a_broken_bnet_to_exit_code_2(tmp_path, capsys):
     model = tmp_path / "igf1r.antimony"
     shutil.copy(igfsim.load_model().path, model)
     shutil.copy(igfsim.load_model().mapping.source, tmp_path)  # its boolean.bnet is the broken file beside it
-    (tmp_path / "igf1r.bnet").write_text("x, y\n", encoding="utf-8")
+    (tmp_path / "igf1r.bnet").write_text("x, y &\n", encoding="utf-8")
     code = main(["validate", "--engine", "boolean", "--model", str(model), str(SCENARIOS[-1])])
     assert code == 2
-    assert "igf1r.bnet: line 1: unknown node 'y'" in capsys.readouterr().err
+    assert "igf1r.bnet: line 1: syntax error in the rule of 'x'" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- vectorised updates

@@ -105,7 +105,7 @@ def test_rule_translation_keeps_precedence():
     "text, expected",
     [
         ("targets, factors\nA, A\nB, A & (C\nC, A\n", "line 3: syntax error"),
-        ("targets, factors\nA, A\nB, A & Z\n", "line 3: unknown node 'Z'"),
+        ("targets, factors\nA, A\n1, A\n", "line 3: syntax error: invalid target name '1'"),
     ],
 )
 def test_broken_bnet_gives_file_line_message_and_exit_2(tmp_path, capsys, text, expected):

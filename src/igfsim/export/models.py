@@ -58,6 +58,11 @@ def sbml_qual_document(rules: dict[str, str], model_id: str = "igf1r_logical"):
     comp.setId("cell")
     comp.setConstant(True)
     qual = m.getPlugin("qual")
+    if bad := [n for n in rules if not libsbml.SyntaxChecker.isValidSBMLSId(n)]:
+        raise ModelError(
+            f"node name(s) {', '.join(map(repr, bad))} are not SBML ids (a letter or '_' first, then letters, digits, "
+            "'_'); rename them to export SBML-qual"
+        )
     inputs = {n for n, r in rules.items() if r.strip() == n}
     for node in rules:
         q = qual.createQualitativeSpecies()

@@ -18,6 +18,8 @@ For single-node (asynchronous) updates each rule is also tabulated over its regu
 from __future__ import annotations
 
 import re
+import sys
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,14 +29,21 @@ from typing import NoReturn
 
 import numpy as np
 
-from igfsim.errors import BnetError, Issue, did_you_mean, read_text_file
+from igfsim.errors import BnetError, BnetWarning, Issue, did_you_mean, read_text_file
 
 #: a rule's syntax tree: ("var", name) | ("const", bool) | ("not", node) | ("and"|"or", (node, ...))
 Expr = tuple
 
-_NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
+#: node names as mpbn and pyboolnet read them: letters, digits, ``_``, ``.`` and ``-``, but not ``0``/``1`` alone
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 _NAME_RE = re.compile(rf"^{_NAME}$")
-_TOKEN_RE = re.compile(rf"\s*(?:(?P<name>{_NAME})|(?P<const>[01])(?![A-Za-z0-9_.])|(?P<op>[!&|()]))")
+_CONST = r"[01](?![A-Za-z0-9_.\-])"
+_TOKEN_RE = re.compile(rf"\s*(?:(?P<const>{_CONST})|(?P<name>{_NAME})|(?P<op>[!&|()]))")
+#: rules nested deeper than this are refused: they are compiled to Python expressions, whose parser
+#: allows at most 200 nested parentheses (same-operator groups and double negations are flattened first)
+MAX_NESTING = 90
+#: parentheses nested deeper than this are refused before parsing (bounds the parser's recursion)
+MAX_PARENTHESES = 2000
 #: regulators above this count are not tabulated (2**k entries); such networks update by full evaluation
 MAX_TABLE_INPUTS = 16
 
@@ -77,7 +86,25 @@ class _Parser:
     def parse(self) -> Expr:
         if not self.tokens:
             raise _SyntaxError("empty rule", 1)
-        expr = self._or()
+        depth = deepest = 0
+        for _, value, col in self.tokens:
+            depth += (value == "(") - (value == ")")
+            if depth > MAX_PARENTHESES:
+                raise _SyntaxError(f"parentheses nested more than {MAX_PARENTHESES} levels deep", col)
+            deepest = max(deepest, depth)
+        # the descent takes a few frames per level: room for the deepest accepted nesting
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 8 * (deepest + len(self.tokens) // 2) + 200))
+        try:
+            expr = self._or()
+        finally:
+            sys.setrecursionlimit(limit)
+        if (levels := _depth(expr)) > MAX_NESTING:
+            raise _SyntaxError(
+                f"the rule is nested {levels} levels deep (alternating operators), more than the {MAX_NESTING} "
+                "the logic engine compiles",
+                1,
+            )
         if self._peek() is not None:
             self._fail("'&', '|' or the end of the rule")
         return expr
@@ -87,7 +114,11 @@ class _Parser:
         while (tok := self._peek()) is not None and tok[1] == op:
             self.i += 1
             items.append(sub())
-        return items[0] if len(items) == 1 else (kind, tuple(items))
+        if len(items) == 1:
+            return items[0]
+        # (a & (b & c)) is a & b & c: one level, not two
+        flat = [x for item in items for x in (item[1] if item[0] == kind else (item,))]
+        return (kind, tuple(flat))
 
     def _or(self) -> Expr:
         return self._binary("|", "or", self._and)
@@ -102,7 +133,8 @@ class _Parser:
         kind, value, _ = tok
         self.i += 1
         if value == "!":
-            return ("not", self._not())
+            inner = self._not()
+            return inner[1] if inner[0] == "not" else ("not", inner)  # !!x is x
         if value == "(":
             inner = self._or()
             if (close := self._peek()) is None or close[1] != ")":
@@ -115,6 +147,19 @@ class _Parser:
             return ("const", value == "1")
         self.i -= 1
         self._fail("a node name, '!' or '('")
+
+
+def _depth(expr: Expr) -> int:
+    """Levels of ``expr`` (a variable or constant is 1), without recursion."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if node[0] == "not":
+            stack.append((node[1], level + 1))
+        elif node[0] in ("and", "or"):
+            stack.extend((child, level + 1) for child in node[1])
+    return deepest
 
 
 def parse_rule(text: str) -> Expr:
@@ -325,12 +370,12 @@ def parse_bnet(text: str, source: str = "<string>") -> BooleanNetwork:
             header_allowed = False
             continue
         header_allowed = False
-        if not _NAME_RE.match(target):
+        if not _NAME_RE.match(target) or target in ("0", "1"):
             issues.append(
                 Issue(
                     where,
-                    f"syntax error: invalid target name {target!r}; names start with a letter "
-                    "or '_' and contain letters, digits, '_' or '.'",
+                    f"syntax error: invalid target name {target!r}; names hold letters, digits, '_', '.' and "
+                    "'-' (and are not 0 or 1)",
                 )
             )
             continue
@@ -347,14 +392,17 @@ def parse_bnet(text: str, source: str = "<string>") -> BooleanNetwork:
         first_line[target] = number
         rules[target] = expr
         refs += [(number, target, name) for name in sorted(variables(expr))]
-    for number, target, name in refs:
-        if name not in rules:
-            issues.append(
-                Issue(
-                    f"line {number}",
-                    f"unknown node {name!r} in the rule of {target!r}: no line defines it{did_you_mean(name, rules)}",
-                )
-            )
+    # a node that rules read but no line defines is an input, as BoolNet, mpbn and pyboolnet read it
+    undefined = sorted({name for _, _, name in refs if name not in rules}, key=lambda n: [r[2] for r in refs].index(n))
+    if undefined and not issues:
+        warnings.warn(
+            BnetWarning(
+                f"{source}: {len(undefined)} node(s) read by rules but defined by no line are taken as inputs "
+                f"(they keep their value): {', '.join(n + did_you_mean(n, rules).replace(';', '') for n in undefined)}"
+            ),
+            stacklevel=2,
+        )
+        rules.update({name: ("var", name) for name in undefined})
     if not rules and not issues:
         issues.append(Issue("(file)", "no 'target, rule' lines"))
     if issues:
