@@ -6,6 +6,7 @@ import csv
 import shutil
 
 import libsbml
+import numpy as np
 import pytest
 import roadrunner
 
@@ -199,3 +200,62 @@ def test_default_cell_at_rest_has_its_nominal_receptor_amounts():
     assert res.get("rest", "IGF1R_total")[0] == pytest.approx(1.0, abs=1e-3)
     assert res.get("rest", "InsR_total")[0] == pytest.approx(1.0, abs=1e-3)
     assert res.get("rest", "FOXO")[0] > 0.9
+
+
+COMP_MODEL = """
+model sub()
+  A -> B; k*A
+  k = 0.5; A = 10; B = 0
+end
+model main()
+  s1: sub()
+  s2: sub()
+end
+"""
+
+
+@pytest.mark.parametrize("engine", ["roadrunner", "scipy"])
+def test_a_hierarchical_comp_model_is_flattened_not_read_as_its_top_level(tmp_path, engine):
+    """An SBML file with model composition (comp) is flattened by libsbml before any engine sees it: both
+    submodels' reactions run. Before, the engines read the (empty) top-level model only."""
+    import antimony
+
+    from igfsim.scenario.loading import parse_scenario
+
+    antimony.clearPreviousLoads()
+    assert antimony.loadAntimonyString(COMP_MODEL) >= 0
+    path = tmp_path / "comp.xml"
+    path.write_text(antimony.getCompSBMLString("main"), encoding="utf-8")
+    model = igfsim.load_model(path)
+    assert set(model.species) == {"s1__A", "s1__B", "s2__A", "s2__B"}
+    scenario = parse_scenario(
+        {
+            "name": "comp",
+            "title": "two decaying submodels",
+            "simulation": {"duration_min": 4, "points": 5, "preequilibrate": False},
+            "readouts": ["s1__A", "s2__B"],
+            "arms": [{"name": "only"}],
+        }
+    )
+    res = igfsim.run_scenario(scenario, model, engine=engine)
+    t = np.linspace(0, 4, 5)
+    np.testing.assert_allclose(res.get("only", "s1__A"), 10 * np.exp(-0.5 * t), rtol=1e-5)
+    np.testing.assert_allclose(res.get("only", "s2__B"), 10 * (1 - np.exp(-0.5 * t)), rtol=1e-5, atol=1e-8)
+
+
+def test_a_model_that_requires_an_unsupported_package_is_refused(tmp_path):
+    import libsbml
+
+    doc = libsbml.SBMLDocument(3, 2)
+    doc.enablePackage(libsbml.DistribExtension.getXmlnsL3V1V1(), "distrib", True)
+    doc.setPackageRequired("distrib", True)
+    m = doc.createModel()
+    m.setId("m")
+    c = m.createCompartment()
+    c.setId("c")
+    c.setSize(1)
+    c.setConstant(True)
+    path = tmp_path / "distrib.xml"
+    path.write_text(libsbml.writeSBMLToString(doc), encoding="utf-8")
+    with pytest.raises(igfsim.ModelError, match=r"distrib.xml: the model requires the SBML package\(s\) distrib"):
+        igfsim.load_model(path)

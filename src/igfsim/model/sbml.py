@@ -70,15 +70,51 @@ def _compile_antimony(text: str, origin: str) -> str:
     return sbml
 
 
+def _errors(doc) -> list[str]:
+    import libsbml
+
+    return [
+        doc.getError(i).getMessage().strip()
+        for i in range(doc.getNumErrors())
+        if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
+
+
+def _flat_sbml(sbml: str, origin: str) -> str:
+    """``sbml`` with hierarchical model composition (``comp``) flattened by libsbml's converter; a
+    :class:`ModelError` naming the package for any other package the document requires (engines
+    would read only part of such a model)."""
+    import libsbml
+
+    doc = libsbml.readSBMLFromString(sbml)
+    if errors := _errors(doc):
+        raise ModelError(f"{origin}: invalid SBML: {'; '.join(errors[:3])}")
+    ns = doc.getNamespaces()
+    packages = [ns.getPrefix(i) for i in range(ns.getNumNamespaces()) if ns.getPrefix(i)]  # declared packages
+    required = [p for p in packages if p != "comp" and doc.getPackageRequired(p)]
+    if required:
+        raise ModelError(
+            f"{origin}: the model requires the SBML package(s) {', '.join(required)}, which igfsim's engines do "
+            "not read; igfsim supports core SBML and hierarchical composition (comp, flattened)"
+        )
+    if "comp" not in packages:
+        return sbml
+    props = libsbml.ConversionProperties()
+    props.addOption("flatten comp", True)
+    props.addOption("leave_ports", False)
+    if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS or _errors(doc):
+        why = "; ".join(_errors(doc)[:3]) or "the converter failed"
+        raise ModelError(f"{origin}: the hierarchical (comp) model could not be flattened: {why}")
+    return libsbml.writeSBMLToString(doc)
+
+
 def _introspect(sbml: str, origin: str) -> tuple[dict, dict, list, dict]:
     import libsbml
 
     doc = libsbml.readSBMLFromString(sbml)
-    errors = [
-        doc.getError(i) for i in range(doc.getNumErrors()) if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
-    ]
+    errors = _errors(doc)
     if errors or doc.getModel() is None:
-        msg = "; ".join(e.getMessage().strip() for e in errors[:3]) or "no model in file"
+        msg = "; ".join(errors[:3]) or "no model in file"
         raise ModelError(f"{origin}: invalid SBML: {msg}")
     m = doc.getModel()
     ruled = {m.getRule(i).getVariable() for i in range(m.getNumRules())}
@@ -97,7 +133,7 @@ def _introspect(sbml: str, origin: str) -> tuple[dict, dict, list, dict]:
 @lru_cache(maxsize=8)
 def _load_cached(path: str, text: str) -> Model:
     p = Path(path)
-    sbml = text if text.lstrip().startswith("<") else _compile_antimony(text, path)
+    sbml = _flat_sbml(text, path) if text.lstrip().startswith("<") else _compile_antimony(text, path)
     species, params, assigned, compartments = _introspect(sbml, path)
     prov_file = provenance_path(p)
     prov = load_provenance(prov_file) if prov_file.exists() else {}
