@@ -344,3 +344,26 @@ def test_an_unsafe_cache_folder_is_refused(monkeypatch, tmp_path, tiny_model, ho
         ScipyEngine(backend="c").system(tiny_model)
     expected = {"others may write": "mode 0o777", "another user": "another user", "symlink": "not a directory"}
     assert expected[how] in str(err.value)
+
+
+def test_bare_symbol_and_boolean_initial_assignments_match_roadrunner():
+    """``k1 = y`` (an initial assignment that is one symbol) and ``p = true`` (a Boolean, 1 in SBML) crashed
+    the scipy engine with AttributeError; both engines now agree."""
+    from igfsim.scenario.loading import parse_scenario
+
+    model = igfsim.load_model_string(
+        "model t\n  A -> ; k1*A*(q + 1)\n  y = 0.3\n  k1 = y\n  p = true\n  q = p\n  A = 5\nend\n", "bare symbols"
+    )
+    scenario = parse_scenario(
+        {
+            "name": "bare",
+            "title": "initial assignments that are one symbol or a Boolean",
+            "simulation": {"duration_min": 2, "points": 3, "preequilibrate": False},
+            "readouts": ["A"],
+            "arms": [{"name": "x"}],
+        }
+    )
+    expected = 5 * np.exp(-0.6 * np.linspace(0, 2, 3))  # k1 = y = 0.3, q = p = true = 1
+    for engine in ("roadrunner", "scipy"):
+        res = igfsim.run_scenario(scenario, model, engine=engine)
+        np.testing.assert_allclose(res.get("x", "A"), expected, rtol=1e-5)

@@ -68,15 +68,19 @@ class InitialValues:
         return out
 
     def evaluate(self, expr: sp.Expr) -> float:
-        expr = expr.xreplace({d: self.resolve(d) for d in expr.free_symbols})
-        return float(
+        # sympify after each substitution: a bare symbol (``k1 = y``) is replaced by a plain number
+        expr = sp.sympify(expr.xreplace({d: self.resolve(d) for d in expr.free_symbols}))
+        value = sp.sympify(
             expr.xreplace(
                 {
                     d: self.fixed_value(d) if self.names.get(d) in self.ia else self.base.get(d, d)
                     for d in expr.free_symbols
                 }
-            ).evalf()
+            )
         )
+        if value in (sp.true, sp.false):  # a Boolean initial value (``p = true``) is 1 or 0, as SBML says
+            return 1.0 if value == sp.true else 0.0
+        return float(value.evalf())
 
     def fixed_value(self, s: sp.Symbol) -> float:
         """An initial assignment of a parameter or compartment, evaluated once from the SBML values."""
