@@ -231,3 +231,28 @@ def test_preequilibrate_reports_a_solver_failure_with_the_solver_message():
         preequilibrate(traj, protocol([0.0], label="stiff/arm"), "fake")
     assert str(info.value) == "[fake] stiff/arm: pre-equilibration failed after t = 3 min: boom"
     assert info.value.t_reached == 3.0
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("model t\n A -> ; k*delay(A, 1)\n k = 1; A = 5\nend\n", "delay differential equations"),
+        ("model t\n A -> ; k*A\n A = 5\nend\n", "Global parameter 'k' is missing a value"),
+    ],
+)
+def test_libroadrunner_load_errors_become_model_errors_naming_the_model(text, words, tmp_path, capsys):
+    """What libRoadRunner cannot load is an igfsim ModelError naming the file and, in libRoadRunner's
+    words, the element (exit 2 on the command line), not its raw RuntimeError."""
+    from igfsim.cli import main
+
+    path = tmp_path / "m.antimony"
+    path.write_text(text, encoding="utf-8")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "name: s\ntitle: t\nsimulation: {duration_min: 2, points: 3, preequilibrate: false}\nreadouts: [A]\n"
+        "arms: [{name: x}]\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(scenario), "--model", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: libRoadRunner cannot load the model: " in err and words in err and "Traceback" not in err

@@ -15,7 +15,7 @@ import numpy as np
 from igfsim.engines.protocol import MAX_STEPS, Change, Protocol, final_event, segments
 from igfsim.engines.steady_state import STEADY_REL_RATE as STEADY_REL_RATE  # re-exported
 from igfsim.engines.steady_state import StepFailure, preequilibrate
-from igfsim.errors import SimulationError
+from igfsim.errors import ModelError, SimulationError
 from igfsim.model.sbml import Model
 
 #: a compiled ``roadrunner.RoadRunner`` (the package has no type annotations)
@@ -31,9 +31,10 @@ class ModelState:
     parameters: dict[str, float]  # independent parameter id -> value
 
 
-def _first_line(err: RuntimeError) -> str:
-    """The first line of libRoadRunner's message (the solver's own words)."""
-    return str(err).strip().splitlines()[0]
+def _first_line(err: Exception) -> str:
+    """The first line of libRoadRunner's message (the solver's own words), at most 300 characters."""
+    line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 class _CvodeTrajectory:
@@ -82,7 +83,10 @@ class RoadRunnerEngine:
             import roadrunner
 
             quiet_solver_log()
-            rr = roadrunner.RoadRunner(model.sbml)
+            try:
+                rr = roadrunner.RoadRunner(model.sbml)
+            except (RuntimeError, ValueError) as err:  # libRoadRunner's load errors name the element
+                raise ModelError(f"{model.path}: libRoadRunner cannot load the model: {_first_line(err)}") from None
             self._cache[model.sha256] = rr
         return rr
 
@@ -110,11 +114,18 @@ class RoadRunnerEngine:
         integ.relative_tolerance = protocol.rtol
         integ.absolute_tolerance = protocol.atol
         integ.maximum_num_steps = MAX_STEPS
-        for pid, value in protocol.overrides.items():
-            rr[pid] = value
-        rr.reset()  # re-evaluate initial assignments with the overrides
-        for sid, value in protocol.initial.items():
-            rr[f"[{sid}]"] = value
+        step = "setting the overrides"
+        try:
+            for pid, value in protocol.overrides.items():
+                step = f"setting {pid!r}"
+                rr[pid] = value
+            step = "re-evaluating the initial assignments"
+            rr.reset()  # re-evaluate initial assignments with the overrides
+            for sid, value in protocol.initial.items():
+                step = f"setting the initial amount of {sid!r}"
+                rr[f"[{sid}]"] = value
+        except (RuntimeError, ValueError) as err:
+            raise self._fail(protocol, f"libRoadRunner failed {step} of {model.path}: {_first_line(err)}") from None
         if protocol.preequilibrate:
             preequilibrate(_CvodeTrajectory(rr), protocol, self.name)
         return rr
@@ -160,7 +171,12 @@ class RoadRunnerEngine:
         """Run ``protocol`` and return the selected values at ``protocol.times``."""
         rr = self._prepare(model, protocol)
         sel = ["time"] + [f"[{s}]" if model.kind(s) == "species" else s for s in protocol.selections]
-        rr.timeCourseSelections = sel
+        try:
+            rr.timeCourseSelections = sel
+        except (RuntimeError, ValueError) as err:
+            raise self._fail(
+                protocol, f"libRoadRunner cannot record {sel[1:]} of {model.path}: {_first_line(err)}"
+            ) from None
         out = np.full((len(protocol.times), len(sel) - 1), np.nan)
         for seg in segments(protocol):
             if seg.event is not None:
