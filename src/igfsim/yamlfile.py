@@ -7,6 +7,7 @@ key, what was expected, and every problem of the file at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +22,73 @@ FileError = Callable[[str, Iterable[Issue]], IgfsimError]
 M = TypeVar("M", bound=BaseModel)
 
 
+#: limits of an input file, checked before anything is built from it
+MAX_DEPTH = 64  # nested mappings and lists
+MAX_ALIASES = 200  # uses of ``*anchor``
+MAX_VALUES = 200_000  # values once every alias is expanded (a "billion laughs" file stops here)
+
+
+def _expanded_size(node, memo: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias expanded (aliases share nodes: memoised)."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 1
+        if isinstance(node, yaml.SequenceNode):
+            memo[key] += sum(_expanded_size(child, memo) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            memo[key] += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    return memo[key]
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses duplicate keys (instead of keeping the last) and files nested,
+    aliased or expanding beyond :data:`MAX_DEPTH`, :data:`MAX_ALIASES`, :data:`MAX_VALUES`."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise yaml.composer.ComposerError(None, None, f"more than {MAX_ALIASES} aliases (*name)", mark)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_data(self):
+        node = self.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"the aliases expand to more than {MAX_VALUES} values", node.start_mark
+            )
+        return self.construct_document(node)
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first: dict[object, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    if key in first:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {key!r} (first on line {first[key] + 1})", key_node.start_mark
+                        )
+                    first[key] = key_node.start_mark.line
+                except TypeError:  # an unhashable key: PyYAML's own check reports it
+                    pass
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: str | Path, error: FileError) -> object:
     """The parsed content of a UTF-8 YAML file; ``error(path, issues)`` naming the file (and the line
     and column of a syntax error) when it cannot be read or parsed."""
@@ -29,7 +97,7 @@ def read_yaml(path: str | Path, error: FileError) -> object:
     if text is None:
         raise error(str(p), [Issue("(file)", problem)])
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
@@ -84,9 +152,9 @@ def issues_from_pydantic(err: ValidationError, root: type[BaseModel]) -> list[Is
     """One :class:`Issue` per problem pydantic found validating ``root`` (a union field's alternatives once)."""
     issues = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
+        loc = tuple(p for p in e["loc"] if not _union_branch(p))
         where = format_loc(loc)
-        got = e.get("input")
+        got = _bounded(e.get("input"))
         if e["type"] == "extra_forbidden":
             known = _known_keys(loc, root)
             msg = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), known)}; expected one of: {', '.join(known)}"
@@ -104,8 +172,31 @@ def issues_from_pydantic(err: ValidationError, root: type[BaseModel]) -> list[Is
     # a union field reports once per alternative; keep the first message per location
     seen, unique = set(), []
     for i in issues:
-        key = i.where.split(".float")[0].split(".tuple")[0]
-        if key not in seen:
-            seen.add(key)
-            unique.append(Issue(key, i.message))
+        if i.where not in seen:
+            seen.add(i.where)
+            unique.append(i)
     return unique
+
+
+#: the part of a pydantic error location that names a branch of a union (``float``, ``list[str]``,
+#: ``constrained-str``, ``function-after[...]``), not a key of the file
+_BRANCH_RE = re.compile(r"^(function-|tagged-|constrained-)|\[|^(str|int|float|bool|list|tuple|dict|none)$")
+#: quoted input values are cut to this many characters (a huge value must not make a huge message)
+MAX_QUOTED = 200
+
+
+def _union_branch(part: object) -> bool:
+    return isinstance(part, str) and bool(_BRANCH_RE.search(part))
+
+
+def _bounded(value: object) -> object:
+    """``value`` for quoting in a message: itself when short, else its text cut to :data:`MAX_QUOTED`."""
+    text = repr(value)
+    return value if len(text) <= MAX_QUOTED else _Cut(text[: MAX_QUOTED - 3] + "...")
+
+
+class _Cut(str):
+    """A cut-off quoted value (its repr is the text itself)."""
+
+    def __repr__(self) -> str:
+        return str(self)

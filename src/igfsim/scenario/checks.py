@@ -88,6 +88,7 @@ def check_scenario(scenario: Scenario, model: Model) -> list[Issue]:
         if arm.stimulus is not None:
             issues += _check_stimulus(arm.stimulus, f"arms[{a}].stimulus", model)
         issues += _check_treatments(arm, f"arms[{a}]", model, catalog)
+        issues += _check_windows(arm, f"arms[{a}]", scenario.simulation.duration_min)
         issues += _check_additions(arm, f"arms[{a}]", scenario, model)
     issues += _check_medium_change(scenario, model)
     selectable, parameters = set(model.all_ids()), set(model.parameters)
@@ -193,6 +194,18 @@ def _check_treatments(arm: Arm, where: str, model: Model, catalog: Catalog) -> l
             issues.append(Issue(f"{at}.drug", msg))
             slots[mode.slot] = drug.name
     return issues
+
+
+def _check_windows(arm: Arm, where: str, duration: float) -> list[Issue]:
+    """A treatment that starts after the simulated window would never act: refused, not dropped."""
+    return [
+        Issue(
+            f"{where}.treatments[{t}].start_min",
+            f"{tr.start_min:g} min is after the end of the simulation ({duration:g} min); the drug would never act",
+        )
+        for t, tr in enumerate(arm.treatments)
+        if tr.start_min > duration
+    ]
 
 
 def drug_problem(drug: Drug, model: Model) -> str | None:

@@ -11,15 +11,28 @@ import re
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from igfsim.scenario.dataset import Dataset
 from igfsim.scenario.metric_names import METRIC_RE, METRICS_HELP
 from igfsim.scenario.observation import Observation
 from igfsim.scenario.readouts import READOUTS
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+def _not_bool(value: object) -> object:
+    """A YAML ``true``/``false`` where a number belongs is a mistake, not 1 or 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()} (a Boolean)")
+    return value
+
+
+_Number = BeforeValidator(_not_bool)
+NonNeg = Annotated[float, _Number, Field(ge=0, allow_inf_nan=False)]
+Finite = Annotated[float, _Number, Field(allow_inf_nan=False)]
+Positive = Annotated[float, _Number, Field(gt=0, allow_inf_nan=False)]
+#: output points of one run: beyond this a scenario asks for more memory than a time course needs
+MAX_POINTS = 100_000
+_Name = Annotated[str, Field(min_length=1)]
 #: one item of ``Expectation.fragile_under``: a parameter id and a positive factor
 FRAGILE_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*) x((?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?)$")
 
@@ -31,15 +44,15 @@ class _Strict(BaseModel):
 class Simulation(_Strict):
     """Time span, output grid, tolerances and pre-equilibration."""
 
-    duration_min: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 240.0
-    points: Annotated[int, Field(ge=2)] = 241
+    duration_min: Positive = 240.0
+    points: Annotated[int, _Number, Field(ge=2, le=MAX_POINTS)] = 241
     preequilibrate: bool = True
-    rtol: Annotated[float, Field(gt=0, lt=1)] = 1e-8
-    atol: Annotated[float, Field(gt=0)] = 1e-10
-    preequilibration_max_min: Annotated[float, Field(gt=0)] = 1e6
+    rtol: Annotated[float, _Number, Field(gt=0, lt=1)] = 1e-8
+    atol: Positive = 1e-10
+    preequilibration_max_min: Positive = 1e6
     #: culture practice: every this many minutes after the stimulus the medium is replaced by fresh
     #: medium (the stimulus, the antibodies being given, nothing the cells made or bound)
-    medium_change_min: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    medium_change_min: Positive | None = None
 
 
 class Treatment(_Strict):
@@ -68,7 +81,7 @@ class Addition(_Strict):
 
     minute: Finite
     species: Annotated[str, Field(min_length=1)]
-    nM: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    nM: Positive
 
 
 class Cell(_Strict):
@@ -99,11 +112,11 @@ class Expectation(_Strict):
     readout: str
     metric: str
     op: Literal[">=", "<=", ">", "<", "between"]
-    value: float | tuple[float, float]
-    arm: str | None = None
-    vs: str | list[str] | None = None
-    normalize: str | None = None
-    vs_normalize: str | None = None
+    value: Finite | tuple[Finite, Finite]
+    arm: _Name | None = None
+    vs: _Name | list[_Name] | None = None
+    normalize: _Name | None = None
+    vs_normalize: _Name | None = None
     compare: Literal["ratio", "difference"] = "ratio"
     arms: list[str] | None = None
     trend: Literal["increasing", "decreasing"] | None = None
@@ -153,6 +166,8 @@ class Expectation(_Strict):
             raise ValueError("'vs_normalize' needs 'vs' (it divides the vs side's metric)")
         if self.op == "between" and not isinstance(self.value, tuple):
             raise ValueError("op 'between' needs value: [low, high]")
+        if self.op == "between" and isinstance(self.value, tuple) and not self.value[0] < self.value[1]:
+            raise ValueError(f"op 'between' needs value: [low, high] with low < high, got {list(self.value)}")
         if self.op != "between" and isinstance(self.value, tuple):
             raise ValueError(f"op {self.op!r} needs a single number as value")
         if self.trend is None:
