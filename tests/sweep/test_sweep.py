@@ -535,3 +535,28 @@ def test_a_sweep_folder_reads_without_igfsim_as_tidy_tables(tmp_path):
     )
     reopened = SweepResult.open(tmp_path / "sw")
     assert reopened.dataset.identical(res.dataset)
+
+
+def test_a_second_writer_of_a_sweep_folder_is_refused(tmp_path):
+    """While one process writes a sweep folder (it holds DIR/.lock), a second sweep or resume into the
+    same folder is refused at once; before, the two interleaved and lost or duplicated runs."""
+    sw = small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])], metrics=["auc"])
+    out = tmp_path / "sw"
+    with SweepStore(out).locked():
+        with pytest.raises(SweepStoreError, match="another igfsim process is writing this sweep folder"):
+            run_sweep(sw, executor="serial", out=out, resume=True, progress=False)
+    assert run_sweep(sw, executor="serial", out=out, progress=False).n_ok == 2  # free again
+
+
+def test_a_damaged_part_is_named_and_resume_runs_its_runs_again(tmp_path):
+    sw = small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 10, 100])], metrics=["auc"])
+    out = tmp_path / "sw"
+    full = run_sweep(sw, executor="serial", out=out, batch_size=1, progress=False)
+    part = sorted((out / "parts").glob("part-*.parquet"))[1]
+    part.write_bytes(part.read_bytes()[:100])  # cut off, as a full disk or a crash leaves it
+    with pytest.raises(SweepStoreError, match=rf"{part.name}: unreadable part .*--resume"):
+        SweepResult.open(out).n_ok  # noqa: B018 - read lazily: the first look at the runs reads the parts
+    with pytest.warns(RuntimeWarning, match="set aside, its runs run again"):
+        resumed = run_sweep(sw, executor="serial", out=out, resume=True, progress=False)
+    assert resumed.n_ok == 3 and resumed.dataset.identical(full.dataset)
+    assert (out / "parts" / f".damaged-{part.name}").exists()  # kept for inspection, out of the way

@@ -311,19 +311,35 @@ def run_sweep(
     if resume and out is None:
         raise SweepStoreError("resume=True needs 'out' (the folder of the interrupted sweep)")
     store = SweepStore(out) if out is not None else None
-    done = store.prepare(plan.manifest, sweep.model_dump(mode="json"), resume=resume) if store is not None else set()
+    if store is None:
+        return _execute(sweep, plan, model, executor, n_workers, batch_size, progress, None, set())
+    with store.locked():  # a second writer or resumer of this folder is refused, not interleaved
+        done = store.prepare(plan.manifest, sweep.model_dump(mode="json"), resume=resume)
+        _execute(sweep, plan, model, executor, n_workers, batch_size, progress, store, done)
+    return SweepResult.open(store.path)
+
+
+def _execute(
+    sweep: Sweep,
+    plan: _Plan,
+    model: Model,
+    executor: object,
+    n_workers: int | None,
+    batch_size: int | None,
+    progress: bool,
+    store: SweepStore | None,
+    done: set[int],
+) -> SweepResult:
+    """Run the runs not in ``done``: into ``store`` (returning an empty result), or into memory."""
     todo = [i for i in range(plan.manifest.n_runs) if i not in done]
     setup = _setup(plan, sweep, _model_ref(executor, model))
     tasks = _tasks(plan, setup, todo, _batch_size(batch_size, len(todo), n_workers))
     run = _Execution(
         executor, n_workers, model, progress, f"sweep {sweep.scenario.name}", plan.manifest.n_runs, len(done)
     )
-    if store is None:
-        result = SweepResult.empty(plan.manifest)
-        run.execute(tasks, result.fill)
-        return result
-    run.execute(tasks, store.write_batch)
-    return SweepResult.open(store.path)
+    result = SweepResult.empty(plan.manifest)
+    run.execute(tasks, result.fill if store is None else store.write_batch)
+    return result
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,8 @@ from igfsim.sweep.records import FORMAT, READ_FORMATS, BatchResult, SweepManifes
 
 __all__ = ["FORMAT", "SweepStore", "SweepStoreError"]
 
+#: the lock a writer holds on its sweep folder (:meth:`SweepStore.locked`)
+LOCK_FILE = ".lock"
 # the parts' own columns are the names an axis may not take (igfsim.sweep.spec.RESERVED)
 _OLD_FORMAT = READ_FORMATS[0]
 
@@ -68,12 +73,43 @@ class SweepStore:
     def _part_files(self) -> list[Path]:
         return sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold ``DIR/.lock`` exclusively while writing: a second sweep or resume into the same folder is
+        refused at once (:class:`SweepStoreError`) instead of losing or duplicating runs."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # no POSIX locks (Windows): no protection against a second writer
+            yield
+            return
+        with open(self.path / LOCK_FILE, "a+b") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SweepStoreError(
+                    f"{self.path}: another igfsim process is writing this sweep folder (it holds {LOCK_FILE}); "
+                    "wait for it to finish, or choose another folder"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def completed_runs(self) -> set[int]:
+        """Run ids of the readable summary parts. A part that cannot be read (cut off, damaged) is set
+        aside as ``.damaged-<name>`` with its trajectories, so that resuming runs its runs again."""
         import pyarrow.parquet as pq
 
         done: set[int] = set()
         for f in self._part_files():
-            done.update(pq.read_table(f, columns=["run"]).column("run").to_pylist())
+            try:
+                done.update(pq.read_table(f, columns=["run"]).column("run").to_pylist())
+            except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+                warnings.warn(f"{f}: unreadable ({err}); set aside, its runs run again", RuntimeWarning, stacklevel=2)
+                for part in (f, self.trajectories / f.name):
+                    if part.exists():
+                        os.replace(part, part.with_name(f".damaged-{part.name}"))
         return done
 
     def prepare(self, manifest: SweepManifest, spec: dict[str, Any], *, resume: bool) -> set[int]:
@@ -81,7 +117,7 @@ class SweepStore:
         if self.manifest_path.exists():
             self._check_resumable(manifest, resume=resume)
         else:
-            if self.path.exists() and any(self.path.iterdir()):
+            if self.path.exists() and any(p.name != LOCK_FILE for p in self.path.iterdir()):
                 raise SweepStoreError(f"{self.path} exists and is not a sweep folder; choose an empty or new folder")
             self.path.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path / "sweep.json", json.dumps(spec, indent=1))
@@ -141,9 +177,8 @@ class SweepStore:
         if manifest.format == _OLD_FORMAT:
             return self._read_format_1(manifest, files, with_traj)
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        table = pa.concat_tables([pq.read_table(f, columns=["run", "status", "message", "value"]) for f in files])
+        table = pa.concat_tables([_read_part(f, ["run", "status", "message", "value"]) for f in files])
         runs, summary, rows = self._blocks(table, manifest.summary_shape, files[0].parent)
         order = np.argsort(runs, kind="stable")
         status = table.column("status").to_numpy(zero_copy_only=False)[rows][order]
@@ -151,7 +186,7 @@ class SweepStore:
         trajectory = None
         if with_traj:
             traj_files = [self.trajectories / f.name for f in files]
-            traj = pa.concat_tables([pq.read_table(f, columns=["run", "value"]) for f in traj_files])
+            traj = pa.concat_tables([_read_part(f, ["run", "value"]) for f in traj_files])
             traj_runs, values, _ = self._blocks(traj, manifest.trajectory_shape, self.trajectories)
             if not np.array_equal(traj_runs, runs):
                 raise SweepStoreError(f"{self.trajectories}: its runs differ from those of {self.parts}")
@@ -197,6 +232,18 @@ class SweepStore:
             summary=block("summary", manifest.summary_shape),
             trajectory=block("trajectory", manifest.trajectory_shape) if with_traj else None,
         )
+
+
+def _read_part(path: Path, columns: list[str]):
+    """One part's columns; :class:`SweepStoreError` naming it when it cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, ValueError) as err:
+        raise SweepStoreError(
+            f"{path}: unreadable part ({err}); resume the sweep (--resume) to set it aside and run its runs again"
+        ) from None
 
 
 def _labels(names: tuple[str, ...], inner: int, outer: int):
