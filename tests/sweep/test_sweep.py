@@ -13,7 +13,7 @@ import igfsim.sweep as sweep_mod
 import igfsim.sweep.execute as sweep_execute
 from igfsim.cli import main
 from igfsim.errors import ScenarioError
-from igfsim.sweep import Axis, Sweep, SweepResult, apply_row, design_table, load_sweep, run_sweep
+from igfsim.sweep import Axis, Sweep, SweepResult, apply_row, check_sweep, design_table, load_sweep, run_sweep
 from igfsim.sweep.store import SweepStore, SweepStoreError
 
 #: short and small: 60 min, 13 points, 2 arms, 2 readouts
@@ -560,3 +560,15 @@ def test_a_damaged_part_is_named_and_resume_runs_its_runs_again(tmp_path):
         resumed = run_sweep(sw, executor="serial", out=out, resume=True, progress=False)
     assert resumed.n_ok == 3 and resumed.dataset.identical(full.dataset)
     assert (out / "parts" / f".damaged-{part.name}").exists()  # kept for inspection, out of the way
+
+
+def test_an_inline_scenario_is_name_checked_with_the_sweep(igf_model):
+    """An unknown context or drug in a sweep's scenario is reported with the sweep's other problems,
+    under ``scenario.``; it used to surface as a KeyError, or as every run failing."""
+    scenario = copy.deepcopy(SCENARIO)
+    scenario["cell"] = {"context": "MCF-7"}
+    scenario["arms"][1]["treatments"][0]["drug"] = "cixutumab"
+    sw = Sweep(scenario=scenario, axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])])
+    wheres = {i.where: i.message for i in check_sweep(sw, igf_model)}
+    assert "unknown cell context 'MCF-7'" in wheres["scenario.cell.context"]
+    assert "unknown drug 'cixutumab'" in wheres["scenario.arms[1].treatments[0].drug"]

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from igfsim.errors import Issue, ScenarioError, did_you_mean
 from igfsim.model.sbml import Model, load_model
 from igfsim.scenario.catalog import catalog_for, resolve_catalog_paths
-from igfsim.scenario.checks import check_cell
+from igfsim.scenario.checks import check_cell, check_scenario
 from igfsim.scenario.loading import format_loc, issues_from_pydantic, load_scenario, parse_scenario, read_yaml_file
 from igfsim.scenario.schema import METRIC_RE, METRICS_HELP, Cell, Finite, Scenario
 from igfsim.scenario.targets import CellValues, Target, TargetKind, apply_targets, check_target, parse_target
@@ -191,8 +191,11 @@ def _check_value_range(axis: Axis, kind: TargetKind) -> str | None:
 
 
 def check_sweep(sweep: Sweep, model: Model) -> list[Issue]:
-    """Every problem of ``sweep`` against its scenario and ``model`` (never raises)."""
+    """Every problem of ``sweep`` against its scenario and ``model`` (never raises); the scenario's own
+    names are checked too (an unknown context, drug or readout of an inline scenario is a ``scenario.``
+    issue, not a failure of every run)."""
     return [
+        *(Issue(f"scenario.{i.where}", i.message) for i in check_scenario(sweep.scenario, model)),
         *_check_axes(sweep, model),
         *_check_design(sweep),
         *_check_arms(sweep),
