@@ -166,8 +166,8 @@ class Expectation(_Strict):
             raise ValueError("'vs_normalize' needs 'vs' (it divides the vs side's metric)")
         if self.op == "between" and not isinstance(self.value, tuple):
             raise ValueError("op 'between' needs value: [low, high]")
-        if self.op == "between" and isinstance(self.value, tuple) and not self.value[0] < self.value[1]:
-            raise ValueError(f"op 'between' needs value: [low, high] with low < high, got {list(self.value)}")
+        if self.op == "between" and isinstance(self.value, tuple) and self.value[0] > self.value[1]:
+            raise ValueError(f"op 'between' needs value: [low, high] with low <= high, got {list(self.value)}")
         if self.op != "between" and isinstance(self.value, tuple):
             raise ValueError(f"op {self.op!r} needs a single number as value")
         if self.trend is None:
