@@ -8,6 +8,8 @@ Constructs the engine does not implement raise :class:`ModelError` naming them, 
 
 from __future__ import annotations
 
+import math
+
 import libsbml
 import sympy as sp
 
@@ -38,6 +40,12 @@ _FUNCS = {
     libsbml.AST_FUNCTION_ARCSINH: sp.asinh,
     libsbml.AST_FUNCTION_ARCCOSH: sp.acosh,
     libsbml.AST_FUNCTION_ARCTANH: sp.atanh,
+    libsbml.AST_FUNCTION_ARCSEC: sp.asec,
+    libsbml.AST_FUNCTION_ARCCSC: sp.acsc,
+    libsbml.AST_FUNCTION_ARCCOT: sp.acot,
+    libsbml.AST_FUNCTION_ARCSECH: sp.asech,
+    libsbml.AST_FUNCTION_ARCCSCH: sp.acsch,
+    libsbml.AST_FUNCTION_ARCCOTH: sp.acoth,
 }
 _RELATIONS = {
     libsbml.AST_RELATIONAL_EQ: sp.Eq,
@@ -48,6 +56,27 @@ _RELATIONS = {
     libsbml.AST_RELATIONAL_GEQ: sp.Ge,
 }
 _LOGIC = {libsbml.AST_LOGICAL_AND: sp.And, libsbml.AST_LOGICAL_OR: sp.Or, libsbml.AST_LOGICAL_XOR: sp.Xor}
+
+
+def _is_boolean(e: sp.Basic) -> bool:
+    """A truth value (a relation, a logical operator, true/false); a symbol is a number here."""
+    return isinstance(e, sp.logic.boolalg.Boolean) and not isinstance(e, sp.Expr)
+
+
+def _as_bool(e: sp.Basic) -> sp.Basic:
+    """``e`` in a Boolean context: a number is true when non-zero (SBML Level 3 Version 2)."""
+    return e if _is_boolean(e) else sp.Ne(e, 0)
+
+
+def _as_number(e: sp.Basic) -> sp.Basic:
+    """``e`` in a numeric context: a Boolean is 1 when true, else 0 (SBML Level 3 Version 2)."""
+    return sp.Piecewise((1, e), (0, True)) if _is_boolean(e) else e
+
+
+def _truncated_quotient(x: sp.Basic, y: sp.Basic) -> sp.Basic:
+    """MathML ``quotient``: x / y rounded toward zero."""
+    q = x / y
+    return sp.Piecewise((sp.floor(q), q >= 0), (sp.ceiling(q), True))
 
 
 class Reader:
@@ -86,6 +115,12 @@ class Reader:
             if t != libsbml.AST_LAMBDA
             else []
         )
+        if t in _LOGIC or t in (libsbml.AST_LOGICAL_NOT, libsbml.AST_LOGICAL_IMPLIES):
+            kids = [_as_bool(k) for k in kids]
+        elif t == libsbml.AST_FUNCTION_PIECEWISE:
+            kids = [_as_bool(k) if i % 2 else _as_number(k) for i, k in enumerate(kids)]
+        elif t != libsbml.AST_FUNCTION:  # arithmetic, relations and functions take numbers
+            kids = [_as_number(k) for k in kids]
         if t == libsbml.AST_INTEGER:
             return sp.Integer(n.getInteger())
         if t in (libsbml.AST_REAL, libsbml.AST_REAL_E):
@@ -105,10 +140,10 @@ class Reader:
             return TIME
         if t == libsbml.AST_NAME_AVOGADRO:
             return sp.Float(6.02214179e23)
-        if t == libsbml.AST_CONSTANT_E:
-            return sp.E
+        if t == libsbml.AST_CONSTANT_E:  # doubles, as every simulator has them: eq(P1, pi) holds for P1 = pi
+            return sp.Float(math.e)
         if t == libsbml.AST_CONSTANT_PI:
-            return sp.pi
+            return sp.Float(math.pi)
         if t == libsbml.AST_CONSTANT_TRUE:
             return sp.true
         if t == libsbml.AST_CONSTANT_FALSE:
@@ -139,6 +174,12 @@ class Reader:
             return _LOGIC[t](*kids)
         if t == libsbml.AST_LOGICAL_NOT:
             return sp.Not(kids[0])
+        if t == libsbml.AST_LOGICAL_IMPLIES:
+            return sp.Implies(kids[0], kids[1])
+        if t == libsbml.AST_FUNCTION_QUOTIENT:
+            return _truncated_quotient(kids[0], kids[1])
+        if t == libsbml.AST_FUNCTION_REM:
+            return kids[0] - kids[1] * _truncated_quotient(kids[0], kids[1])
         if t == libsbml.AST_FUNCTION_PIECEWISE:
             pieces = [(kids[i], kids[i + 1]) for i in range(0, len(kids) - 1, 2)]
             pieces.append((kids[-1], True) if len(kids) % 2 else (sp.nan, True))

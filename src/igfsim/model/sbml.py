@@ -99,6 +99,8 @@ def _flat_sbml(sbml: str, origin: str) -> str:
         )
     if "comp" not in packages:
         return sbml
+    if Path(origin).is_file():  # external model definitions are found relative to the model's file
+        doc.setLocationURI(Path(origin).resolve().as_uri())
     props = libsbml.ConversionProperties()
     props.addOption("flatten comp", True)
     props.addOption("leave_ports", False)
