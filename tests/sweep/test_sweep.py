@@ -554,7 +554,7 @@ def test_a_damaged_part_is_named_and_resume_runs_its_runs_again(tmp_path):
     full = run_sweep(sw, executor="serial", out=out, batch_size=1, progress=False)
     part = sorted((out / "parts").glob("part-*.parquet"))[1]
     part.write_bytes(part.read_bytes()[:100])  # cut off, as a full disk or a crash leaves it
-    with pytest.raises(SweepStoreError, match=rf"{part.name}: unreadable part .*--resume"):
+    with pytest.raises(SweepStoreError, match=rf"{part.name}: damaged part .*--resume"):
         SweepResult.open(out).n_ok  # noqa: B018 - read lazily: the first look at the runs reads the parts
     with pytest.warns(RuntimeWarning, match="set aside, its runs run again"):
         resumed = run_sweep(sw, executor="serial", out=out, resume=True, progress=False)
@@ -572,3 +572,41 @@ def test_an_inline_scenario_is_name_checked_with_the_sweep(igf_model):
     wheres = {i.where: i.message for i in check_sweep(sw, igf_model)}
     assert "unknown cell context 'MCF-7'" in wheres["scenario.cell.context"]
     assert "unknown drug 'cixutumab'" in wheres["scenario.arms[1].treatments[0].drug"]
+
+
+def test_a_bit_flipped_part_that_still_reads_is_caught_by_its_checksum(tmp_path):
+    """A part changed after it was written (one flipped bit in a value: Parquet still reads it, with a
+    wrong number) no longer matches its sha256 in parts.sha256: opening names it, resume runs it again."""
+    import pyarrow.parquet as pq
+
+    sw = small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 10, 100])], metrics=["auc"])
+    out = tmp_path / "sw"
+    full = run_sweep(sw, executor="serial", out=out, batch_size=1, progress=False)
+    ledger = (out / "parts.sha256").read_text().splitlines()
+    assert sorted(line.split("  ")[1] for line in ledger) == [f"parts/part-00000{i}.parquet" for i in range(3)]
+    part = out / "parts" / "part-000002.parquet"
+    value = pq.read_table(part).column("value").to_numpy()[0]
+    data = bytearray(part.read_bytes())
+    at = bytes(data).find(np.float64(value).tobytes())
+    assert at > 0
+    data[at] ^= 0x01  # the lowest bit of the mantissa: still a valid file and a plausible value
+    part.write_bytes(bytes(data))
+    assert pq.read_table(part).column("value").to_numpy()[0] != value  # a reader alone would not notice
+    with pytest.raises(SweepStoreError, match=rf"{part.name}: damaged part \(its sha256 differs"):
+        SweepResult.open(out).n_ok  # noqa: B018 - read lazily
+    with pytest.warns(RuntimeWarning, match="sha256 differs.*set aside"):
+        resumed = run_sweep(sw, executor="serial", out=out, resume=True, progress=False)
+    assert resumed.n_ok == 3 and resumed.dataset.identical(full.dataset)
+
+
+def test_the_checksums_are_sha256sum_lines(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("sha256sum") is None:
+        pytest.skip("no sha256sum")
+    sw = small(axes=[Axis(name="dose", target="dose:cix/cixutumumab", values=[1, 100])], keep_trajectories=True)
+    run_sweep(sw, executor="serial", out=tmp_path / "sw", batch_size=1, progress=False)
+    done = subprocess.run(["sha256sum", "-c", "parts.sha256"], cwd=tmp_path / "sw", capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(": OK") == 4  # two summary parts, two trajectory parts

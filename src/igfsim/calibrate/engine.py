@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from igfsim.sweep.executors import SERIAL, cpu_count, drain, resolve_executor
+from igfsim.sweep.executors import SERIAL, cpu_count, drain, resolve_executor, stop_pool
 
 __all__ = ["ExecutorEngine", "StartDone"]
 
@@ -129,9 +129,12 @@ class ExecutorEngine(_engine_base()):  # type: ignore[misc]
                     window=2 * (self.n_workers or cpu_count()),
                     arg=payloads.__getitem__,
                 )
-            finally:
+            except BaseException:  # Ctrl-C or an error: stop our workers now, not after their starts finish
                 if owned:
-                    ex.shutdown(wait=True, cancel_futures=True)  # type: ignore[attr-defined]
+                    stop_pool(ex, now=True)  # type: ignore[arg-type]
+                raise
+            if owned:
+                stop_pool(ex)  # type: ignore[arg-type]
         finally:
             bar.close()
             self.elapsed_s = time.perf_counter() - t0

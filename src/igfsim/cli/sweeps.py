@@ -7,6 +7,7 @@ from pathlib import Path
 
 from igfsim.cli.common import (
     EXIT_INPUT,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SIMULATION,
     add_model_options,
@@ -16,6 +17,19 @@ from igfsim.cli.common import (
     progress,
 )
 from igfsim.result.scenario_result import RunStatus
+
+
+def _saved_runs(out: Path) -> int:
+    """How many runs the finished parts of a sweep folder hold (0 when there are none yet)."""
+    import pyarrow.parquet as pq
+
+    runs: set[int] = set()
+    for part in sorted((out / "parts").glob("part-*.parquet")):
+        try:
+            runs.update(pq.read_table(part, columns=["run"]).column("run").to_pylist())
+        except (OSError, ValueError):
+            continue  # resume checks and sets it aside
+    return len(runs)
 
 
 def _cmd_sweep(args) -> int:
@@ -49,6 +63,12 @@ def _cmd_sweep(args) -> int:
     except OSError as err:
         print_error(f"{out}: cannot write the sweep ({err.strerror or err})")
         return EXIT_INPUT
+    except KeyboardInterrupt:
+        print_error(
+            f"interrupted: {_saved_runs(out)} run(s) are saved in {out}; "
+            f"`igfsim sweep {args.sweep} --out {out} --resume` runs the rest"
+        )
+        return EXIT_INTERRUPTED
     finally:
         if client is not None:
             client.close()

@@ -19,20 +19,21 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydantic import ValidationError
 
-from igfsim.errors import ScenarioError, SweepStoreError
+from igfsim.errors import ScenarioError, SimulationError, SweepStoreError
 from igfsim.model.mapping import ModelMapping
 from igfsim.model.sbml import Model, load_model_string
 from igfsim.result.scenario_result import RunStatus
 from igfsim.scenario.schema import Scenario
 from igfsim.scenario.targets import CellValues, Target, parse_target
-from igfsim.sweep.executors import cpu_count, drain, resolve_executor
+from igfsim.sweep.executors import OwnedPool, cpu_count, drain, resolve_executor
 from igfsim.sweep.records import BatchResult, SweepManifest
 from igfsim.sweep.result import SweepResult
 from igfsim.sweep.spec import (
@@ -196,6 +197,19 @@ def _run_batch(task: BatchTask) -> BatchResult:
         message=tuple(o[1] for o in outcomes),
         summary=np.stack([o[2] for o in outcomes]) if outcomes else np.zeros((0, *setup.empty_summary().shape)),
         trajectory=np.stack(trajectories) if trajectories else None,
+    )
+
+
+def _failed_batch(task: BatchTask, message: str) -> BatchResult:
+    """Every run of ``task`` recorded as failed with ``message`` (NaN values)."""
+    setup, n = task.setup, len(task.rows)
+    traj = setup.empty_trajectory()
+    return BatchResult(
+        run=np.asarray([row.run for row in task.rows], dtype=int),
+        status=(RunStatus.FAILED,) * n,
+        message=(message,) * n,
+        summary=np.stack([setup.empty_summary()] * n) if n else np.zeros((0, *setup.empty_summary().shape)),
+        trajectory=np.stack([traj] * n) if traj is not None and n else None,
     )
 
 
@@ -369,18 +383,46 @@ class _Execution:
                 for task in tasks:
                     done(_run_batch(task))
                 return
-            ex, owned = resolve_executor(
-                self.executor,
-                self.n_workers,
-                initializer=_init_worker,
-                initargs=(self.model.sha256, self.model.sbml, self.model.path, self.model.mapping),
-            )
-            try:
-                drain(
-                    ex, _run_batch, tasks, lambda _task, f: done(f.result()), window=2 * (self.n_workers or cpu_count())
-                )
-            finally:
-                if owned and isinstance(ex, Executor):
-                    ex.shutdown(wait=True, cancel_futures=True)
+            initargs = (self.model.sha256, self.model.sbml, self.model.path, self.model.mapping)
+            window = 2 * (self.n_workers or cpu_count())
+            if self.executor is None:
+                self._on_own_pool(OwnedPool(self.n_workers, _init_worker, initargs), tasks, done, window)
+                return
+            ex, _ = resolve_executor(self.executor, self.n_workers)
+
+            def collect(task: BatchTask, f: Future[BatchResult]) -> None:
+                if isinstance(f.exception(), BrokenProcessPool):
+                    raise SimulationError(
+                        f"{self.label}: a worker of the given executor died ({f.exception()}); the batches that "
+                        "finished are kept (with out=..., resume=True runs the rest)"
+                    )
+                done(f.result())
+
+            drain(ex, _run_batch, tasks, collect, window=window)
         finally:
             bar.close()
+
+    @staticmethod
+    def _on_own_pool(
+        owned: OwnedPool, tasks: Iterable[BatchTask], done: Callable[[BatchResult], None], window: int
+    ) -> None:
+        """Run on a pool of our own: a dead worker's batch runs again (alone) on a fresh pool, and is recorded
+        as failed if its worker dies again; Ctrl-C or an error stops the workers at once."""
+
+        def collect(task: BatchTask, f: Future[BatchResult]) -> None:
+            err = f.exception()
+            if isinstance(err, BrokenProcessPool):
+                reason = (
+                    f"its worker process died twice running this batch ({err}); killed, out of memory or "
+                    "crashed in native code"
+                )
+                done(_failed_batch(task, reason))
+            else:
+                done(f.result())
+
+        try:
+            drain(owned.pool, _run_batch, tasks, collect, window=window, respawn=owned.respawn)
+        except BaseException:
+            owned.stop(now=True)
+            raise
+        owned.stop()

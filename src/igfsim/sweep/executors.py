@@ -8,13 +8,28 @@ same ``executor`` argument and resolve it here, so a user who set up a process p
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["SERIAL", "Submits", "cpu_count", "drain", "is_dask_client", "resolve_executor", "spawn_pool"]
+__all__ = [
+    "SERIAL",
+    "OwnedPool",
+    "Submits",
+    "cpu_count",
+    "drain",
+    "is_dask_client",
+    "resolve_executor",
+    "spawn_pool",
+    "stop_pool",
+]
 
 SERIAL = "serial"
 T = TypeVar("T")
@@ -88,6 +103,28 @@ def _main_script_hidden() -> Iterator[None]:
                 main.__dict__.pop("__spec__", None)
 
 
+#: how often (seconds) a worker checks that the process that started it is still alive
+PARENT_POLL_S = 0.5
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent:  # the parent died (even by SIGKILL): this worker is an orphan
+            os._exit(1)
+
+
+def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    """Every igfsim worker: leaves Ctrl-C to its parent (which stops the pool, so the terminal shows no
+    worker tracebacks) and exits when its parent is gone, so no worker outlives the sweep."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="igfsim-parent-watch", daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
 def spawn_pool(
     n_workers: int | None, *, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
 ) -> ProcessPoolExecutor:
@@ -95,12 +132,17 @@ def spawn_pool(
     started now (so none starts later and re-imports the caller's script; :func:`_main_script_hidden`).
 
     Works from a plain script without an ``if __name__ == "__main__":`` guard, a notebook or a module.
+    The workers ignore Ctrl-C (their parent stops them, :func:`stop_pool`) and exit by themselves
+    within :data:`PARENT_POLL_S` when the parent process dies.
     """
     import multiprocessing
 
     n = n_workers or cpu_count()
     pool = ProcessPoolExecutor(
-        max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=initializer, initargs=initargs
+        max_workers=n,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
     )
     with _main_script_hidden():
         # each submit starts one more worker while none is idle: n quick tasks start all n
@@ -114,6 +156,48 @@ def spawn_pool(
     return pool
 
 
+def stop_pool(pool: ProcessPoolExecutor, *, now: bool = False) -> None:
+    """Shut ``pool`` down: wait for the running tasks, or with ``now`` (Ctrl-C, an error) cancel the
+    queued ones and terminate the workers at once."""
+    if not now:
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
+    processes = list(getattr(pool, "_processes", None) or {})  # pids; the executor keeps no public list
+    pool.shutdown(wait=False, cancel_futures=True)
+    for pid in processes:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class OwnedPool:
+    """A :func:`spawn_pool` that igfsim started for one call and may replace when a worker dies."""
+
+    def __init__(
+        self, n_workers: int | None, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+    ) -> None:
+        self._args = (n_workers, initializer, initargs)
+        self.pool = spawn_pool(n_workers, initializer=initializer, initargs=initargs)
+        self.restarts = 0
+
+    def respawn(self) -> ProcessPoolExecutor:
+        """A fresh pool in place of this broken one."""
+        stop_pool(self.pool, now=True)
+        n, initializer, initargs = self._args
+        self.pool = spawn_pool(n, initializer=initializer, initargs=initargs)
+        self.restarts += 1
+        return self.pool
+
+    def stop(self, *, now: bool = False) -> None:
+        stop_pool(self.pool, now=now)
+
+
+#: a task whose worker died this many times is given to the sink as failed instead of run again
+MAX_LOSSES = 2
+_END = object()
+
+
 def drain(
     ex: Submits,
     fn: Callable[[Any], R],
@@ -121,27 +205,71 @@ def drain(
     sink: Callable[[T, Future[R]], None],
     window: int,
     arg: Callable[[T], Any] | None = None,
+    *,
+    respawn: Callable[[], Submits] | None = None,
 ) -> None:
     """Submit ``fn(item)`` (``fn(arg(item))`` with ``arg``) keeping at most ``window`` in flight.
 
     Each finished future goes to ``sink`` at once.
     ``sink`` gets the item and its future (done), so it decides what a failed item means; nothing
     finished is dropped when a later item fails. Pending futures are cancelled when ``sink`` raises.
-    """
-    pending: dict[Future[R], T] = {}
 
-    def collect() -> None:
-        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for f in finished:
-            sink(pending.pop(f), f)
+    With ``respawn`` (a function that replaces the pool and returns the new one), a pool broken by a
+    dead worker (``BrokenProcessPool``: killed, out of memory, crashed) is replaced and the tasks it
+    held run again, one at a time, so that a task that kills its worker is found: a task lost
+    :data:`MAX_LOSSES` times goes to ``sink`` with its failed future. Without ``respawn`` the lost
+    tasks go to ``sink`` at once.
+    """
+    pending: dict[Future[R], tuple[T, int]] = {}
+    retry: deque[tuple[T, int]] = deque()  # (task, times its worker died)
+    source = iter(items)
+
+    def submit(item: T, losses: int) -> bool:
+        try:
+            pending[ex.submit(fn, item if arg is None else arg(item))] = (item, losses)
+        except BrokenProcessPool:
+            if respawn is None:
+                raise
+            retry.appendleft((item, losses))
+            return False
+        return True
+
+    def settle(f: Future[R]) -> bool:
+        """Hand a finished future to ``sink``, or queue its task again; True if its worker died."""
+        item, losses = pending.pop(f)
+        died = respawn is not None and not f.cancelled() and isinstance(f.exception(), BrokenProcessPool)
+        if died and losses + 1 < MAX_LOSSES:
+            retry.append((item, losses + 1))
+        else:
+            sink(item, f)
+        return died
+
+    def suspects() -> bool:
+        return bool(retry) or any(losses for _, losses in pending.values())
 
     try:
-        for item in items:
-            pending[ex.submit(fn, item if arg is None else arg(item))] = item
-            while len(pending) >= window:
-                collect()
-        while pending:
-            collect()
+        while True:
+            broken = False
+            while len(pending) < (1 if suspects() else window) and not broken:
+                if retry:
+                    item, losses = retry.popleft()
+                else:
+                    nxt = next(source, _END)
+                    if nxt is _END:
+                        break
+                    item, losses = nxt, 0  # type: ignore[assignment]
+                broken = not submit(item, losses)
+            if not pending:
+                if not broken:
+                    return
+                ex = respawn()  # type: ignore[misc]
+                continue
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            lost = [settle(f) for f in finished]
+            if any(lost):  # every task still on the broken pool is lost too: collect them, then replace it
+                for f in list(pending):
+                    settle(f)  # waits: a broken pool fails its futures promptly
+                ex = respawn()  # type: ignore[misc]
     finally:
         for f in pending:
             f.cancel()

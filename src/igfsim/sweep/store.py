@@ -37,6 +37,9 @@ __all__ = ["FORMAT", "SweepStore", "SweepStoreError"]
 
 #: the lock a writer holds on its sweep folder (:meth:`SweepStore.locked`)
 LOCK_FILE = ".lock"
+#: the sha256 of every part, one ``<hex>  <folder>/<part>`` line per part as ``sha256sum`` writes them
+#: (``sha256sum -c parts.sha256`` checks a folder without igfsim); appended before each part is renamed
+CHECKSUMS = "parts.sha256"
 # the parts' own columns are the names an axis may not take (igfsim.sweep.spec.RESERVED)
 _OLD_FORMAT = READ_FORMATS[0]
 
@@ -70,6 +73,34 @@ class SweepStore:
         except (KeyError, TypeError, ValueError) as err:
             raise SweepStoreError(f"{self.manifest_path}: unreadable ({err})") from None
 
+    def checksums(self) -> dict[str, str] | None:
+        """``{"parts/part-000000.parquet": sha256, ...}`` from :data:`CHECKSUMS` (the last line of a name
+        wins), or None for a folder written before igfsim kept checksums."""
+        try:
+            text = (self.path / CHECKSUMS).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as err:
+            raise SweepStoreError(f"{self.path / CHECKSUMS}: unreadable ({err})") from None
+        out: dict[str, str] = {}
+        for line in text.splitlines():
+            digest, _, name = line.partition("  ")
+            if len(digest) == 64 and name:
+                out[name] = digest
+        return out
+
+    def damage(self, part: Path, known: dict[str, str] | None = None) -> str | None:
+        """Why ``part`` cannot be trusted (its checksum differs or is missing), or None."""
+        known = self.checksums() if known is None else known
+        if known is None:
+            return None
+        want = known.get(f"{part.parent.name}/{part.name}")
+        if want is None:
+            return f"no checksum in {CHECKSUMS}"
+        if _sha256(part) != want:
+            return f"its sha256 differs from the one in {CHECKSUMS} (the file changed after it was written)"
+        return None
+
     def _part_files(self) -> list[Path]:
         return sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
 
@@ -102,14 +133,23 @@ class SweepStore:
         import pyarrow.parquet as pq
 
         done: set[int] = set()
+        known = self.checksums()
+        keep = self._manifest.keep_trajectories if self._manifest is not None else False
         for f in self._part_files():
+            traj = self.trajectories / f.name
+            why = self.damage(f, known) or (self.damage(traj, known) if keep and traj.exists() else None)
             try:
-                done.update(pq.read_table(f, columns=["run"]).column("run").to_pylist())
+                if why is None:
+                    runs = pq.read_table(f, columns=["run"]).column("run").to_pylist()
             except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
-                warnings.warn(f"{f}: unreadable ({err}); set aside, its runs run again", RuntimeWarning, stacklevel=2)
-                for part in (f, self.trajectories / f.name):
-                    if part.exists():
-                        os.replace(part, part.with_name(f".damaged-{part.name}"))
+                why = f"unreadable ({err})"
+            if why is None:
+                done.update(runs)
+                continue
+            warnings.warn(f"{f}: {why}; set aside, its runs run again", RuntimeWarning, stacklevel=2)
+            for part in (f, traj):
+                if part.exists():
+                    os.replace(part, part.with_name(f".damaged-{part.name}"))
         return done
 
     def prepare(self, manifest: SweepManifest, spec: dict[str, Any], *, resume: bool) -> set[int]:
@@ -162,9 +202,10 @@ class SweepStore:
         if self._manifest is None:
             raise RuntimeError("SweepStore.prepare() must come before write_batch()")
         name = f"part-{self._seq:06d}.parquet"
+        ledger = self.path / CHECKSUMS
         if batch.trajectory is not None:
-            _write_atomic(self.trajectories / name, _trajectory_table(self._manifest, batch))
-        _write_atomic(self.parts / name, _summary_table(self._manifest, batch))
+            _write_atomic(self.trajectories / name, _trajectory_table(self._manifest, batch), ledger)
+        _write_atomic(self.parts / name, _summary_table(self._manifest, batch), ledger)
         self._seq += 1
 
     def read(self, trajectories: bool = True) -> BatchResult:
@@ -178,6 +219,12 @@ class SweepStore:
             return self._read_format_1(manifest, files, with_traj)
         import pyarrow as pa
 
+        known = self.checksums()
+        for f in [*files, *([self.trajectories / f.name for f in files] if with_traj else [])]:
+            if f.exists() and (why := self.damage(f, known)):
+                raise SweepStoreError(
+                    f"{f}: damaged part ({why}); resume the sweep (--resume) to set it aside and run its runs again"
+                )
         table = pa.concat_tables([_read_part(f, ["run", "status", "message", "value"]) for f in files])
         runs, summary, rows = self._blocks(table, manifest.summary_shape, files[0].parent)
         order = np.argsort(runs, kind="stable")
@@ -296,11 +343,24 @@ def _trajectory_table(m: SweepManifest, batch: BatchResult):
     )
 
 
-def _write_atomic(target: Path, table) -> None:
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _write_atomic(target: Path, table, ledger: Path) -> None:
+    """Write ``table`` to a hidden temporary file, record its sha256 in ``ledger``, then rename it: a
+    part in place always has its checksum (a line without its part, after a crash, is harmless)."""
     import pyarrow.parquet as pq
 
     tmp = target.with_name(f".{target.name}.tmp")  # hidden: Parquet dataset readers skip it
     pq.write_table(table, tmp)
+    with ledger.open("a", encoding="utf-8") as fh:
+        fh.write(f"{_sha256(tmp)}  {target.parent.name}/{target.name}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, target)
 
 
