@@ -80,3 +80,27 @@ def test_a_treatment_after_the_end_is_refused_not_dropped(tmp_path, igf_model):
 def test_a_huge_value_is_quoted_short(tmp_path):
     (message,) = _issues(tmp_path, BASE + "simulation: {rtol: '" + "9" * 5000 + "x'}\n").values()
     assert len(message) < MAX_QUOTED + 100 and message.endswith("...")
+
+
+def test_one_pass_reports_shape_and_name_problems_together(tmp_path):
+    """PEtab-lint style: a file with a wrong shape still gets its unknown context, drug and arm names
+    reported in the same error, instead of one round of fixes per kind of problem."""
+    catalog = tmp_path / "cat.yaml"
+    catalog.write_text("contexts:\n  MCF7-own:\n    description: own\n    expression: {}\n    source: test\n")
+    issues = _issues(
+        tmp_path,
+        BASE.replace("linsitinib", "linsitnib").replace("dose_nM: 100", "dose_nM: -1")
+        + "catalog: [cat.yaml]\n"
+        + "cell: {context: MCF-7}\n"
+        + "expect:\n  - {readout: pAkt, arm: lins, metric: auc, op: '<', value: 0.5, vs: contrl, compare: ratio}\n",
+    )
+    assert "dose_nM" in next(k for k in issues if k.endswith("dose_nM"))  # the shape problem
+    assert "did you mean 'linsitinib'" in issues["arms[1].treatments[0].drug"]
+    assert "unknown cell context 'MCF-7'" in issues["cell.context"]
+    assert "MCF7-own" in issues["cell.context"]  # the file's own catalogue is read for the names
+    assert "no arm named 'contrl'" in issues["expect[0].vs"]
+
+
+def test_a_shape_only_problem_adds_no_name_noise(tmp_path):
+    issues = _issues(tmp_path, BASE.replace("dose_nM: 100", "dose_nM: -1"))
+    assert list(issues) == ["arms[1].treatments[0].dose_nM"]

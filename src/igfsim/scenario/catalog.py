@@ -123,6 +123,14 @@ class Catalog:
         """A "did you mean" hint over context names."""
         return did_you_mean(name, self.contexts)
 
+    def unknown_context(self, name: str) -> str:
+        """The message for a cell context the catalogue does not have."""
+        return f"unknown cell context {name!r}{self.context_hint(name)}; expected one of: {', '.join(self.contexts)}"
+
+    def unknown_drug(self, name: str) -> str:
+        """The message for a drug the catalogue does not have."""
+        return f"unknown drug {name!r}{self.drug_hint(name)}"
+
     def where(self) -> str:
         """The files in words, for error messages."""
         return ", ".join(self.files) or "(empty catalogue)"

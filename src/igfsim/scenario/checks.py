@@ -11,6 +11,7 @@ from igfsim.model.sbml import Model
 from igfsim.scenario.catalog import Catalog, catalog_for
 from igfsim.scenario.dataset import Dataset
 from igfsim.scenario.drugs import Drug
+from igfsim.scenario.loading import ARM_KEYS, no_arm
 from igfsim.scenario.observation import Observation
 from igfsim.scenario.schema import Arm, Cell, Expectation, Scenario, Treatment
 
@@ -25,13 +26,7 @@ def check_cell(cell: Cell, where: str, model: Model, catalog: Catalog) -> list[I
     issues = []
     context = catalog.contexts.get(cell.context)
     if context is None:
-        issues.append(
-            Issue(
-                f"{where}.context",
-                f"unknown cell context {cell.context!r}{catalog.context_hint(cell.context)}; "
-                f"expected one of: {', '.join(catalog.contexts)}",
-            )
-        )
+        issues.append(Issue(f"{where}.context", catalog.unknown_context(cell.context)))
     else:
         if bad := [k for k in context.expression if k not in model.mapping.expression]:
             issues += [
@@ -178,7 +173,7 @@ def _check_treatments(arm: Arm, where: str, model: Model, catalog: Catalog) -> l
         at = f"{where}.treatments[{t}]"
         drug = catalog.find_drug(tr.drug)
         if drug is None:
-            issues.append(Issue(f"{at}.drug", f"unknown drug {tr.drug!r}{catalog.drug_hint(tr.drug)}"))
+            issues.append(Issue(f"{at}.drug", catalog.unknown_drug(tr.drug)))
             continue
         if problem := drug_problem(drug, model):
             issues.append(Issue(f"{at}.drug", problem))
@@ -270,12 +265,11 @@ def _check_expectation(
         msg = f"unknown readout {exp.readout!r}{did_you_mean(exp.readout, selectable)}"
         issues.append(Issue(f"{where}.readout", msg))
     names = {a.name for a in scenario.arms}
-    for key in ("arm", "vs", "normalize", "vs_normalize", "arms"):
+    for key in ARM_KEYS:
         val = getattr(exp, key)
         for name in val if isinstance(val, list) else [val] if val else []:
             if name not in names:
-                msg = f"no arm named {name!r}{did_you_mean(name, names)}; arms are: {', '.join(sorted(names))}"
-                issues.append(Issue(f"{where}.{key}", msg))
+                issues.append(Issue(f"{where}.{key}", no_arm(name, names)))
     engine_names = list(ENGINES)
     for key, engines in (
         ("known_failure_engines", exp.known_failure_engines or []),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from igfsim.errors import Issue, ScenarioError
+from igfsim.errors import Issue, ScenarioError, did_you_mean
 from igfsim.scenario.catalog import resolve_catalog_paths
 from igfsim.scenario.schema import Scenario
 from igfsim.yamlfile import format_loc, read_yaml, validate_yaml
@@ -26,9 +26,75 @@ def issues_from_pydantic(err: ValidationError, root: type[BaseModel] = Scenario)
     return _issues_from_pydantic(err, root)
 
 
-def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
-    """Build a :class:`Scenario` from already-parsed YAML/JSON data."""
-    return validate_yaml(data, Scenario, source, ScenarioError)
+def parse_scenario(data: object, source: str = "<scenario>", folder: Path | None = None) -> Scenario:
+    """Build a :class:`Scenario` from already-parsed YAML/JSON data.
+
+    When the shape is wrong, the names that can be checked without the model (cell contexts and drugs
+    against the catalogue, the arms the expectations name) are checked too and reported in the same
+    :class:`ScenarioError`, so one pass shows every problem of the file (the model's own names, such as
+    readouts, are checked once the file has its shape). ``folder`` is where relative ``catalog`` paths
+    start (default: the working folder).
+    """
+    try:
+        return validate_yaml(data, Scenario, source, ScenarioError)
+    except ScenarioError as err:
+        shape = {i.where for i in err.issues}
+        extra = [i for i in _name_issues(data, folder or Path.cwd()) if i.where not in shape]
+        if not extra:
+            raise
+        raise ScenarioError(source, sorted([*err.issues, *extra], key=lambda i: i.where)) from None
+
+
+#: the keys of an expectation that name arms
+ARM_KEYS = ("arm", "vs", "normalize", "vs_normalize", "arms")
+
+
+def no_arm(name: str, names: set[str]) -> str:
+    """The message for an arm name the scenario does not define."""
+    return f"no arm named {name!r}{did_you_mean(name, names)}; arms are: {', '.join(sorted(names))}"
+
+
+def _strings(items: object, key: str) -> list[tuple[int, str]]:
+    """``(index, item[key])`` for the mappings of a list whose ``key`` is a string."""
+    if not isinstance(items, list):
+        return []
+    return [(i, x[key]) for i, x in enumerate(items) if isinstance(x, dict) and isinstance(x.get(key), str)]
+
+
+def _name_issues(data: object, folder: Path) -> list[Issue]:
+    """Unknown contexts, drugs and arm names in raw scenario data (whatever else is wrong with it)."""
+    from igfsim.errors import CatalogError
+    from igfsim.scenario.catalog import load_catalog
+
+    if not isinstance(data, dict):
+        return []
+    files = data.get("catalog") or []
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return []
+    try:
+        catalog = load_catalog(resolve_catalog_paths(files, folder))
+    except CatalogError:
+        return []  # the catalogue's own problems are reported when it is read for the run
+    issues = []
+    cells = [("cell", data.get("cell"))]
+    arms = data.get("arms") if isinstance(data.get("arms"), list) else []
+    cells += [(f"arms[{i}].cell", arm.get("cell")) for i, arm in enumerate(arms) if isinstance(arm, dict)]
+    for where, cell in cells:
+        name = cell.get("context") if isinstance(cell, dict) else None
+        if isinstance(name, str) and name not in catalog.contexts:
+            issues.append(Issue(f"{where}.context", catalog.unknown_context(name)))
+    for i, arm in enumerate(arms):
+        for t, drug in _strings(arm.get("treatments") if isinstance(arm, dict) else None, "drug"):
+            if catalog.find_drug(drug) is None:
+                issues.append(Issue(f"arms[{i}].treatments[{t}].drug", catalog.unknown_drug(drug)))
+    names = {name for _, name in _strings(arms, "name")}
+    for k, exp in enumerate(data.get("expect") if isinstance(data.get("expect"), list) else []):
+        for key in ARM_KEYS if isinstance(exp, dict) else ():
+            val = exp.get(key)
+            for name in val if isinstance(val, list) else [val]:
+                if isinstance(name, str) and name and names and name not in names:
+                    issues.append(Issue(f"expect[{k}].{key}", no_arm(name, names)))
+    return issues
 
 
 def read_yaml_file(path: str | Path) -> object:
@@ -40,7 +106,7 @@ def read_yaml_file(path: str | Path) -> object:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and shape-check one YAML scenario file (its ``catalog`` paths made absolute against its folder)."""
     p = Path(path)
-    scenario = parse_scenario(read_yaml_file(p), str(p))
+    scenario = parse_scenario(read_yaml_file(p), str(p), p.parent)
     if not scenario.catalog:
         return scenario
     return scenario.model_copy(update={"catalog": resolve_catalog_paths(scenario.catalog, p.parent)})

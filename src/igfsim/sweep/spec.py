@@ -321,7 +321,7 @@ def load_sweep(path: str | Path, model: Model | None = None, *, catalogs: Sequen
         data["scenario"] = load_scenario(p.parent / sc)  # errors name the scenario file
     elif isinstance(sc, dict):
         try:
-            data["scenario"] = parse_scenario(sc, str(p))
+            data["scenario"] = parse_scenario(sc, str(p), p.parent)
         except ScenarioError as err:
             raise ScenarioError(str(p), [Issue(f"scenario.{i.where}", i.message) for i in err.issues]) from None
     else:
