@@ -54,6 +54,10 @@ def no_arm(name: str, names: set[str]) -> str:
     return f"no arm named {name!r}{did_you_mean(name, names)}; arms are: {', '.join(sorted(names))}"
 
 
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _strings(items: object, key: str) -> list[tuple[int, str]]:
     """``(index, item[key])`` for the mappings of a list whose ``key`` is a string."""
     if not isinstance(items, list):
@@ -77,7 +81,7 @@ def _name_issues(data: object, folder: Path) -> list[Issue]:
         return []  # the catalogue's own problems are reported when it is read for the run
     issues = []
     cells = [("cell", data.get("cell"))]
-    arms = data.get("arms") if isinstance(data.get("arms"), list) else []
+    arms = _list(data.get("arms"))
     cells += [(f"arms[{i}].cell", arm.get("cell")) for i, arm in enumerate(arms) if isinstance(arm, dict)]
     for where, cell in cells:
         name = cell.get("context") if isinstance(cell, dict) else None
@@ -88,7 +92,7 @@ def _name_issues(data: object, folder: Path) -> list[Issue]:
             if catalog.find_drug(drug) is None:
                 issues.append(Issue(f"arms[{i}].treatments[{t}].drug", catalog.unknown_drug(drug)))
     names = {name for _, name in _strings(arms, "name")}
-    for k, exp in enumerate(data.get("expect") if isinstance(data.get("expect"), list) else []):
+    for k, exp in enumerate(_list(data.get("expect"))):
         for key in ARM_KEYS if isinstance(exp, dict) else ():
             val = exp.get(key)
             for name in val if isinstance(val, list) else [val]:
