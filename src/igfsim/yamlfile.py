@@ -112,7 +112,7 @@ def validate_yaml(data: object, schema: type[M], source: str, error: FileError) 
     try:
         return schema.model_validate(data)
     except ValidationError as err:
-        raise error(source, issues_from_pydantic(err, schema)) from None
+        raise error(source, issues_from_pydantic(err, schema, data)) from None
 
 
 def format_loc(loc: tuple) -> str:
@@ -148,16 +148,38 @@ def _walk_types(ann):
         yield from _walk_types(a)
 
 
-def issues_from_pydantic(err: ValidationError, root: type[BaseModel]) -> list[Issue]:
-    """One :class:`Issue` per problem pydantic found validating ``root`` (a union field's alternatives once)."""
+def _user_loc(loc: tuple, data: object) -> tuple:
+    """``loc`` without pydantic's union-branch tags (``list[float]``, ...), walking ``data`` alongside so
+    that a key of the user's that looks like a tag (``"list[x]"``) stays."""
+    out = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            cur = cur[part]
+        elif _union_branch(part):
+            continue
+        else:
+            cur = None
+        out.append(part)
+    return tuple(out)
+
+
+def issues_from_pydantic(err: ValidationError, root: type[BaseModel], data: object = None) -> list[Issue]:
+    """One :class:`Issue` per problem pydantic found validating ``root`` (a union field's alternatives once).
+
+    ``data``, the validated input, tells the user's keys from pydantic's union-branch tags."""
     issues = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not _union_branch(p))
+        raw = tuple(e["loc"])
+        loc = _user_loc(raw, data) if data is not None else tuple(p for p in raw if not _union_branch(p))
         where = format_loc(loc)
         got = _bounded(e.get("input"))
         if e["type"] == "extra_forbidden":
             known = _known_keys(loc, root)
-            msg = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), known)}; expected one of: {', '.join(known)}"
+            key = loc[-1] if loc else e["loc"][-1]
+            msg = f"unknown key {key!r}{did_you_mean(str(key), known)}; expected one of: {', '.join(known)}"
         elif e["type"] == "missing":
             msg = "required key is missing"
         elif e["type"] in ("float_parsing", "float_type", "int_parsing", "int_type"):

@@ -61,13 +61,22 @@ def _compile_antimony(text: str, origin: str) -> str:
     import antimony
 
     antimony.clearPreviousLoads()
-    if antimony.loadAntimonyString(text) < 0:
-        raise ModelError(f"{origin}: Antimony could not parse the model: {antimony.getLastError().strip()}")
-    main = antimony.getMainModuleName()
-    sbml = antimony.getSBMLString(main)
-    if not sbml:
-        raise ModelError(f"{origin}: Antimony produced no SBML: {antimony.getLastError().strip()}")
+    try:
+        if antimony.loadAntimonyString(text) < 0:
+            raise ModelError(f"{origin}: Antimony could not parse the model: {antimony.getLastError().strip()}")
+        sbml = antimony.getSBMLString(antimony.getMainModuleName())
+        if not sbml:
+            raise ModelError(f"{origin}: Antimony produced no SBML: {antimony.getLastError().strip()}")
+    except UnicodeDecodeError:  # Antimony's message quotes the offending bytes and cannot be decoded
+        raise ModelError(f"{origin}: Antimony could not parse the model{_first_non_ascii(text)}") from None
     return sbml
+
+
+def _first_non_ascii(text: str) -> str:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.isascii():
+            return f": line {number} has a non-ASCII character; Antimony names must be ASCII letters, digits or '_'"
+    return ""
 
 
 def _errors(doc) -> list[str]:

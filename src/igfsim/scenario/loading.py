@@ -21,9 +21,9 @@ from igfsim.yamlfile import issues_from_pydantic as _issues_from_pydantic
 __all__ = ["format_loc", "issues_from_pydantic", "load_scenario", "parse_scenario", "read_yaml_file", "with_catalogs"]
 
 
-def issues_from_pydantic(err: ValidationError, root: type[BaseModel] = Scenario) -> list[Issue]:
-    """One :class:`Issue` per problem pydantic found validating ``root`` (default: a scenario)."""
-    return _issues_from_pydantic(err, root)
+def issues_from_pydantic(err: ValidationError, root: type[BaseModel] = Scenario, data: object = None) -> list[Issue]:
+    """One :class:`Issue` per problem pydantic found validating ``root`` (default: a scenario) from ``data``."""
+    return _issues_from_pydantic(err, root, data)
 
 
 def parse_scenario(data: object, source: str = "<scenario>", folder: Path | None = None) -> Scenario:

@@ -30,6 +30,10 @@ _Number = BeforeValidator(_not_bool)
 NonNeg = Annotated[float, _Number, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, _Number, Field(allow_inf_nan=False)]
 Positive = Annotated[float, _Number, Field(gt=0, allow_inf_nan=False)]
+#: a whole number of things (samples, grid points): 1 or more, never a Boolean
+Count = Annotated[int, _Number, Field(ge=1)]
+#: a random seed (numpy takes none below 0)
+Seed = Annotated[int, _Number, Field(ge=0)]
 #: output points of one run: beyond this a scenario asks for more memory than a time course needs
 MAX_POINTS = 100_000
 _Name = Annotated[str, Field(min_length=1)]

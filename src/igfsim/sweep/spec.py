@@ -20,17 +20,24 @@ import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from igfsim.errors import Issue, ScenarioError, did_you_mean
+from igfsim.errors import IgfsimError, Issue, ScenarioError, did_you_mean
 from igfsim.model.sbml import Model, load_model
 from igfsim.scenario.catalog import catalog_for, resolve_catalog_paths
 from igfsim.scenario.checks import check_cell, check_scenario
-from igfsim.scenario.loading import format_loc, issues_from_pydantic, load_scenario, parse_scenario, read_yaml_file
-from igfsim.scenario.schema import METRIC_RE, METRICS_HELP, Cell, Finite, Scenario
+from igfsim.scenario.loading import (
+    format_loc,
+    issues_from_pydantic,
+    load_scenario,
+    no_arm,
+    parse_scenario,
+    read_yaml_file,
+)
+from igfsim.scenario.schema import METRIC_RE, METRICS_HELP, Cell, Count, Finite, Scenario, Seed
 from igfsim.scenario.targets import CellValues, Target, TargetKind, apply_targets, check_target, parse_target
 
 #: the target kinds a sweep axis may take (the grammar lives in :mod:`igfsim.scenario.targets`)
@@ -59,7 +66,7 @@ class Axis(BaseModel):
     target: str
     values: Annotated[list[Finite], Field(min_length=1)] | None = None
     range: tuple[Finite, Finite] | None = None
-    n: Annotated[int, Field(ge=1)] | None = None
+    n: Count | None = None
     scale: Literal["lin", "log"] = "lin"
     distribution: dict | None = None
 
@@ -146,8 +153,8 @@ class Sweep(BaseModel):
     scenario: Scenario
     axes: list[Axis] = Field(default_factory=list)
     design: Literal["grid", "lhs", "sobol", "points"] = "grid"
-    n: Annotated[int, Field(ge=1)] | None = None
-    seed: int = 0
+    n: Count | None = None
+    seed: Seed = 0
     panel: dict[str, dict[str, dict[str, Finite]]] | None = None
     metrics: Annotated[list[str], Field(min_length=1)] = Field(default_factory=lambda: ["auc", "final", "peak"])
     keep_trajectories: bool = False
@@ -246,16 +253,36 @@ def _check_design(sweep: Sweep) -> list[Issue]:
             issues.append(Issue("n", f"design {sweep.design!r} needs 'n' (the number of samples)"))
         if not sweep.axes:
             issues.append(Issue("axes", f"design {sweep.design!r} needs at least one axis"))
+    if (runs := planned_runs(sweep)) > MAX_RUNS:
+        issues.append(
+            Issue(
+                "axes" if sweep.design in ("grid", "points") else "n",
+                f"the sweep would have {runs:,} runs, more than the {MAX_RUNS:,} igfsim plans in one sweep; "
+                "split it into several sweeps",
+            )
+        )
     return issues
 
 
+#: the most runs one sweep may plan (checked before its design table is built)
+MAX_RUNS = 1_000_000
+
+
+def planned_runs(sweep: Sweep) -> int:
+    """How many runs the design asks for (exact integers: a huge grid is counted, not built)."""
+    members = len(sweep.panel) if sweep.panel else 1
+    if sweep.design == "grid":
+        size = math.prod(len(a.values) if a.values is not None else (a.n or 1) for a in sweep.axes)
+    elif sweep.design == "points":
+        size = len(sweep.axes[0].values or ()) if sweep.axes else 1
+    else:
+        size = sweep.n or 0
+    return members * size
+
+
 def _check_arms(sweep: Sweep) -> list[Issue]:
-    arm_names = [a.name for a in sweep.scenario.arms]
-    return [
-        Issue(f"arms[{j}]", f"no arm named {a!r}{did_you_mean(a, arm_names)}; arms are: {', '.join(arm_names)}")
-        for j, a in enumerate(sweep.arms or [])
-        if a not in arm_names
-    ]
+    arm_names = {a.name for a in sweep.scenario.arms}
+    return [Issue(f"arms[{j}]", no_arm(a, arm_names)) for j, a in enumerate(sweep.arms or []) if a not in arm_names]
 
 
 def _check_panel(sweep: Sweep, model: Model) -> list[Issue]:
@@ -317,13 +344,14 @@ def load_sweep(path: str | Path, model: Model | None = None, *, catalogs: Sequen
     sc = data.get("scenario")
     if sc is None:
         raise ScenarioError(str(p), [Issue("scenario", "required key is missing (a scenario file or mapping)")])
+    scenario_issues: list[Issue] = []
     if isinstance(sc, str):
         data["scenario"] = load_scenario(p.parent / sc)  # errors name the scenario file
     elif isinstance(sc, dict):
         try:
             data["scenario"] = parse_scenario(sc, str(p), p.parent)
-        except ScenarioError as err:
-            raise ScenarioError(str(p), [Issue(f"scenario.{i.where}", i.message) for i in err.issues]) from None
+        except ScenarioError as err:  # reported with the sweep's own problems below
+            scenario_issues = [Issue(f"scenario.{i.where}", i.message) for i in err.issues]
     else:
         raise ScenarioError(str(p), [Issue("scenario", "expected a path to a scenario file or a mapping")])
     for key in ("model", "mapping"):
@@ -335,17 +363,63 @@ def load_sweep(path: str | Path, model: Model | None = None, *, catalogs: Sequen
         data["catalog"] = [*data.get("catalog", []), *resolve_catalog_paths([str(c) for c in catalogs], Path.cwd())]
     if isinstance(data.get("catalog"), list) and all(isinstance(c, str) for c in data["catalog"]):
         data["catalog"] = resolve_catalog_paths(data["catalog"], p.parent)
-        own = data["scenario"].catalog
-        data["scenario"] = data["scenario"].model_copy(
-            update={"catalog": (*own, *(c for c in data["catalog"] if c not in own))}
-        )
+        if isinstance(data["scenario"], Scenario):
+            own = data["scenario"].catalog
+            data["scenario"] = data["scenario"].model_copy(
+                update={"catalog": (*own, *(c for c in data["catalog"] if c not in own))}
+            )
+    sweep: Sweep | None = None
     try:
-        sweep = Sweep.model_validate(data)
-    except ValidationError as err:
-        raise ScenarioError(str(p), issues_from_pydantic(err, Sweep)) from None
+        sweep = None if scenario_issues else Sweep.model_validate(data)
+    except ValidationError:
+        pass
+    if sweep is None:
+        raise ScenarioError(str(p), [*scenario_issues, *_scenario_names(data, model), *_own_issues(data)])
     if issues := check_sweep(sweep, model or sweep.load_model()):
         raise ScenarioError(str(p), issues)
     return sweep
+
+
+class _SweepKeys(Sweep):
+    """A sweep's own keys, read while its inline scenario is known to be wrong (so one pass reports both)."""
+
+    scenario: Any = None
+
+
+def _scenario_names(data: dict, model: Model | None) -> list[Issue]:
+    """The name problems of a sweep's parsed scenario, checked against ``model`` or the sweep's own
+    (none if that model does not load: its own error comes once the sweep's keys are right)."""
+    scenario = data["scenario"]
+    if not isinstance(scenario, Scenario):
+        return []
+    if model is None:
+        paths = [data.get(k) for k in ("model", "mapping")]
+        if not all(v is None or isinstance(v, str) for v in paths):
+            return []
+        try:
+            model = load_model(paths[0], mapping=paths[1])
+        except IgfsimError:
+            return []
+    return [Issue(f"scenario.{i.where}", i.message) for i in check_scenario(scenario, model)]
+
+
+#: the keys that set a sweep's size
+DESIGN_KEYS = ("axes", "design", "n", "panel")
+
+
+def _own_issues(data: dict) -> list[Issue]:
+    """The structural problems of a sweep's keys other than its scenario, and its size if its design
+    keys are sound (a huge grid is reported even beside a typo elsewhere)."""
+    issues: list[Issue] = []
+    try:
+        _SweepKeys.model_validate(data)
+    except ValidationError as err:
+        issues = [i for i in issues_from_pydantic(err, Sweep, data) if not i.where.startswith("scenario")]
+    try:
+        design = _SweepKeys.model_validate({k: data[k] for k in DESIGN_KEYS if k in data})
+    except ValidationError:
+        return issues
+    return [*issues, *_check_design(design)]
 
 
 # ------------------------------------------------------------------------------------- design
