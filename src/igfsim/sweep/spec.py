@@ -13,6 +13,7 @@ Execution lives in :mod:`igfsim.sweep.execute`; :mod:`igfsim.sweep` re-exports t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -202,7 +203,7 @@ def check_sweep(sweep: Sweep, model: Model) -> list[Issue]:
     names are checked too (an unknown context, drug or readout of an inline scenario is a ``scenario.``
     issue, not a failure of every run)."""
     return [
-        *(Issue(f"scenario.{i.where}", i.message) for i in check_scenario(sweep.scenario, model)),
+        *_in_scenario(check_scenario(sweep.scenario, model)),
         *_check_axes(sweep, model),
         *_check_design(sweep),
         *_check_arms(sweep),
@@ -351,7 +352,7 @@ def load_sweep(path: str | Path, model: Model | None = None, *, catalogs: Sequen
         try:
             data["scenario"] = parse_scenario(sc, str(p), p.parent)
         except ScenarioError as err:  # reported with the sweep's own problems below
-            scenario_issues = [Issue(f"scenario.{i.where}", i.message) for i in err.issues]
+            scenario_issues = _in_scenario(err.issues)
     else:
         raise ScenarioError(str(p), [Issue("scenario", "expected a path to a scenario file or a mapping")])
     for key in ("model", "mapping"):
@@ -369,15 +370,19 @@ def load_sweep(path: str | Path, model: Model | None = None, *, catalogs: Sequen
                 update={"catalog": (*own, *(c for c in data["catalog"] if c not in own))}
             )
     sweep: Sweep | None = None
-    try:
-        sweep = None if scenario_issues else Sweep.model_validate(data)
-    except ValidationError:
-        pass
+    if not scenario_issues:
+        with contextlib.suppress(ValidationError):  # its problems are gathered below, with the others
+            sweep = Sweep.model_validate(data)
     if sweep is None:
         raise ScenarioError(str(p), [*scenario_issues, *_scenario_names(data, model), *_own_issues(data)])
     if issues := check_sweep(sweep, model or sweep.load_model()):
         raise ScenarioError(str(p), issues)
     return sweep
+
+
+def _in_scenario(issues: Sequence[Issue]) -> list[Issue]:
+    """A scenario's issues as issues of the sweep that holds it inline."""
+    return [Issue(f"scenario.{i.where}", i.message) for i in issues]
 
 
 class _SweepKeys(Sweep):
@@ -400,7 +405,7 @@ def _scenario_names(data: dict, model: Model | None) -> list[Issue]:
             model = load_model(paths[0], mapping=paths[1])
         except IgfsimError:
             return []
-    return [Issue(f"scenario.{i.where}", i.message) for i in check_scenario(scenario, model)]
+    return _in_scenario(check_scenario(scenario, model))
 
 
 #: the keys that set a sweep's size
@@ -410,9 +415,8 @@ DESIGN_KEYS = ("axes", "design", "n", "panel")
 def _own_issues(data: dict) -> list[Issue]:
     """The structural problems of a sweep's keys other than its scenario, and its size if its design
     keys are sound (a huge grid is reported even beside a typo elsewhere)."""
-    issues: list[Issue] = []
     try:
-        _SweepKeys.model_validate(data)
+        return _check_design(_SweepKeys.model_validate(data))
     except ValidationError as err:
         issues = [i for i in issues_from_pydantic(err, Sweep, data) if not i.where.startswith("scenario")]
     try:
