@@ -1,91 +1,118 @@
-"""Print how long igfsim takes per arm, against a bare libRoadRunner loop doing the same work.
+"""Per-arm cost of igfsim against a bare libRoadRunner loop doing the same work, side by side.
 
-Run: ``python benchmarks/bench_run.py``. Figures only; nothing here is asserted.
+Contenders (interleaved rounds; ratios to ``bare`` taken round by round):
+
+* ``bare``: reset, set the cell's values, pre-equilibrate, give the drug and the stimulus, simulate
+  241 points: the work of one arm, written directly against libRoadRunner;
+* ``bare, steady state reused``: the same loop starting from a steady state it saved once;
+* ``igfsim arm, new cell``: ``run_scenario`` of a one-arm scenario whose cell it has not seen (the
+  steady-state cache emptied before each call): goal <= 1.05x;
+* ``igfsim arm, known cell``: the same call again (the cell's steady state cached);
+* ``igfsim dose sweep``: ``run_sweep(executor="serial")`` over 12 doses, per run, the cache emptied
+  before each sweep (so its first run pre-equilibrates): goal <= 0.5x.
+
+Run: ``python benchmarks/bench_run.py [--rounds 7]``. Figures only; nothing here is asserted.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
+import argparse
 
 import numpy as np
+from timing import interleaved, ratios
+
+CELL = {"expr_InsR_A": 20.0, "expr_InsR_B": 0.0, "expr_integrin": 0.0}  # the InsR-A-high context
+DOSES = np.logspace(-1, 3, 12)
 
 
-def bare_roadrunner(sbml: str, overrides: dict, stimulus: dict, drug: dict, times: np.ndarray, sel: list) -> None:
-    """Reset, set values, pre-equilibrate, stimulate, simulate: the work of one igfsim arm."""
-    rr = bare_roadrunner.rr
-    rr.resetToOrigin()
-    rr.integrator.relative_tolerance = 1e-8
-    rr.integrator.absolute_tolerance = 1e-10
-    for k, v in overrides.items():
-        rr[k] = v
-    rr.reset()
-    rr.simulate(0, 1e5, 2)
-    for k, v in drug.items():
-        rr[k] = v
-    for k, v in stimulus.items():
-        rr[f"[{k}]"] = v
-    rr.timeCourseSelections = ["time", *sel]
-    rr.simulate(times=times)
+class BareLoop:
+    """One arm (linsitinib 1000 nM, IGF2 10 nM, InsR-A-high) straight on libRoadRunner."""
 
+    def __init__(self, sbml: str, selections: list[str]) -> None:
+        import roadrunner
 
-def _median_s(fn, n: int) -> float:
-    """Median wall time of ``n`` calls of ``fn`` (seconds)."""
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+        self.rr = roadrunner.RoadRunner(sbml)
+        self.selections = ["time", *selections]
+        self.times = np.linspace(0, 240, 241)
+        self.steady: np.ndarray | None = None
+
+    def _cell(self) -> None:
+        rr = self.rr
+        rr.resetToOrigin()
+        rr.integrator.relative_tolerance = 1e-8
+        rr.integrator.absolute_tolerance = 1e-10
+        for k, v in CELL.items():
+            rr[k] = v
+        rr.reset()
+
+    def _arm(self, dose: float) -> np.ndarray:
+        self.rr["TKI_dual"] = dose
+        self.rr["[IGF2]"] = 10.0
+        self.rr.timeCourseSelections = self.selections
+        return self.rr.simulate(times=self.times)
+
+    def run(self, dose: float = 1000.0) -> np.ndarray:
+        self._cell()
+        self.rr.simulate(0, 1e5, 2)
+        return self._arm(dose)
+
+    def run_reusing(self, dose: float = 1000.0) -> np.ndarray:
+        if self.steady is None:
+            self._cell()
+            self.rr.simulate(0, 1e5, 2)
+            self.steady = np.array(self.rr.model.getFloatingSpeciesAmounts())
+        self._cell()
+        self.rr.model.setFloatingSpeciesAmounts(self.steady)
+        return self._arm(dose)
 
 
 def main() -> None:
-    import roadrunner
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--calls", type=int, default=5)
+    args = ap.parse_args()
 
     from igfsim import load_model, parse_scenario, run_scenario
+    from igfsim.engines.steady_state import STEADY_STATES
+    from igfsim.sweep import Axis, Sweep, run_sweep
 
     model = load_model()
-    sc = parse_scenario(
+    spec = {
+        "name": "bench",
+        "title": "benchmark",
+        "stimulus": {"IGF2": 10},
+        "cell": {"context": "InsR-A-high"},
+        "arms": [{"name": "tki", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}],
+    }
+    sc = parse_scenario(spec)
+    sweep = Sweep(scenario=sc, axes=[Axis(name="dose", target="dose:tki/linsitinib", values=DOSES.tolist())])
+    bare = BareLoop(model.sbml, list(sc.selected_readouts()))
+
+    def new_cell():
+        STEADY_STATES.clear()
+        run_scenario(sc, model)
+
+    def dose_sweep():
+        STEADY_STATES.clear()
+        run_sweep(sweep, executor="serial", progress=False, model=model)
+
+    run_scenario(sc, model)  # compiled once, as a session would
+    times = interleaved(
         {
-            "name": "bench",
-            "title": "benchmark",
-            "stimulus": {"IGF2": 10},
-            "cell": {"context": "InsR-A-high"},
-            "arms": [{"name": "tki", "treatments": [{"drug": "linsitinib", "dose_nM": 1000}]}],
-        }
+            "bare": bare.run,
+            "bare, steady state reused": bare.run_reusing,
+            "igfsim arm, new cell": new_cell,
+            "igfsim arm, known cell": lambda: run_scenario(sc, model),
+            "igfsim dose sweep (per run)": dose_sweep,
+        },
+        rounds=args.rounds,
+        calls=args.calls,
+        per_call={"igfsim dose sweep (per run)": len(DOSES)},
     )
-    run_scenario(sc, model)  # compile once
-    n = 20
-    med_i = _median_s(lambda: run_scenario(sc, model), n)
-    times = np.linspace(0, 240, 241)
-    sel = list(sc.selected_readouts())
-
-    def bare():
-        bare_roadrunner(
-            model.sbml,
-            {"expr_InsR_A": 20.0, "expr_InsR_B": 0.0, "expr_integrin": 0.0},
-            {"IGF2": 10},
-            {"TKI_dual": 1000.0},
-            times,
-            sel,
-        )
-
-    bare_roadrunner.rr = roadrunner.RoadRunner(model.sbml)
-    med_r = _median_s(bare, n)
-    # libRoadRunner's conserved-moiety reduction on the same bare loop
-    bare_roadrunner.rr = roadrunner.RoadRunner(model.sbml)
-    bare_roadrunner.rr.conservedMoietyAnalysis = True
-    med_c = _median_s(bare, n)
-    print(f"model: {len(model.species)} species, {len(model.parameters)} parameters")
-    print(f"igfsim run_scenario (1 arm, pre-equilibrated, 241 points): median {med_i * 1e3:.1f} ms over {n}")
-    print(f"bare libRoadRunner loop, same work:                         median {med_r * 1e3:.1f} ms over {n}")
-    print(f"ratio igfsim / bare roadrunner: {med_i / med_r:.2f}x (goal <= 1.15x)")
-    print(
-        f"bare loop with conserved-moiety reduction: median {med_c * 1e3:.1f} ms = {med_c / med_r:.2f}x of the "
-        "plain loop (not used by igfsim: with the reduction, setting species amounts - stimulus, initial "
-        "amounts, antibody washout - changes the conserved totals and pre-equilibration reads only the "
-        "independent species; 11 tests failed when it was switched on)"
-    )
+    print(f"model: {len(model.species)} species, {len(model.parameters)} parameters; {args.rounds} rounds")
+    goals = {"igfsim arm, new cell": "goal <= 1.05x", "igfsim dose sweep (per run)": "goal <= 0.5x"}
+    for name, r in ratios(times, "bare").items():
+        print(f"{name:32s} {r}  {goals.get(name, '')}")
 
 
 if __name__ == "__main__":

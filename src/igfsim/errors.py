@@ -91,6 +91,7 @@ class SimulationError(IgfsimError, RuntimeError):
     """A simulation failed; names the engine, the run and how far it got."""
 
     def __init__(self, message: str, *, engine: str = "", run_id: str = "", t_reached: float | None = None):
+        self.message = message
         self.engine = engine
         self.run_id = run_id
         self.t_reached = t_reached

@@ -14,7 +14,7 @@ import numpy as np
 
 from igfsim.engines.protocol import MAX_STEPS, Change, Protocol, final_event, segments
 from igfsim.engines.steady_state import STEADY_REL_RATE as STEADY_REL_RATE  # re-exported
-from igfsim.engines.steady_state import StepFailure, preequilibrate
+from igfsim.engines.steady_state import STEADY_STATES, CellKey, StepFailure, preequilibrate
 from igfsim.errors import ModelError, SimulationError
 from igfsim.model.sbml import Model
 
@@ -59,6 +59,20 @@ class _CvodeTrajectory:
 
     def rates(self, t: float) -> np.ndarray:
         return np.asarray(self.rr.model.getFloatingSpeciesConcentrationRates())
+
+
+def _snapshot(rr: _RoadRunner) -> np.ndarray:
+    """The state pre-equilibration leaves: floating species amounts, then rate-rule variables."""
+    rules = [rr[r] for r in rr.getRateRuleIds()]
+    return np.concatenate([np.asarray(rr.model.getFloatingSpeciesAmounts(), dtype=float), rules])
+
+
+def _load(rr: _RoadRunner, snap: np.ndarray) -> None:
+    """Make ``snap`` (a :func:`_snapshot`) the RoadRunner's state."""
+    n = rr.model.getNumFloatingSpecies()
+    rr.model.setFloatingSpeciesAmounts(np.array(snap[:n]))
+    for rule, value in zip(rr.getRateRuleIds(), snap[n:], strict=True):
+        rr[rule] = float(value)
 
 
 def quiet_solver_log() -> None:
@@ -127,7 +141,12 @@ class RoadRunnerEngine:
         except (RuntimeError, ValueError) as err:
             raise self._fail(protocol, f"libRoadRunner failed {step} of {model.path}: {_first_line(err)}") from None
         if protocol.preequilibrate:
-            preequilibrate(_CvodeTrajectory(rr), protocol, self.name)
+
+            def compute() -> np.ndarray:
+                preequilibrate(_CvodeTrajectory(rr), protocol, self.name)
+                return _snapshot(rr)
+
+            _load(rr, STEADY_STATES.state(CellKey.of(model.sha256, self.name, protocol), protocol, compute))
         return rr
 
     # ------------------------------------------------------------------ API

@@ -37,7 +37,7 @@ from igfsim.engines.scipy_build import find_compiler as find_compiler
 from igfsim.engines.scipy_system import OdeFunction as OdeFunction
 from igfsim.engines.scipy_system import System
 from igfsim.engines.steady_state import STEADY_REL_RATE as STEADY_REL_RATE  # re-exported
-from igfsim.engines.steady_state import StepFailure, preequilibrate
+from igfsim.engines.steady_state import STEADY_STATES, CellKey, StepFailure, preequilibrate
 from igfsim.errors import EngineUnavailableError, SimulationError
 from igfsim.model.sbml import Model
 
@@ -207,7 +207,11 @@ class ScipyEngine:
         for sid, value in protocol.initial.items():
             self._apply(sys_, x, p, Change(sid, float(value), "species", "set"), protocol)
         if protocol.preequilibrate:
-            x = preequilibrate(_LsodaTrajectory(sys_, p, x, protocol), protocol, self.name)
+            start = x
+            key = CellKey.of(model.sha256, f"{self.name}/{type(sys_).__name__}", protocol)
+            x = STEADY_STATES.state(
+                key, protocol, lambda: preequilibrate(_LsodaTrajectory(sys_, p, start, protocol), protocol, self.name)
+            ).copy()
         out_t = np.asarray(protocol.times, dtype=float)
         out = np.full((out_t.size, len(protocol.selections)), np.nan)
         for seg in segments(protocol):

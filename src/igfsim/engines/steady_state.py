@@ -13,7 +13,10 @@ solver fails, the failed attempt is replayed in short, doubling steps to tell a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Protocol as _Proto
 
 import numpy as np
@@ -138,3 +141,125 @@ def _diagnose(
     except StepFailure:
         pass
     return _error(engine, protocol, f"pre-equilibration failed after t = {t:.6g} min: {err}", t)
+
+
+# ------------------------------------------------------------------------------ steady-state cache
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """What a drug-free, ligand-free steady state depends on: the model, the engine (and its variant),
+    the cell's parameter overrides and initial species, and the solver settings of pre-equilibration."""
+
+    model: str  # the model's sha256
+    engine: str
+    overrides: tuple[tuple[str, float], ...]
+    initial: tuple[tuple[str, float], ...]
+    rtol: float
+    atol: float
+    max_min: float
+
+    @classmethod
+    def of(cls, model_sha256: str, engine: str, protocol: Protocol) -> CellKey:
+        return cls(
+            model=model_sha256,
+            engine=engine,
+            overrides=tuple(sorted((k, float(v)) for k, v in protocol.overrides.items())),
+            initial=tuple(sorted((k, float(v)) for k, v in protocol.initial.items())),
+            rtol=float(protocol.rtol),
+            atol=float(protocol.atol),
+            max_min=float(protocol.preequilibration_max_min),
+        )
+
+
+@dataclass(frozen=True)
+class _Failed:
+    message: str
+    engine: str
+    t_reached: float | None
+
+
+#: cache entries as they travel between processes
+SteadyStates = dict[CellKey, "np.ndarray | _Failed"]
+
+
+class SteadyStateCache:
+    """Pre-equilibrated states by :class:`CellKey`, the most recent :attr:`size` of them (failures too).
+
+    Pre-equilibration is drug-free by definition, so every arm and sweep run of the same cell starts
+    from the same state: the first run computes it, the others read it. An entry is the engine's own
+    snapshot of its state (an array); a failure is kept as its message and re-raised for each run
+    with that run's label. ``IGFSIM_STEADY_STATE_CACHE=0`` turns the cache off (every run
+    pre-equilibrates, as before)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[CellKey, np.ndarray | _Failed] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return os.environ.get(CACHE_ENV, "1").strip() not in ("0", "off", "false", "no")
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.hits = self.misses = 0
+
+    def state(self, key: CellKey, protocol: Protocol, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The snapshot for ``key``: cached, or ``compute()`` (which pre-equilibrates) stored.
+
+        A :class:`SimulationError` of ``compute`` is stored and raised again, labelled with
+        ``protocol``, for every later run of the same cell."""
+        if not self.enabled:
+            return compute()
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            try:
+                entry = compute()
+            except SimulationError as err:
+                self._put(key, _Failed(err.message, err.engine, err.t_reached))
+                raise
+            self._put(key, entry)
+            return entry
+        self.hits += 1
+        self._entries.move_to_end(key)
+        if isinstance(entry, _Failed):
+            raise SimulationError(entry.message, engine=entry.engine, run_id=protocol.label, t_reached=entry.t_reached)
+        return entry
+
+    def _put(self, key: CellKey, entry: np.ndarray | _Failed) -> None:
+        if isinstance(entry, np.ndarray):
+            entry = entry.copy()
+            entry.flags.writeable = False
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def keys(self) -> set[CellKey]:
+        return set(self._entries)
+
+    def export(self, limit: int | None = None, *, besides: Collection[CellKey] = ()) -> SteadyStates:
+        """The ``limit`` most recent entries (all by default) whose keys are not in ``besides``: to
+        ship to worker processes, or back from them."""
+        items = [(k, v) for k, v in self._entries.items() if k not in besides]
+        if limit is not None:
+            items = items[-limit:] if limit > 0 else []
+        return dict(items)
+
+    def update(self, entries: SteadyStates) -> None:
+        """Take entries another process computed (a key already held keeps its entry)."""
+        for key, entry in entries.items():
+            if key not in self._entries:
+                self._put(key, entry)
+
+
+#: the environment variable that turns the steady-state cache off ("0")
+CACHE_ENV = "IGFSIM_STEADY_STATE_CACHE"
+#: the process's steady states, shared by every engine (keys name the engine)
+STEADY_STATES = SteadyStateCache()

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from igfsim.engines.steady_state import STEADY_STATES, SteadyStates
 from igfsim.errors import ScenarioError, SimulationError, SweepStoreError
 from igfsim.model.mapping import ModelMapping
 from igfsim.model.sbml import Model, load_model_string
@@ -125,10 +126,11 @@ class RunRow:
 
 @dataclass(frozen=True)
 class BatchTask:
-    """A batch of runs for one worker call."""
+    """A batch of runs for one worker call, with the pre-equilibrated cells the caller knows."""
 
     setup: RunSetup
     rows: tuple[RunRow, ...]
+    steady_states: SteadyStates | None = None
 
 
 # ------------------------------------------------------------------------------------ workers
@@ -189,7 +191,11 @@ def _run_batch(task: BatchTask) -> BatchResult:
     setup = task.setup
     model = _worker_model(setup.model)
     with _LOCK:
+        if task.steady_states:
+            STEADY_STATES.update(task.steady_states)
+        known = STEADY_STATES.keys()
         outcomes = [_run_row(setup, row, model) for row in task.rows]
+        learned = STEADY_STATES.export(SHIPPED_STEADY_STATES, besides=known) if task.steady_states is not None else None
     trajectories = [o[3] for o in outcomes if o[3] is not None]
     return BatchResult(
         run=np.asarray([row.run for row in task.rows], dtype=int),
@@ -197,6 +203,7 @@ def _run_batch(task: BatchTask) -> BatchResult:
         message=tuple(o[1] for o in outcomes),
         summary=np.stack([o[2] for o in outcomes]) if outcomes else np.zeros((0, *setup.empty_summary().shape)),
         trajectory=np.stack(trajectories) if trajectories else None,
+        steady_states=learned,
     )
 
 
@@ -293,10 +300,17 @@ def _batch_size(batch_size: int | None, n_todo: int, n_workers: int | None) -> i
     return max(1, min(64, math.ceil(n_todo / (4 * workers)))) if n_todo else 1
 
 
+#: at most this many pre-equilibrated cells travel with a batch to a worker, and back
+SHIPPED_STEADY_STATES = 16
+
+
 def _tasks(plan: _Plan, setup: RunSetup, todo: list[int], batch_size: int) -> Iterator[BatchTask]:
+    """The batches; each made when the executor takes it, so it carries the cells finished by then
+    (none in-process, where the cache is the caller's own)."""
+    ship = setup.model.model is None
     for start in range(0, len(todo), batch_size):
         rows = tuple(RunRow(i, plan.panel[i], tuple(plan.rows[i].tolist())) for i in todo[start : start + batch_size])
-        yield BatchTask(setup, rows)
+        yield BatchTask(setup, rows, STEADY_STATES.export(SHIPPED_STEADY_STATES) if ship else None)
 
 
 # ------------------------------------------------------------------------------------- driver
@@ -375,6 +389,8 @@ class _Execution:
         bar = tqdm(total=self.n_runs, initial=self.n_done, unit="run", disable=not self.progress, desc=self.label)
 
         def done(batch: BatchResult) -> None:
+            if batch.steady_states:
+                STEADY_STATES.update(batch.steady_states)
             sink(batch)
             bar.update(len(batch))
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from igfsim.result.scenario_result import RunStatus
+
+if TYPE_CHECKING:
+    from igfsim.engines.steady_state import SteadyStates
 
 #: the ``format`` of ``manifest.json``; a folder with another format is not opened
 FORMAT = "igfsim-sweep/2"
@@ -129,6 +132,8 @@ class BatchResult:
     message: tuple[str, ...]
     summary: np.ndarray
     trajectory: np.ndarray | None = None
+    #: the pre-equilibrated cells the batch's worker computed (for the other workers; never stored)
+    steady_states: SteadyStates | None = None
 
     def __len__(self) -> int:
         return len(self.run)
