@@ -126,7 +126,7 @@ def test_simulation_failure_exits_3(scenario_file, tmp_path, capsys):
 def test_run_writes_outputs(scenario_file, tmp_path, capsys):
     out_dir = tmp_path / "out"
     path = scenario_file("outputs", readouts=["pIGF1R", "pAkt", "IGF1"], expect=[TRUE_EXPECTATION, FALSE_EXPECTATION])
-    assert main(["run", str(path), "--out", str(out_dir)]) == 1
+    assert main(["run", str(path), "--out", str(out_dir), "--png"]) == 1
     folder = out_dir / "outputs"
 
     with (folder / "timecourse.csv").open(newline="") as fh:
@@ -152,7 +152,15 @@ def test_run_writes_outputs(scenario_file, tmp_path, capsys):
 
     png = (folder / "timecourse.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
-    assert "outputs: wrote" in capsys.readouterr().out
+    assert "timecourse.png" in capsys.readouterr().out
+
+
+def test_run_draws_a_figure_only_when_asked(scenario_file, tmp_path, capsys):
+    path = scenario_file("plain", expect=[TRUE_EXPECTATION])
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    folder = tmp_path / "out" / "plain"
+    assert (folder / "timecourse.csv").is_file() and not (folder / "timecourse.png").exists()
+    assert "timecourse.png" not in capsys.readouterr().out
 
 
 def test_results_are_not_lost_when_a_later_scenario_is_bad(scenario_file, tmp_path, capsys):
@@ -280,14 +288,14 @@ def test_run_outputs_are_replaced_whole_and_a_write_error_skips_only_its_scenari
     """Outputs go through a temporary file and a rename: a failing write (a full disk) leaves the
     previous files whole; a symlink where an output goes is refused, not written through; the other
     scenarios are still run and written."""
-    import pandas as pd
+    from igfsim.result.scenario_result import ScenarioResult
 
     first, second = scenario_file("first", expect=[]), scenario_file("second", expect=[])
     out = tmp_path / "out"
     assert main(["run", str(first), str(second), "--out", str(out), "--no-png", "--quiet"]) == 0
     old_csv = (out / "first" / "timecourse.csv").read_bytes()
     old_summary = (out / "first" / "summary.json").read_bytes()
-    real = pd.DataFrame.to_csv
+    real = ScenarioResult.write_csv
 
     def disk_full(self, path, *args, **kwargs):
         if "first" in str(Path(path).parent):
@@ -300,7 +308,7 @@ def test_run_outputs_are_replaced_whole_and_a_write_error_skips_only_its_scenari
     (out / "second" / "summary.json").unlink()
     (out / "second" / "summary.json").symlink_to(target)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pd.DataFrame, "to_csv", disk_full)
+        mp.setattr(ScenarioResult, "write_csv", disk_full)
         code = main(["run", str(first), str(second), "--out", str(out), "--no-png", "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and "No space left on device" in err and "is a symlink" in err

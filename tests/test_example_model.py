@@ -73,7 +73,7 @@ def test_a_sweep_and_the_exports_work_on_the_example_model(tmp_path, capsys):
 
 
 def test_a_report_of_the_example_model_reads_its_mapping(tmp_path):
-    assert main(["run", str(SCENARIO), "--model", str(MINI), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert main(["run", str(SCENARIO), "--model", str(MINI), "--out", str(tmp_path / "run"), "--quiet", "--png"]) == 0
     png = tmp_path / "run" / "mini_akt_inhibitor" / "timecourse.png"
     assert png.is_file() and png.stat().st_size > 10_000
     out = tmp_path / "report.html"

@@ -210,3 +210,29 @@ def test_conflicting_antibody_options_in_one_arm_are_rejected(igf_model, minimal
     )
     issues = igfsim.check_scenario(sc, igf_model)
     assert any("arms[1].treatments[1].binds_hybrids" in i.where for i in issues)
+
+
+def test_write_csv_matches_pandas_byte_for_byte(tmp_path):
+    """``ScenarioResult.write_csv`` (what ``igfsim run`` writes) gives pandas' ``to_csv`` bytes without pandas."""
+    from igfsim.result.scenario_result import ArmRecord, RunStatus, ScenarioResult
+
+    arms = ("control", 'odd, "name"')
+    values = np.array(
+        [
+            [[0.0, -0.0, 1.23456789012], [np.nan, 1e-300, -2.5e12]],
+            [[np.inf, 3.0, 7.0], [1 / 3, -np.inf, 123456789.0]],
+        ]
+    )
+    res = ScenarioResult(
+        scenario="s",
+        engine="roadrunner",
+        arms=arms,
+        times=np.array([0.0, 0.5]),
+        readouts=("pAkt", "pERK", "x,y"),
+        values=values,
+        records=tuple(ArmRecord(a, RunStatus.OK, "", 0.0) for a in arms),
+    )
+    ours, theirs = tmp_path / "ours.csv", tmp_path / "pandas.csv"
+    res.write_csv(ours)
+    res.to_dataframe().to_csv(theirs, index=False, float_format="%.8g")
+    assert ours.read_bytes() == theirs.read_bytes()

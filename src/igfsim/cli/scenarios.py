@@ -94,13 +94,13 @@ def _run_files(args, *, write: bool) -> int:
                     scenario,
                     outcomes,
                     args.out,
-                    png=not args.no_png,
+                    png=args.png,
                     readouts=_plot_readouts(args, result),
                     groups=model.mapping.groups(),
                 )
                 print(
                     f"{scenario.name}: wrote {folder}/timecourse.csv, summary.json"
-                    + ("" if args.no_png else ", timecourse.png")
+                    + (", timecourse.png" if args.png else "")
                 )
             except OSError as err:  # this scenario's files stay as they were; the next scenarios still run
                 print_error(f"{args.out}: cannot write outputs of {scenario.name} ({err.strerror or err})")
@@ -282,7 +282,11 @@ def _common_run_options(sp: argparse.ArgumentParser, *, compare: bool = False) -
     add_model_options(sp)
     sp.add_argument("--quiet", action="store_true", help="print only the summary line")
     if not compare:
-        sp.add_argument("--no-png", action="store_true", help="skip the time-course figure")
+        figure = sp.add_mutually_exclusive_group()
+        figure.add_argument(
+            "--png", action="store_true", help="also draw the time-course figure, timecourse.png (about 2 s of CPU)"
+        )
+        figure.add_argument("--no-png", action="store_true", help="no figure (the default; kept for scripts)")
         sp.add_argument(
             "--plot-readouts",
             default=None,
@@ -293,7 +297,9 @@ def _common_run_options(sp: argparse.ArgumentParser, *, compare: bool = False) -
 
 def add_commands(sub) -> None:
     """run, validate, compare."""
-    run = sub.add_parser("run", help="simulate scenarios and write timecourse.csv, summary.json, timecourse.png")
+    run = sub.add_parser(
+        "run", help="simulate scenarios and write timecourse.csv, summary.json (--png: timecourse.png)"
+    )
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     run.add_argument("--out", default="out", help="output folder (default: out)")
     _common_run_options(run)

@@ -16,7 +16,6 @@ from igfsim.cli.common import (
     print_error,
     progress,
 )
-from igfsim.result.scenario_result import RunStatus
 
 
 def _saved_runs(out: Path) -> int:
@@ -72,6 +71,8 @@ def _cmd_sweep(args) -> int:
     finally:
         if client is not None:
             client.close()
+    from igfsim.result.scenario_result import RunStatus
+
     failed = [
         (r, m)
         for r, s, m in zip(res.dataset["run"].values, res.status, res.dataset["message"].values, strict=True)

@@ -22,17 +22,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from igfsim.cache import CACHE_ENV, private_cache, read_verified, write_verified
+from igfsim.cache import cache_dir as cache_dir  # re-exported
 from igfsim.engines.scipy_system import CSystem, PySystem, System
 from igfsim.errors import EngineUnavailableError
-from igfsim.resources import private_folder
 
 if TYPE_CHECKING:  # sbml_math imports sympy and libsbml: only when a model is translated
     from igfsim.engines.sbml_math import Meta, Program
 
 #: environment variable choosing the backend: "auto" (default), "c" or "python"
 BACKEND_ENV = "IGFSIM_SCIPY_BACKEND"
-#: environment variable naming the folder of compiled models (default: a per-user temp folder)
-CACHE_ENV = "IGFSIM_CACHE_DIR"
 #: bump when the generated code changes, so stale libraries are not reused
 GENERATOR_VERSION = "5"
 CFLAGS = ("-O2", "-shared", "-fPIC")
@@ -47,38 +46,12 @@ def find_compiler() -> str | None:
     return next((shutil.which(c) for c in cands if shutil.which(c)), None)
 
 
-def cache_dir() -> Path:
-    """Folder of compiled models: ``$IGFSIM_CACHE_DIR`` or ``<tmp>/igfsim-<uid>``."""
-    env = os.environ.get(CACHE_ENV)
-    user = str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    return Path(env) if env else Path(tempfile.gettempdir()) / f"igfsim-{user}"
-
-
-def _private_cache() -> Path:
-    """:func:`cache_dir`, created 0700 and checked: mine, a real directory, writable by me only."""
-    folder = cache_dir()
-    if problem := private_folder(folder):
-        raise EngineUnavailableError(
-            f"the scipy engine will not load compiled models from {folder}: {problem}; "
-            f"set {CACHE_ENV} to a folder of your own"
-        )
-    return folder
-
-
-def _digest_file(lib: Path) -> Path:
-    return lib.with_name(lib.name + ".sha256")
-
-
 def _load_verified(lib: Path) -> CSystem | None:
     """The cached library, if its bytes match the digest written when it was built; loaded from a
     private copy this process just made (so the file checked is the file loaded). None otherwise."""
-    try:
-        data = lib.read_bytes()
-        expected = _digest_file(lib).read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
+    data = read_verified(lib)
+    if data is None:
         return None
-    if hashlib.sha256(data).hexdigest() != expected:
-        return None  # planted, damaged or half-written: never loaded, rebuilt instead
     fd, copy = tempfile.mkstemp(prefix=".load-", suffix=".so", dir=lib.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -154,7 +127,7 @@ def _compiled_system(sbml: str, cc: str) -> CSystem:
     cached = _LOADED.get(key)
     if isinstance(cached, CSystem):
         return cached
-    folder = _private_cache()
+    folder = private_cache("scipy")
     lib = folder / f"scipy-engine-{key[:40]}.so"
     if lib.exists() and (loaded := _load_verified(lib)) is not None:
         _LOADED[key] = loaded
@@ -177,11 +150,7 @@ def _compiled_system(sbml: str, cc: str) -> CSystem:
                     f"the scipy engine could not compile the model with {cc}: "
                     f"{(run.stderr or run.stdout).strip()[:2000]}"
                 )
-            digest = out.with_name("model.so.sha256")
-            digest.write_text(hashlib.sha256(out.read_bytes()).hexdigest(), encoding="ascii")
-            # atomic renames, digest first: a library is only loaded when its bytes match the digest
-            os.replace(digest, _digest_file(lib))
-            os.replace(out, lib)
+            write_verified(lib, out.read_bytes())  # loaded only when its bytes match the digest
     except OSError as err:
         raise EngineUnavailableError(
             f"the scipy engine cannot build its library in {folder} ({err}); set {CACHE_ENV} to a writable folder"

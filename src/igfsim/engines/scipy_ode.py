@@ -22,12 +22,12 @@ from collections.abc import Callable
 import numpy as np
 from scipy.integrate import ODEintWarning, odeint
 
+from igfsim.cache import CACHE_ENV as CACHE_ENV
 from igfsim.engines.protocol import MAX_STEPS, Change, Protocol, final_event, segments
 
 # re-exported: these lived here before the build and the systems got their own modules
 from igfsim.engines.scipy_build import BACKEND_ENV as BACKEND_ENV
 from igfsim.engines.scipy_build import BACKENDS as BACKENDS
-from igfsim.engines.scipy_build import CACHE_ENV as CACHE_ENV
 from igfsim.engines.scipy_build import CFLAGS as CFLAGS
 from igfsim.engines.scipy_build import GENERATOR_VERSION as GENERATOR_VERSION
 from igfsim.engines.scipy_build import build_system as build_system

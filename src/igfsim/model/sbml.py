@@ -13,8 +13,10 @@ from types import MappingProxyType
 from typing import Literal
 
 from igfsim.errors import Issue, MappingError, ModelError, did_you_mean, read_text_file
+from igfsim.model import read_cache
 from igfsim.model.mapping import ModelMapping, check_mapping, load_mapping, mapping_path
 from igfsim.model.provenance import ProvenanceRow, load_provenance, provenance_path
+from igfsim.model.read_cache import ModelText
 from igfsim.resources import bundled_model_path
 
 Kind = Literal["species", "parameter", "assigned", "compartment"]
@@ -119,7 +121,7 @@ def _flat_sbml(sbml: str, origin: str) -> str:
     return libsbml.writeSBMLToString(doc)
 
 
-def _introspect(sbml: str, origin: str) -> tuple[dict, dict, list, dict]:
+def _introspect(sbml: str, origin: str) -> tuple[dict[str, str], dict[str, float], list[str], dict[str, float]]:
     import libsbml
 
     doc = libsbml.readSBMLFromString(sbml)
@@ -141,21 +143,29 @@ def _introspect(sbml: str, origin: str) -> tuple[dict, dict, list, dict]:
     return species, params, assigned, compartments
 
 
+def _read(path: str, text: str) -> ModelText:
+    """The SBML of ``text`` and the ids it declares: from the on-disk cache, or read and stored."""
+    if (hit := read_cache.cached(text)) is not None:
+        return hit
+    sbml = _flat_sbml(text, path) if text.lstrip().startswith("<") else _compile_antimony(text, path)
+    read = ModelText(sbml, *_introspect(sbml, path))
+    read_cache.store(text, read)
+    return read
+
+
 @lru_cache(maxsize=8)
 def _load_cached(path: str, text: str) -> Model:
-    p = Path(path)
-    sbml = _flat_sbml(text, path) if text.lstrip().startswith("<") else _compile_antimony(text, path)
-    species, params, assigned, compartments = _introspect(sbml, path)
-    prov_file = provenance_path(p)
+    read = _read(path, text)
+    prov_file = provenance_path(Path(path))
     prov = load_provenance(prov_file) if prov_file.exists() else {}
     return Model(
         path=path,
-        sbml=sbml,
+        sbml=read.sbml,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
-        species=MappingProxyType(species),
-        parameters=MappingProxyType(params),
-        assigned=tuple(assigned),
-        compartments=MappingProxyType(compartments),
+        species=MappingProxyType(read.species),
+        parameters=MappingProxyType(read.parameters),
+        assigned=tuple(read.assigned),
+        compartments=MappingProxyType(read.compartments),
         provenance=MappingProxyType(prov),
     )
 

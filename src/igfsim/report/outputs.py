@@ -1,4 +1,4 @@
-"""Write a scenario run to disk: timecourse.csv, summary.json and timecourse.png.
+"""Write a scenario run to disk: timecourse.csv, summary.json and (when asked) timecourse.png.
 
 Every file is written to a temporary name beside it and renamed over it when complete, so a full disk
 or a crash leaves the previous files whole, never a cut-off CSV beside an old summary; ``summary.json``
@@ -58,7 +58,7 @@ def write_run_outputs(
     _refuse_symlink(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with replacing(folder / "timecourse.csv") as tmp:
-        result.to_dataframe().to_csv(tmp, index=False, float_format="%.8g")
+        result.write_csv(tmp)
     if png:
         from igfsim.report.plots import plot_scenario
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 
@@ -127,6 +129,21 @@ class ScenarioResult:
             "message": ("arm", [r.message for r in self.records]),
         }
         return xr.Dataset(data, coords=coords, attrs=self._meta())
+
+    def write_csv(self, path: str | Path, float_format: str = "%.8g") -> None:
+        """Write :meth:`to_dataframe` as CSV (the same bytes as pandas' ``to_csv(index=False,
+        float_format=...)``: NaN as an empty field) without importing pandas."""
+        n_t = self.times.size
+        flat = self.values.reshape(len(self.arms) * n_t, len(self.readouts))
+
+        def fmt(v: float) -> str:
+            return "" if v != v else float_format % v
+
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh, lineterminator="\n")
+            out.writerow(["arm", "time", *self.readouts])
+            for row, values in enumerate(flat):
+                out.writerow([self.arms[row // n_t], fmt(self.times[row % n_t]), *map(fmt, values.tolist())])
 
     def to_dataframe(self):
         """A wide ``pandas.DataFrame``: columns ``arm``, ``time``, then one per readout."""
