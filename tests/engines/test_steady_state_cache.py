@@ -136,6 +136,10 @@ def test_pool_sweep_with_the_cache_equals_one_without(monkeypatch, igf_model):
     )
     cached = run_sweep(sweep, n_workers=2, batch_size=2, progress=False, model=igf_model)
     assert len(STEADY_STATES) >= 1  # the workers' cells came back to the caller
-    monkeypatch.setenv(CACHE_ENV, "0")  # spawned workers inherit it
+    from igfsim.sweep import close_pool
+
+    close_pool()  # new workers, which inherit the setting
+    monkeypatch.setenv(CACHE_ENV, "0")
     uncached = run_sweep(sweep, n_workers=2, batch_size=2, progress=False, model=igf_model)
+    close_pool()
     assert cached.dataset.identical(uncached.dataset)

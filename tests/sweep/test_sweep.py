@@ -314,8 +314,13 @@ def test_stream_to_disk_interrupt_and_resume(tmp_path, monkeypatch, failing_swee
         for r in set(__import__("pyarrow.parquet").parquet.read_table(f).column("run").to_pylist())
     ]
     assert sorted(runs) == [0, 1, 2, 3]  # every run in exactly one part
-    assert res.dataset.identical(failing_serial.dataset)
-    assert SweepResult.open(out, trajectories=False).dataset.data_vars.keys() == {"summary"}
+    assert res.dataset.data_vars.keys() == {"summary"}  # trajectories are read only when asked for
+    assert res.dataset.identical(failing_serial.dataset.drop_vars(["trajectory", "time"]))
+    assert SweepResult.open(out, trajectories=True).dataset.identical(failing_serial.dataset)
+    for run in (0, 3):
+        np.testing.assert_array_equal(
+            res.trajectories_of([run])[run], failing_serial.dataset["trajectory"].sel(run=run).values
+        )
     again = run_sweep(failing_sweep, executor="serial", out=out, resume=True, progress=False)  # nothing left
     assert again.n_runs == 4
 
@@ -530,8 +535,14 @@ def test_a_sweep_folder_reads_without_igfsim_as_tidy_tables(tmp_path):
     traj = pd.read_parquet(tmp_path / "sw" / "trajectories")
     assert list(traj.columns) == ["run", "arm", "time", "readout", "value"]
     one = traj[(traj.run == 2) & (traj.arm == "control") & (traj.readout == "pIGF1R")].sort_values("time")
+    arm, readout = res.manifest.arms.index("control"), res.manifest.readouts.index("pIGF1R")
+    np.testing.assert_array_equal(one.value.to_numpy(), res.trajectories_of([2])[2][arm, :, readout])
     np.testing.assert_array_equal(
-        one.value.to_numpy(), res.dataset["trajectory"].sel(run=2, arm="control", readout="pIGF1R").values
+        one.value.to_numpy(),
+        SweepResult.open(tmp_path / "sw", trajectories=True)
+        .dataset["trajectory"]
+        .sel(run=2, arm="control", readout="pIGF1R")
+        .values,
     )
     reopened = SweepResult.open(tmp_path / "sw")
     assert reopened.dataset.identical(res.dataset)
@@ -610,3 +621,24 @@ def test_the_checksums_are_sha256sum_lines(tmp_path):
     done = subprocess.run(["sha256sum", "-c", "parts.sha256"], cwd=tmp_path / "sw", capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count(": OK") == 4  # two summary parts, two trajectory parts
+
+
+def test_a_stored_sweep_reads_trajectories_only_when_asked(tmp_path, monkeypatch, failing_sweep):
+    """``status``, ``n_ok``, ``dataset`` and ``grid()`` of a folder read the summaries only; one run's
+    trajectories are read from the parts that hold them, filtered to that run."""
+    out = tmp_path / "sw"
+    run_sweep(failing_sweep, executor="serial", batch_size=1, out=out, progress=False)
+    reads = []
+    real = SweepStore._trajectory_blocks
+
+    def counted(self, manifest, files, runs=None):
+        reads.append(runs)
+        return real(self, manifest, files, runs)
+
+    monkeypatch.setattr(SweepStore, "_trajectory_blocks", counted)
+    res = SweepResult.open(out)
+    assert (res.n_runs, res.n_failed) == (4, 2) and "trajectory" not in res.dataset
+    assert reads == []
+    one = res.run_result(2)
+    assert reads == [[2]] and one.values.shape == (len(res.manifest.arms), len(res.manifest.times), 2)
+    assert np.isfinite(one.values).all()

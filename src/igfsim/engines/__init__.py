@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 from typing import Protocol as _Proto
+from typing import runtime_checkable
 
 import numpy as np
 
@@ -42,6 +43,19 @@ class Engine(_Proto):
 
         Raises :class:`igfsim.errors.SimulationError` when the run fails.
         """
+        ...
+
+
+@runtime_checkable
+class ShipsCompiled(_Proto):
+    """An engine whose compiled model can be sent to another process (so workers do not compile)."""
+
+    def compiled_state(self, model: Model) -> bytes:
+        """``model`` compiled, as bytes another process's engine can :meth:`adopt`."""
+        ...
+
+    def adopt(self, model: Model, state: bytes) -> None:
+        """Use ``state`` (a :meth:`compiled_state` of ``model``) for ``model`` from now on."""
         ...
 
 

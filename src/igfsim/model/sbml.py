@@ -14,7 +14,7 @@ from typing import Literal
 
 from igfsim.errors import Issue, MappingError, ModelError, did_you_mean, read_text_file
 from igfsim.model import read_cache
-from igfsim.model.mapping import ModelMapping, check_mapping, load_mapping, mapping_path
+from igfsim.model.mapping import ModelMapping, _rebuild, check_mapping, load_mapping, mapping_path
 from igfsim.model.provenance import ProvenanceRow, load_provenance, provenance_path
 from igfsim.model.read_cache import ModelText
 from igfsim.resources import bundled_model_path
@@ -36,6 +36,10 @@ class Model:
     provenance: MappingProxyType[str, ProvenanceRow] = field(default_factory=lambda: MappingProxyType({}))
     #: readouts, drug slots, expression keys and logical model (``<model>.mapping.yaml``; empty without one)
     mapping: ModelMapping = field(default_factory=ModelMapping)
+
+    def __reduce__(self):  # to worker processes as it is: nothing is parsed or compiled again there
+        plain = {k: dict(v) for k, v in self.__dict__.items() if isinstance(v, MappingProxyType)}
+        return _rebuild, (type(self), {**self.__dict__, **plain}, *plain)
 
     def kind(self, sid: str) -> Kind | None:
         """Return what ``sid`` is in this model, or ``None`` if it is unknown."""

@@ -15,7 +15,7 @@ between them (the manifest of a sweep, the outcome of a batch of runs). Targets 
 from __future__ import annotations
 
 from igfsim.errors import SweepStoreError
-from igfsim.sweep.execute import run_sweep
+from igfsim.sweep.execute import close_pool, run_sweep
 from igfsim.sweep.records import BatchResult, SweepManifest
 from igfsim.sweep.result import SweepResult
 from igfsim.sweep.spec import Axis, Sweep, apply_row, check_sweep, design_table, load_sweep, sweep_hash
@@ -31,6 +31,7 @@ __all__ = [
     "SweepStoreError",
     "apply_row",
     "check_sweep",
+    "close_pool",
     "design_table",
     "load_sweep",
     "run_sweep",

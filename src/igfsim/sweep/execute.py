@@ -16,6 +16,7 @@ See ``docs/sweeps.md``.
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -56,6 +57,7 @@ __all__ = [
     "SweepResult",
     "SweepStoreError",
     "check_sweep",
+    "close_pool",
     "design_table",
     "load_sweep",
     "run_sweep",
@@ -140,9 +142,20 @@ _LOCK = threading.Lock()  # one simulation at a time per process: engines are pe
 
 
 def _init_worker(sha: str, sbml: str, name: str, mapping: ModelMapping | None = None) -> None:
-    """Process-pool initializer: compile-ready model (with its mapping) once per worker process."""
+    """Load the model from its SBML text (with its mapping) once per worker process (other executors)."""
     if sha not in _MODELS:
         _MODELS[sha] = load_model_string(sbml, name, mapping=mapping)
+
+
+def _adopt_model(model: Model, engine: str, compiled: bytes | None) -> None:
+    """Process-pool initializer of igfsim's own pool: the caller's model as it is, and its compiled
+    form for ``engine`` (so the worker neither parses nor compiles)."""
+    from igfsim.engines import ShipsCompiled, get_engine
+
+    _MODELS[model.sha256] = model
+    eng = get_engine(engine)
+    if compiled is not None and isinstance(eng, ShipsCompiled):
+        eng.adopt(model, compiled)
 
 
 def _worker_model(ref: ModelRef) -> Model:
@@ -363,7 +376,14 @@ def _execute(
     setup = _setup(plan, sweep, _model_ref(executor, model))
     tasks = _tasks(plan, setup, todo, _batch_size(batch_size, len(todo), n_workers))
     run = _Execution(
-        executor, n_workers, model, progress, f"sweep {sweep.scenario.name}", plan.manifest.n_runs, len(done)
+        executor,
+        n_workers,
+        model,
+        sweep.engine,
+        progress,
+        f"sweep {sweep.scenario.name}",
+        plan.manifest.n_runs,
+        len(done),
     )
     result = SweepResult.empty(plan.manifest)
     run.execute(tasks, result.fill if store is None else store.write_batch)
@@ -377,6 +397,7 @@ class _Execution:
     executor: object
     n_workers: int | None
     model: Model
+    engine: str
     progress: bool
     label: str
     n_runs: int
@@ -399,10 +420,9 @@ class _Execution:
                 for task in tasks:
                     done(_run_batch(task))
                 return
-            initargs = (self.model.sha256, self.model.sbml, self.model.path, self.model.mapping)
             window = 2 * (self.n_workers or cpu_count())
             if self.executor is None:
-                self._on_own_pool(OwnedPool(self.n_workers, _init_worker, initargs), tasks, done, window)
+                self._on_own_pool(_session_pool(self.n_workers, self.model, self.engine), tasks, done, window)
                 return
             ex, _ = resolve_executor(self.executor, self.n_workers)
 
@@ -439,6 +459,51 @@ class _Execution:
         try:
             drain(owned.pool, _run_batch, tasks, collect, window=window, respawn=owned.respawn)
         except BaseException:
-            owned.stop(now=True)
+            close_pool(now=True)
             raise
-        owned.stop()
+
+
+# ------------------------------------------------------------------------------- session pool
+
+
+@dataclass
+class _Session:
+    """igfsim's own pool, kept for the next sweep of the same model, engine and size."""
+
+    owned: OwnedPool
+    n_workers: int
+    model: Model
+    engine: str
+
+
+_SESSION: _Session | None = None
+
+
+def _session_pool(n_workers: int | None, model: Model, engine: str) -> OwnedPool:
+    """The session's pool when it suits this sweep; else a new one (the old one stopped), whose workers
+    receive ``model`` and its compiled form: one pool start per session, not one per sweep."""
+    global _SESSION
+    n = n_workers or cpu_count()
+    s = _SESSION
+    if s is not None and (s.n_workers, s.model.sha256, s.engine) == (n, model.sha256, engine):
+        if s.model.mapping == model.mapping:
+            return s.owned
+    close_pool()
+    from igfsim.engines import ShipsCompiled, get_engine
+
+    eng = get_engine(engine)
+    compiled = eng.compiled_state(model) if isinstance(eng, ShipsCompiled) else None
+    _SESSION = _Session(OwnedPool(n, _adopt_model, (model, engine, compiled)), n, model, engine)
+    return _SESSION.owned
+
+
+def close_pool(*, now: bool = False) -> None:
+    """Stop the worker processes :func:`run_sweep` keeps between calls (at exit this happens by itself);
+    ``now`` terminates them without waiting for running batches."""
+    global _SESSION
+    if _SESSION is not None:
+        session, _SESSION = _SESSION, None
+        session.owned.stop(now=now)
+
+
+atexit.register(close_pool, now=True)

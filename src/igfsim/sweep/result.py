@@ -49,7 +49,11 @@ class _Runs:
 
 class SweepResult:
     """The runs of a sweep: ``dataset`` (xarray), ``to_dataframe()`` (long pandas), ``grid()``,
-    ``run_result(i)`` (one run as a :class:`~igfsim.result.scenario_result.ScenarioResult`)."""
+    ``run_result(i)`` (one run as a :class:`~igfsim.result.scenario_result.ScenarioResult`).
+
+    A result read from a folder (:meth:`open`, or ``run_sweep(out=...)``) holds the summaries; the
+    trajectories are read only on request (``open(..., trajectories=True)``, :meth:`run_result`,
+    :meth:`trajectories_of`), so looking at ``status`` or ``dataset`` of a large sweep stays small."""
 
     def __init__(
         self,
@@ -87,8 +91,10 @@ class SweepResult:
         self._ds = None
 
     @classmethod
-    def open(cls, path: str | Path, *, trajectories: bool = True) -> SweepResult:
-        """The result stored in a sweep folder (read lazily; ``trajectories=False`` skips them)."""
+    def open(cls, path: str | Path, *, trajectories: bool = False) -> SweepResult:
+        """The result stored in a sweep folder, read when first looked at: the summaries only, unless
+        ``trajectories`` (then :attr:`dataset` holds them too). :meth:`run_result` and
+        :meth:`trajectories_of` read the trajectories of the runs they are asked for only."""
         store = SweepStore(path)
         return cls(store.read_manifest(), store=store, trajectories=trajectories)
 
@@ -127,13 +133,11 @@ class SweepResult:
         from igfsim.engines import get_engine
 
         d = self._arrays()
-        if d.trajectory is None:
-            raise ValueError("run_result() needs the trajectories: keep_trajectories=True (and trajectories=True)")
         where = np.flatnonzero(d.run == run)
         if where.size == 0:
             raise KeyError(f"no run {run} in this result")
         i = int(where[0])
-        values = d.trajectory[i]
+        values = self.trajectories_of([run])[run]
         ok = d.status[i] == RunStatus.OK
         records = tuple(
             ArmRecord(arm, RunStatus.OK)
@@ -151,6 +155,18 @@ class SweepResult:
             records=records,
             time_units=get_engine(self.manifest.engine).time_units,
         )
+
+    def trajectories_of(self, runs: list[int]) -> dict[int, np.ndarray]:
+        """The trajectories ``(arm, time, readout)`` of ``runs`` (needs ``keep_trajectories``); from a
+        folder, only the parts that hold them are read."""
+        if not self.manifest.keep_trajectories:
+            raise ValueError("this sweep kept no trajectories (keep_trajectories=True keeps them)")
+        d = self._arrays()
+        if d.trajectory is not None:
+            index = {int(r): i for i, r in enumerate(d.run)}
+            return {r: d.trajectory[index[r]] for r in runs if r in index}
+        assert self._store is not None  # in memory, the trajectories are kept
+        return self._store.read_trajectories(runs)
 
     @property
     def dataset(self):

@@ -219,32 +219,58 @@ class SweepStore:
             return self._read_format_1(manifest, files, with_traj)
         import pyarrow as pa
 
-        known = self.checksums()
-        for f in [*files, *([self.trajectories / f.name for f in files] if with_traj else [])]:
-            if f.exists() and (why := self.damage(f, known)):
-                raise SweepStoreError(
-                    f"{f}: damaged part ({why}); resume the sweep (--resume) to set it aside and run its runs again"
-                )
+        self._refuse_damaged([*files, *([self.trajectories / f.name for f in files] if with_traj else [])])
         table = pa.concat_tables([_read_part(f, ["run", "status", "message", "value"]) for f in files])
         runs, summary, rows = self._blocks(table, manifest.summary_shape, files[0].parent)
         order = np.argsort(runs, kind="stable")
-        status = table.column("status").to_numpy(zero_copy_only=False)[rows][order]
-        message = table.column("message").to_numpy(zero_copy_only=False)[rows][order]
+        take = pa.array(rows[order])  # one row per run: no string per summary row is made
+        status = table.column("status").take(take).to_pylist()
+        message = table.column("message").take(take).to_pylist()
         trajectory = None
         if with_traj:
-            traj_files = [self.trajectories / f.name for f in files]
-            traj = pa.concat_tables([_read_part(f, ["run", "value"]) for f in traj_files])
-            traj_runs, values, _ = self._blocks(traj, manifest.trajectory_shape, self.trajectories)
+            traj_runs, values = self._trajectory_blocks(manifest, files)
             if not np.array_equal(traj_runs, runs):
                 raise SweepStoreError(f"{self.trajectories}: its runs differ from those of {self.parts}")
             trajectory = values[order]
         return BatchResult(
             run=runs[order],
-            status=tuple(RunStatus(str(v)) for v in status),
-            message=tuple(str(m) for m in message),
+            status=tuple(RunStatus(v) for v in status),
+            message=tuple(message),
             summary=summary[order],
             trajectory=trajectory,
         )
+
+    def _refuse_damaged(self, parts: list[Path]) -> None:
+        known = self.checksums()
+        for f in parts:
+            if f.exists() and (why := self.damage(f, known)):
+                raise SweepStoreError(
+                    f"{f}: damaged part ({why}); resume the sweep (--resume) to set it aside and run its runs again"
+                )
+
+    def _trajectory_blocks(self, manifest: SweepManifest, files: list[Path], runs: list[int] | None = None):
+        """(runs, trajectories) of the parts named like ``files`` (only ``runs``, when given), in file order."""
+        import pyarrow as pa
+
+        where = [("run", "in", list(runs))] if runs is not None else None
+        traj = pa.concat_tables([_read_part(self.trajectories / f.name, ["run", "value"], where) for f in files])
+        runs_read, values, _ = self._blocks(traj, manifest.trajectory_shape, self.trajectories)
+        return runs_read, values
+
+    def read_trajectories(self, runs: list[int]) -> dict[int, np.ndarray]:
+        """The trajectories ``(arm, time, readout)`` of ``runs`` (those completed), read from the parts
+        that hold them only."""
+        manifest = self.read_manifest()
+        if not manifest.keep_trajectories:
+            return {}
+        if manifest.format == _OLD_FORMAT:
+            full = self.read(trajectories=True)
+            assert full.trajectory is not None
+            return {int(r): full.trajectory[i] for i, r in enumerate(full.run) if int(r) in set(runs)}
+        files = self._part_files()
+        self._refuse_damaged([self.trajectories / f.name for f in files])
+        got, values = self._trajectory_blocks(manifest, files, runs)
+        return {int(r): values[i] for i, r in enumerate(got)}
 
     @staticmethod
     def _blocks(table, shape: tuple[int, ...], where: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -281,12 +307,13 @@ class SweepStore:
         )
 
 
-def _read_part(path: Path, columns: list[str]):
-    """One part's columns; :class:`SweepStoreError` naming it when it cannot be read."""
+def _read_part(path: Path, columns: list[str], filters: list | None = None):
+    """One part's columns (the rows passing ``filters``); :class:`SweepStoreError` naming it when it
+    cannot be read."""
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(path, columns=columns)
+        return pq.read_table(path, columns=columns, filters=filters)
     except (OSError, ValueError) as err:
         raise SweepStoreError(
             f"{path}: unreadable part ({err}); resume the sweep (--resume) to set it aside and run its runs again"
