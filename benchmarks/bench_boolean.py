@@ -73,10 +73,27 @@ def main(n_states: int = 100_000) -> None:
             "arms": [{"name": "mab", "treatments": [{"drug": "cixutumumab", "dose_nM": 100}]}],
         }
     )
-    for mode in ("async", "sync"):
+    from timing import interleaved, ratios
+
+    from igfsim.engines import boolean_kernel
+
+    native = boolean_kernel.kernel()
+
+    def arm(mode: str, update: object) -> None:
         _INSTANCES["boolean"] = BooleanEngine(mode=mode)
-        t_arm = _median_s(lambda: run_scenario(sc, model, engine="boolean"), repeats=5)
-        print(f"run_scenario, 1 arm, 241 points, {mode:5s}:  {t_arm * 1e3:8.1f} ms")
+        boolean_kernel._KERNEL[:] = [update]
+        run_scenario(sc, model, engine="boolean")
+
+    contenders = {
+        "async arm, numpy update": lambda: arm("async", None),
+        "async arm, native update": lambda: arm("async", native),
+        "sync arm": lambda: arm("sync", native),
+    }
+    per_round = interleaved(contenders, rounds=5, calls=3)
+    for name, r in ratios(per_round, "async arm, numpy update").items():
+        goal = "  goal <= 0.2 s per async arm" if "native" in name else ""
+        print(f"run_scenario, 1 arm, 241 points, {name:26s} {r.seconds * 1e3:8.1f} ms ({r.median:.2f}x numpy){goal}")
+    boolean_kernel._KERNEL[:] = [native]
     _INSTANCES.pop("boolean", None)
 
 

@@ -242,6 +242,42 @@ def test_async_without_truth_tables_gives_the_same_trajectories(monkeypatch, net
     assert np.array_equal(*runs)
 
 
+@pytest.mark.parametrize("name", ["c04_acquired_igf2_ira_switch", "c16_ligand_specificity"])
+def test_the_native_update_gives_the_numpy_update_s_arms_exactly(monkeypatch, igf_model, name):
+    """The C kernel and the numpy loop take the same draws and give the same states: the same rows,
+    pre-equilibration, input changes (c04 switches IGF2 on mid-run) and attractor means included."""
+    from igfsim.engines import boolean_kernel
+
+    scenario = igfsim.load_scenario(bundled_scenarios_dir() / f"{name}.yaml")
+    outputs = {}
+    for backend in ("c", "python"):
+        monkeypatch.setenv(boolean_kernel.BACKEND_ENV, backend)
+        monkeypatch.setattr(boolean_kernel, "_KERNEL", [])
+        assert (boolean_kernel.kernel() is None) == (backend == "python")
+        outputs[backend] = igfsim.run_scenario(scenario, igf_model, engine="boolean").values
+    assert np.isfinite(outputs["c"]).any() and np.array_equal(outputs["c"], outputs["python"], equal_nan=True)
+
+
+def test_native_steps_stop_before_a_fixed_point_and_draw_only_what_they_used(net):
+    """Settling stops at the first step that starts on a fixed point of every trajectory, and the random
+    stream then stands where a step-by-step run would leave it."""
+    from igfsim.engines import boolean_kernel
+
+    if boolean_kernel.kernel() is None:
+        pytest.skip("no C compiler: the numpy update is the only one")
+    a = _Ensemble(net, "async", 16, np.random.default_rng(3))
+    b = _Ensemble(net, "async", 16, np.random.default_rng(3))
+    for ens in (a, b):
+        ens.set_inputs(DEFAULT_CELL)  # ligand-free: every trajectory settles on a fixed point
+    done = a.steps(500, stop_at_fixed=True)
+    stepwise = 0
+    while not b.at_fixed_point() and stepwise < 500:
+        b.step()
+        stepwise += 1
+    assert 0 < done == stepwise < 500 and a.at_fixed_point()
+    assert np.array_equal(a.states(), b.states()) and a.rng.integers(1 << 30) == b.rng.integers(1 << 30)
+
+
 # ------------------------------------------------------------------------------------ attractors
 
 

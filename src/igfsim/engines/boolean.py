@@ -29,6 +29,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from igfsim.engines.boolean_kernel import async_steps
 from igfsim.engines.boolean_map import DRUG_NODES, input_schedule
 from igfsim.engines.protocol import Protocol
 from igfsim.errors import EngineUnavailableError, SimulationError
@@ -213,44 +214,61 @@ class _Ensemble:
 
     def step(self) -> None:
         """One synchronous step, or ``m`` elementary asynchronous updates per trajectory."""
-        if self.mode == "sync":
-            self.x[:, : self.n] = self.next_states()
-            return
-        if self.free.size == 0:
-            return
-        picks = self.free[self.rng.integers(0, self.free.size, size=(self.free.size, len(self.x)))]
-        if self.tables is None:
-            for k in picks:
-                self.x[self.rows, k] = self.next_states()[self.rows, k]
-            return
-        regs, offsets, table = self.tables
-        x, rows, w = self.x, self.rows, self.weights
-        for k in picks:
-            x[rows, k] = table[offsets[k] + x[rows[:, None], regs[k]] @ w]
+        self.steps(1)
+
+    def _draws(self, n_steps: int) -> np.ndarray:
+        """The nodes chosen in ``n_steps`` asynchronous steps: ``(n_steps, m, n_traj)``, drawn step by
+        step (the stream does not depend on how many steps one call runs)."""
+        m, shape = self.free.size, (self.free.size, len(self.x))
+        return np.array([self.free[self.rng.integers(0, m, size=shape)] for _ in range(n_steps)], dtype=np.int64)
+
+    def steps(self, n_steps: int, means: np.ndarray | None = None, *, stop_at_fixed: bool = False) -> int:
+        """Run ``n_steps`` steps (with ``stop_at_fixed``, stop before one that starts at a fixed point of
+        every trajectory); ``means[s]`` gets the mean activity after step ``s``. Returns the steps done."""
+        for s in range(n_steps):
+            if self.mode == "async" and self.free.size and self.tables is not None:
+                return self._native_steps(n_steps, means, stop_at_fixed)
+            if stop_at_fixed and self.at_fixed_point():
+                return s
+            if self.mode == "sync":
+                self.x[:, : self.n] = self.next_states()
+            elif self.free.size:
+                for k in self._draws(1)[0]:
+                    self.x[self.rows, k] = self.next_states()[self.rows, k]
+            if means is not None:
+                means[s] = self.x[:, : self.n].mean(axis=0)
+        return n_steps
+
+    def _native_steps(self, n_steps: int, means: np.ndarray | None, stop_at_fixed: bool) -> int:
+        assert self.tables is not None
+        before = self.rng.bit_generator.state if stop_at_fixed else None
+        done = async_steps(self.x, self._draws(n_steps), self.tables, self.n, means, stop_at_fixed)
+        if before is not None and done < n_steps:  # draw again only what the steps done used
+            self.rng.bit_generator.state = before
+            self._draws(done)
+        return done
 
     def settle(self, max_steps: int) -> None:
         """Run to the attractor: sync until a state repeats (stopping on the cycle), async to fixed points."""
         if self.mode == "sync":
             self.x[:, : self.n] = sync_cycles(self.net, self.states(), max_steps)[0][0]
             return
-        for _ in range(max_steps):
-            if self.at_fixed_point():
-                return
-            self.step()
+        self.steps(max_steps, stop_at_fixed=True)
 
     def attractor_mean(self, burn_in: int, window: int, max_steps: int) -> np.ndarray:
         if self.mode == "sync":
             return sync_cycles(self.net, self.states(), max_steps)[0].mean(axis=0)
-        for i in range(burn_in):
-            if i % 5 == 0 and self.at_fixed_point():
+        for start in range(0, burn_in, 5):  # looking for a fixed point every 5 steps
+            if self.at_fixed_point():
                 return self.states().mean(axis=0)
-            self.step()
+            self.steps(min(5, burn_in - start))
         if self.at_fixed_point():
             return self.states().mean(axis=0)
+        means = np.empty((window, self.n))
+        self.steps(window, means)
         total = np.zeros(self.n)
-        for _ in range(window):
-            self.step()
-            total += self.x[:, : self.n].mean(axis=0)
+        for row in means:  # summed in order, as the means arrive
+            total += row
         return total / window
 
 
@@ -336,12 +354,16 @@ class BooleanEngine:
         try:
             if protocol.preequilibrate:
                 ens.settle(self.preequilibration_steps if self.mode == "async" else MAX_SYNC_STEPS)
-            for step in range(n_steps):
-                if step > 0:
-                    ens.step()
-                if step in changes:
-                    ens.set_inputs(changes[step])
-                rows[step] = ens.x[:, : ens.n].mean(axis=0)
+            if 0 in changes:
+                ens.set_inputs(changes[0])
+            rows[0] = ens.x[:, : ens.n].mean(axis=0)
+            done = 0  # rows filled so far; the steps up to the next input change run in one call
+            for change in sorted({*(c for c in changes if 0 < c < n_steps), n_steps - 1}):
+                ens.steps(change - done, rows[done + 1 : change + 1])
+                if change in changes:  # the row of a change step shows the state just after it
+                    ens.set_inputs(changes[change])
+                    rows[change] = ens.x[:, : ens.n].mean(axis=0)
+                done = change
             for step, values in schedule.changes:
                 if step >= n_steps:
                     ens.set_inputs(values)

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
-import subprocess
-import tempfile
 import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from igfsim.cache import CACHE_ENV, private_cache, read_verified, write_verified
 from igfsim.cache import cache_dir as cache_dir  # re-exported
+from igfsim.cache import private_cache
+from igfsim.engines.native import CFLAGS as CFLAGS  # re-exported
+from igfsim.engines.native import compile_into, verified_copy
+from igfsim.engines.native import find_compiler as find_compiler  # re-exported
 from igfsim.engines.scipy_system import CSystem, PySystem, System
 from igfsim.errors import EngineUnavailableError
 
@@ -34,33 +33,20 @@ if TYPE_CHECKING:  # sbml_math imports sympy and libsbml: only when a model is t
 BACKEND_ENV = "IGFSIM_SCIPY_BACKEND"
 #: bump when the generated code changes, so stale libraries are not reused
 GENERATOR_VERSION = "5"
-CFLAGS = ("-O2", "-shared", "-fPIC")
 BACKENDS = ("auto", "c", "python")
 
 _LOADED: dict[str, System] = {}  # per process: cache key -> system
 
 
-def find_compiler() -> str | None:
-    """``$CC``, else the first of cc, gcc, clang on the PATH."""
-    cands = [os.environ["CC"]] if os.environ.get("CC") else ["cc", "gcc", "clang"]
-    return next((shutil.which(c) for c in cands if shutil.which(c)), None)
-
-
 def _load_verified(lib: Path) -> CSystem | None:
-    """The cached library, if its bytes match the digest written when it was built; loaded from a
-    private copy this process just made (so the file checked is the file loaded). None otherwise."""
-    data = read_verified(lib)
-    if data is None:
-        return None
-    fd, copy = tempfile.mkstemp(prefix=".load-", suffix=".so", dir=lib.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return CSystem(lib, load_from=Path(copy))
-    except (OSError, AttributeError, ValueError, TypeError):
-        return None
-    finally:
-        Path(copy).unlink(missing_ok=True)
+    """The cached library, if its bytes match the digest written when it was built (None otherwise)."""
+    with verified_copy(lib) as copy:
+        if copy is None:
+            return None
+        try:
+            return CSystem(lib, load_from=copy)
+        except (OSError, AttributeError, ValueError, TypeError):
+            return None
 
 
 def c_source(meta: Meta, progs: dict[str, Program]) -> str:
@@ -139,22 +125,7 @@ def _compiled_system(sbml: str, cc: str) -> CSystem:
         code = c_source(meta, progs)
     except (NotImplementedError, ValueError, TypeError) as err:
         raise EngineUnavailableError(f"the scipy engine cannot write this model's math as C: {err}") from None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            src, out = Path(tmp) / "model.c", Path(tmp) / "model.so"
-            src.write_text(code, encoding="utf-8")
-            run = subprocess.run([cc, *CFLAGS, "-o", str(out), str(src), "-lm"], capture_output=True, text=True)
-            if run.returncode != 0:
-                raise EngineUnavailableError(
-                    f"the scipy engine could not compile the model with {cc}: "
-                    f"{(run.stderr or run.stdout).strip()[:2000]}"
-                )
-            write_verified(lib, out.read_bytes())  # loaded only when its bytes match the digest
-    except OSError as err:
-        raise EngineUnavailableError(
-            f"the scipy engine cannot build its library in {folder} ({err}); set {CACHE_ENV} to a writable folder"
-        ) from None
+    compile_into(lib, code, cc, "scipy")  # loaded only when its bytes match the digest
     built = _load_verified(lib)
     if built is None:
         raise EngineUnavailableError(f"the scipy engine's library {lib} changed while it was being built")
