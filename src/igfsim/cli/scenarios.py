@@ -216,11 +216,12 @@ def _cmd_validate_ensemble(args) -> int:
 
 def _cmd_compare(args) -> int:
     from igfsim.analysis.consistency import ProblemKind, compare_scenario, format_consistency
-    from igfsim.engines import ENGINES, get_engine
+    from igfsim.engines import CORE_ENGINES, get_engine
     from igfsim.scenario.loading import load_scenario, with_catalogs
 
     model = load_model_of(args)
-    for name in ENGINES:  # an engine without a view of the model refuses before anything runs
+    engines = CORE_ENGINES
+    for name in engines:  # an engine without a view of the model refuses before anything runs
         get_engine(name).check_model(model)
     inputs = _model_and_files(args, model)
     if isinstance(inputs, int):
@@ -231,8 +232,8 @@ def _cmd_compare(args) -> int:
         t0 = time.perf_counter()
         try:
             scenario = with_catalogs(load_scenario(path), args.catalog)
-            rep = compare_scenario(scenario, model, engines=tuple(ENGINES), threshold=args.threshold, source=str(path))
-            progress(f"[{i}/{len(files)}] {scenario.name}: {', '.join(ENGINES)} ({time.perf_counter() - t0:.1f} s)")
+            rep = compare_scenario(scenario, model, engines=tuple(engines), threshold=args.threshold, source=str(path))
+            progress(f"[{i}/{len(files)}] {scenario.name}: {', '.join(engines)} ({time.perf_counter() - t0:.1f} s)")
         except ScenarioError as err:
             print_error(str(err) if str(err).startswith(str(path)) else f"{path}: {err}")
             code = max(code, EXIT_INPUT)

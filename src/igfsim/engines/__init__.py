@@ -16,10 +16,15 @@ from igfsim.model.sbml import Model
 ENGINES = {
     "roadrunner": "igfsim.engines.roadrunner_ode:RoadRunnerEngine",
     "scipy": "igfsim.engines.scipy_ode:ScipyEngine",
+    "cvodes": "igfsim.engines.cvodes_ode:CvodesEngine",
     "boolean": "igfsim.engines.boolean:BooleanEngine",
 }
-#: the ODE engines, in the order reports list them
-ODE_ENGINES = ("roadrunner", "scipy")
+#: the ODE engines, in the order reports list them (the first is the reference of agreement checks)
+ODE_ENGINES = ("roadrunner", "scipy", "cvodes")
+#: the engines ``compare`` and ``validate --engine all`` run (and the mechanism page names): the two
+#: independent ODE views and the logical one. ``cvodes`` (the scipy engine's equations under another
+#: integrator, needing the ``amici`` extra's libraries) is checked against roadrunner by its tests
+CORE_ENGINES = ("roadrunner", "scipy", "boolean")
 
 
 class Engine(_Proto):

@@ -45,13 +45,15 @@ def verified_copy(lib: Path) -> Iterator[Path | None]:
         Path(copy).unlink(missing_ok=True)
 
 
-def compile_into(lib: Path, source: str, cc: str, engine: str) -> None:
-    """Compile ``source`` with ``cc`` and store the library at ``lib`` (with its digest)."""
+def compile_into(lib: Path, source: str, cc: str, engine: str, args: tuple[str, ...] = ()) -> None:
+    """Compile ``source`` with ``cc`` (and ``args``: include and library options) and store the library
+    at ``lib`` (with its digest)."""
     try:
         with tempfile.TemporaryDirectory(dir=lib.parent) as tmp:
             src, out = Path(tmp) / "unit.c", Path(tmp) / "unit.so"
             src.write_text(source, encoding="utf-8")
-            run = subprocess.run([cc, *CFLAGS, "-o", str(out), str(src), "-lm"], capture_output=True, text=True)
+            command = [cc, *CFLAGS, "-o", str(out), str(src), *args, "-lm"]
+            run = subprocess.run(command, capture_output=True, text=True)
             if run.returncode != 0:
                 raise EngineUnavailableError(
                     f"the {engine} engine could not compile its C code with {cc}: "

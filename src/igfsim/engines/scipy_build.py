@@ -14,7 +14,7 @@ import hashlib
 import json
 import platform
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,13 +38,13 @@ BACKENDS = ("auto", "c", "python")
 _LOADED: dict[str, System] = {}  # per process: cache key -> system
 
 
-def _load_verified(lib: Path) -> CSystem | None:
+def _load_verified(lib: Path, cls: type[CSystem] = CSystem) -> CSystem | None:
     """The cached library, if its bytes match the digest written when it was built (None otherwise)."""
     with verified_copy(lib) as copy:
         if copy is None:
             return None
         try:
-            return CSystem(lib, load_from=copy)
+            return cls(lib, load_from=copy)
         except (OSError, AttributeError, ValueError, TypeError):
             return None
 
@@ -106,16 +106,31 @@ def c_source(meta: Meta, progs: dict[str, Program]) -> str:
     return "\n".join(src)
 
 
-def _compiled_system(sbml: str, cc: str) -> CSystem:
+@dataclass(frozen=True)
+class Variant:
+    """What an engine adds to the model's generated C: more code, compiler arguments, its system class."""
+
+    engine: str = "scipy"
+    source: str = ""
+    args: tuple[str, ...] = ()
+    cls: type[CSystem] = CSystem
+
+
+def compiled_system(sbml: str, cc: str, variant: Variant = Variant()) -> CSystem:
+    """The model's generated C (with ``variant``'s additions) compiled once per machine and loaded once
+    per process."""
     key = hashlib.sha256(
-        "\0".join([GENERATOR_VERSION, cc, " ".join(CFLAGS), platform.machine(), platform.system(), sbml]).encode()
+        "\0".join(
+            [GENERATOR_VERSION, cc, " ".join(CFLAGS), platform.machine(), platform.system(), sbml, variant.source]
+            + list(variant.args)
+        ).encode()
     ).hexdigest()
     cached = _LOADED.get(key)
-    if isinstance(cached, CSystem):
+    if isinstance(cached, variant.cls):
         return cached
-    folder = private_cache("scipy")
-    lib = folder / f"scipy-engine-{key[:40]}.so"
-    if lib.exists() and (loaded := _load_verified(lib)) is not None:
+    folder = private_cache(variant.engine)
+    lib = folder / f"{variant.engine}-engine-{key[:40]}.so"
+    if lib.exists() and (loaded := _load_verified(lib, variant.cls)) is not None:
         _LOADED[key] = loaded
         return loaded
     from igfsim.engines.sbml_math import read_system
@@ -124,11 +139,14 @@ def _compiled_system(sbml: str, cc: str) -> CSystem:
     try:
         code = c_source(meta, progs)
     except (NotImplementedError, ValueError, TypeError) as err:
-        raise EngineUnavailableError(f"the scipy engine cannot write this model's math as C: {err}") from None
-    compile_into(lib, code, cc, "scipy")  # loaded only when its bytes match the digest
-    built = _load_verified(lib)
+        raise EngineUnavailableError(
+            f"the {variant.engine} engine cannot write this model's math as C: {err}"
+        ) from None
+    # loaded only when its bytes match the digest
+    compile_into(lib, code + variant.source, cc, variant.engine, variant.args)
+    built = _load_verified(lib, variant.cls)
     if built is None:
-        raise EngineUnavailableError(f"the scipy engine's library {lib} changed while it was being built")
+        raise EngineUnavailableError(f"the {variant.engine} engine's library {lib} changed while it was being built")
     _LOADED[key] = built
     return built
 
@@ -139,7 +157,7 @@ def build_system(sbml: str, backend: str = "auto") -> System:
         cc = find_compiler()
         if cc is not None:
             try:
-                return _compiled_system(sbml, cc)
+                return compiled_system(sbml, cc)
             except EngineUnavailableError as err:
                 if backend == "c":
                     raise

@@ -10,7 +10,7 @@ Parameters, compartment sizes and boundary species are a run-time input vector, 
 events need no recompilation.
 
 Scenario semantics are those of :class:`igfsim.engines.roadrunner_ode.RoadRunnerEngine`; pre-equilibration
-is :func:`igfsim.engines.steady_state.preequilibrate`, driving LSODA through :class:`_LsodaTrajectory`.
+is :func:`igfsim.engines.steady_state.preequilibrate`, driving LSODA through :class:`_OdeTrajectory`.
 """
 
 from __future__ import annotations
@@ -90,12 +90,19 @@ def _integrate(sys_: System, p: np.ndarray, x0: np.ndarray, grid: np.ndarray, pr
     return sol
 
 
-class _LsodaTrajectory:
-    """One run's state under LSODA as a :class:`igfsim.engines.steady_state.Trajectory`."""
+#: an engine's integrator: states at ``grid`` from ``x0`` at ``grid[0]``; raises :class:`_SolverFailure`
+Solve = Callable[[System, np.ndarray, np.ndarray, np.ndarray, Protocol], np.ndarray]
 
-    def __init__(self, sys_: System, p: np.ndarray, x: np.ndarray, protocol: Protocol) -> None:
+
+class _OdeTrajectory:
+    """One run's state under the engine's integrator as a :class:`igfsim.engines.steady_state.Trajectory`."""
+
+    def __init__(
+        self, sys_: System, p: np.ndarray, x: np.ndarray, protocol: Protocol, solve: Solve, solver: str
+    ) -> None:
         self.species = sys_.meta.state
         self._sys, self._p, self._x, self._protocol = sys_, p, x, protocol
+        self._solve, self._solver = solve, solver
         self._f, _ = sys_.bind(p)
 
     def state(self) -> np.ndarray:
@@ -106,9 +113,9 @@ class _LsodaTrajectory:
 
     def advance(self, t0: float, t1: float) -> np.ndarray:
         try:
-            self._x = _integrate(self._sys, self._p, self._x, np.array([t0, t1]), self._protocol)[-1]
+            self._x = self._solve(self._sys, self._p, self._x, np.array([t0, t1]), self._protocol)[-1]
         except _SolverFailure as err:
-            raise StepFailure(f"LSODA: {err}") from None
+            raise StepFailure(f"{self._solver}: {err}") from None
         return self._x
 
     def rates(self, t: float) -> np.ndarray:
@@ -120,6 +127,10 @@ class ScipyEngine:
 
     name = "scipy"
     time_units = "min"
+    #: the integrator's name in error messages
+    solver = "LSODA"
+    #: states at a grid of times (a subclass brings another integrator)
+    _solve = staticmethod(_integrate)
 
     def __init__(self, backend: str | None = None) -> None:
         chosen = (backend or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
@@ -210,7 +221,11 @@ class ScipyEngine:
             start = x
             key = CellKey.of(model.sha256, f"{self.name}/{type(sys_).__name__}", protocol)
             x = STEADY_STATES.state(
-                key, protocol, lambda: preequilibrate(_LsodaTrajectory(sys_, p, start, protocol), protocol, self.name)
+                key,
+                protocol,
+                lambda: preequilibrate(
+                    _OdeTrajectory(sys_, p, start, protocol, self._solve, self.solver), protocol, self.name
+                ),
             ).copy()
         out_t = np.asarray(protocol.times, dtype=float)
         out = np.full((out_t.size, len(protocol.selections)), np.nan)
@@ -221,10 +236,10 @@ class ScipyEngine:
             if seg.grid.size < 2:
                 continue
             try:
-                res = _integrate(sys_, p, x, seg.grid, protocol)
+                res = self._solve(sys_, p, x, seg.grid, protocol)
             except _SolverFailure as err:
                 raise self._fail(
-                    protocol, f"LSODA failed between t = {seg.start:g} and {seg.end:g} min: {err}", err.t
+                    protocol, f"{self.solver} failed between t = {seg.start:g} and {seg.end:g} min: {err}", err.t
                 ) from None
             if seg.take.size:
                 out[seg.rows] = select(seg.grid[seg.take], res[seg.take], p)

@@ -232,7 +232,7 @@ def _agreement(doc: _Document, rep: ScenarioConsistency) -> AgreementView:
 
     lines = [f"Engines: {', '.join(rep.engines)}"]
     if rep.ode_max_abs_diff is not None:
-        lines.append(f"max |roadrunner - scipy| = {rep.ode_max_abs_diff:.2e}")
+        lines.append(f"max |difference between the ODE engines| = {rep.ode_max_abs_diff:.2e}")
     table = rep.outcome_table()
     engines = list(table[0][1]) if table else []
     rows = []

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from igfsim.analysis.ensemble import ROBUST_SHARE, EnsembleSummary
 from igfsim.analysis.expectations import describe
-from igfsim.engines import ENGINES  # the registry only: no engine backend is imported
+from igfsim.engines import CORE_ENGINES  # the registry only: no engine backend is imported
 from igfsim.errors import Issue, ScenarioError
 from igfsim.scenario.loading import load_scenario
 from igfsim.scenario.schema import Expectation, Scenario
 
 #: the engines a scenario's expectations are checked in, in report order
-DOC_ENGINES = tuple(ENGINES)
+DOC_ENGINES = CORE_ENGINES
 
 _HEADER = """\
 # Mechanisms
