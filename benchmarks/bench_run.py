@@ -122,14 +122,21 @@ def main() -> None:
             STEADY_STATES.clear()
             run_scenario(sc, model, engine="cvodes")
 
+        sparse_sweep = sweep.model_copy(update={"engine": "cvodes"})
+
+        def sparse_dose_sweep():
+            STEADY_STATES.clear()
+            run_sweep(sparse_sweep, executor="serial", progress=False, model=model)
+
         contenders["igfsim cvodes arm, new cell"] = sparse_cell
+        contenders["igfsim cvodes dose sweep (per run)"] = sparse_dose_sweep
     except ImportError as err:  # EngineUnavailableError: no amici extra
         print(f"cvodes engine not measured: {err}")
     times = interleaved(
         contenders,
         rounds=args.rounds,
         calls=args.calls,
-        per_call={"igfsim dose sweep (per run)": len(DOSES)},
+        per_call={"igfsim dose sweep (per run)": len(DOSES), "igfsim cvodes dose sweep (per run)": len(DOSES)},
     )
     print(f"model: {len(model.species)} species, {len(model.parameters)} parameters; {args.rounds} rounds")
     goals = {
