@@ -149,7 +149,7 @@ def main() -> None:
     from igfsim import load_model
 
     bare = Bare(load_model())
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in (int(s) for s in args.sizes.split(",") if s.strip() and int(s) > 0):  # --sizes "": memory only
         for axis in ("dose", "expression"):
             ratios: dict[str, list[float]] = {"first sweep": [], "next sweep": []}
             for _ in range(args.rounds):  # interleaved: bare, first, next, in every round

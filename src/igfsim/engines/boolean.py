@@ -225,9 +225,9 @@ class _Ensemble:
     def steps(self, n_steps: int, means: np.ndarray | None = None, *, stop_at_fixed: bool = False) -> int:
         """Run ``n_steps`` steps (with ``stop_at_fixed``, stop before one that starts at a fixed point of
         every trajectory); ``means[s]`` gets the mean activity after step ``s``. Returns the steps done."""
+        if self.mode == "async" and self.free.size and self.tables is not None:
+            return self._native_steps(n_steps, means, stop_at_fixed)
         for s in range(n_steps):
-            if self.mode == "async" and self.free.size and self.tables is not None:
-                return self._native_steps(n_steps, means, stop_at_fixed)
             if stop_at_fixed and self.at_fixed_point():
                 return s
             if self.mode == "sync":
