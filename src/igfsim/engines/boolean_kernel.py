@@ -16,7 +16,6 @@ import hashlib
 import os
 import platform
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 
@@ -77,8 +76,6 @@ long igf_async_steps(long n_traj, long stride, uint8_t *x, long n_nodes, long n_
 }
 """
 
-#: steps(x, picks, means, stop_at_fixed) -> steps done
-Steps = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", bool], int]
 _KERNEL: list[object] = []  # the loaded function, once per process (or None: no compiler)
 
 

@@ -206,7 +206,7 @@ class CvodesSystem(CSystem):
             colptr = np.searchsorted(np.array([q // n for q in order]), np.arange(n + 1)).astype(np.int64)
             nonzero = set(self.meta.jac_nonzeros)
             dense_pos = np.array([q if q in nonzero else -1 for q in order], dtype=np.int64)
-            self._pattern = (colptr, rowidx, dense_pos)  # kept alive: the driver copied them, but be safe
+            # the driver copies the pattern: the arrays need not outlive this call
             handle = self.lib.igf_cv_new(n, len(order), colptr.ctypes.data, rowidx.ctypes.data, dense_pos.ctypes.data)
             if not handle:
                 raise EngineUnavailableError("the cvodes engine could not create its integrator (out of memory?)")

@@ -485,9 +485,9 @@ def _session_pool(n_workers: int | None, model: Model, engine: str) -> OwnedPool
     global _SESSION
     n = n_workers or cpu_count()
     s = _SESSION
-    if s is not None and (s.n_workers, s.model.sha256, s.engine) == (n, model.sha256, engine):
-        if s.model.mapping == model.mapping:
-            return s.owned
+    wanted = (n, model.sha256, engine, model.mapping)
+    if s is not None and (s.n_workers, s.model.sha256, s.engine, s.model.mapping) == wanted:
+        return s.owned
     close_pool()
     from igfsim.engines import ShipsCompiled, get_engine
 
