@@ -67,6 +67,23 @@ def test_without_respawn_a_dead_worker_goes_to_the_sink_or_raises():
     assert 7 in seen or not seen  # nothing is silently dropped: what came back was handed over
 
 
+def _env(key: str) -> str | None:
+    return os.environ.get(key)
+
+
+def test_workers_get_the_callers_environment_as_it_is_when_the_pool_starts(monkeypatch):
+    """A fork server keeps the environment it started with; a worker started later from it gets the
+    caller's current one (so a setting made in a notebook between sweeps reaches the next pool)."""
+    first = OwnedPool(1)  # starts the fork server, if this session has none yet
+    first.stop()
+    monkeypatch.setenv("IGFSIM_TEST_SETTING", "set after the server started")
+    owned = OwnedPool(1)
+    try:
+        assert owned.pool.submit(_env, "IGFSIM_TEST_SETTING").result() == "set after the server started"
+    finally:
+        owned.stop()
+
+
 # ----------------------------------------------------------------------------------- run_sweep
 
 
@@ -101,6 +118,14 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+def _workers(pid: int) -> set[int]:
+    """The pool workers of process ``pid``: its children (spawn), or its fork server's children."""
+    out = set()
+    for child in _children(pid):
+        out |= _children(child) or {child}
+    return out
+
+
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for pid in pids:
@@ -132,7 +157,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing(tmp_path):
     def killer() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not killed:
-            workers = _children(os.getpid())
+            workers = _workers(os.getpid())
             parts = list((out / "parts").glob("part-*.parquet")) if (out / "parts").exists() else []
             if workers and parts:  # the pool is working: kill one worker mid-batch
                 victim = max(workers)
@@ -190,7 +215,7 @@ def _wait_for_parts(proc: subprocess.Popen, out: Path, k: int, timeout: float = 
             _, err = proc.communicate()
             pytest.fail(f"the sweep ended early ({proc.returncode}): {err}")
         if (out / "parts").exists() and len(list((out / "parts").glob("part-*.parquet"))) >= k:
-            workers = _children(proc.pid)
+            workers = _workers(proc.pid)
             if len(workers) >= 2:
                 return workers
         time.sleep(0.05)

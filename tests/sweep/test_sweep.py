@@ -272,6 +272,44 @@ def test_process_pool_equals_serial(failing_sweep, failing_serial):
 
 
 @pytest.mark.slow
+def test_runs_made_here_while_the_pool_starts_equal_serial(monkeypatch, failing_sweep, failing_serial):
+    """While a new pool starts, this process runs rows itself (here: two, the pool held back until
+    then); the rest of that batch goes to the pool; every run is done once and as serially."""
+    import time
+
+    from igfsim.sweep import close_pool, pool, worker
+    from igfsim.sweep.executors import OwnedPool
+
+    here: list[int] = []
+    real_row, real_until = worker._run_row, worker.run_until
+
+    def counted(setup, row, model):
+        here.append(row.run)
+        return real_row(setup, row, model)
+
+    class HeldBack(OwnedPool):
+        def __init__(self, *args) -> None:
+            deadline = time.monotonic() + 120
+            while len(here) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            super().__init__(*args)
+
+    monkeypatch.setattr(worker, "_run_row", counted)  # this process only: workers are unpatched
+    monkeypatch.setattr(pool, "run_until", lambda task, model, stop: real_until(task, model, lambda: len(here) >= 2))
+    monkeypatch.setattr(pool, "OwnedPool", HeldBack)
+    close_pool()
+    try:
+        pooled = run_sweep(failing_sweep, n_workers=2, batch_size=4, progress=False)  # one batch of 4
+        assert here == [0, 1]
+        again = run_sweep(failing_sweep, n_workers=2, batch_size=4, progress=False)  # the pool is kept
+        assert here == [0, 1]
+    finally:
+        close_pool()
+    assert pooled.dataset.identical(failing_serial.dataset)
+    assert again.dataset.identical(failing_serial.dataset)
+
+
+@pytest.mark.slow
 def test_dask_local_cluster_equals_serial(failing_sweep, failing_serial):
     distributed = pytest.importorskip("distributed")
     with (

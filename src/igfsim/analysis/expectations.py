@@ -11,6 +11,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from igfsim.engines import equations_of
 from igfsim.result.metrics import metric
 from igfsim.result.scenario_result import ScenarioResult
 from igfsim.scenario.schema import Expectation, Scenario
@@ -131,9 +132,11 @@ def check_expectation(result: ScenarioResult, e: Expectation, index: int = 0) ->
     """Evaluate one expectation on a result.
 
     In an engine named in ``not_expressible`` the verdict is ``n/a`` and ``detail`` is the reason (the
-    observed value is still computed where possible, for information only).
+    observed value is still computed where possible, for information only). Entries for an engine
+    apply to the engines integrating its equations too (:func:`igfsim.engines.equations_of`).
     """
-    reason = e.not_expressible_in(result.engine)
+    engines = dict.fromkeys((result.engine, equations_of(result.engine)))  # cvodes: also the scipy engine's
+    reason = next((r for r in map(e.not_expressible_in, engines) if r is not None), None)
     if reason is not None:
         try:
             with warnings.catch_warnings():  # informational only: NaN readouts must not warn or raise
@@ -152,7 +155,7 @@ def check_expectation(result: ScenarioResult, e: Expectation, index: int = 0) ->
         passed, detail = low <= observed <= high, ""
     else:
         passed, detail = bool(_OPS[e.op](observed, e.threshold())), ""
-    known = e.known_failure_in(result.engine)
+    known = next((k for k in map(e.known_failure_in, engines) if k), None)
     if known:
         verdict = Verdict.XPASS if passed else Verdict.XFAIL
         detail = (detail + "; " if detail else "") + (

@@ -216,13 +216,21 @@ def _cmd_validate_ensemble(args) -> int:
 
 def _cmd_compare(args) -> int:
     from igfsim.analysis.consistency import ProblemKind, compare_scenario, format_consistency
-    from igfsim.engines import CORE_ENGINES, get_engine
+    from igfsim.engines import CORE_ENGINES, OPTIONAL_ENGINES, get_engine
+    from igfsim.errors import EngineUnavailableError
     from igfsim.scenario.loading import load_scenario, with_catalogs
 
     model = load_model_of(args)
-    engines = CORE_ENGINES
+    engines = list(CORE_ENGINES)
     for name in engines:  # an engine without a view of the model refuses before anything runs
         get_engine(name).check_model(model)
+    for name in OPTIONAL_ENGINES:  # compared too where installed; said when not
+        try:
+            get_engine(name).check_model(model)
+        except EngineUnavailableError as err:
+            progress(f"{name} not compared: {err}")
+            continue
+        engines.insert(engines.index("boolean"), name)
     inputs = _model_and_files(args, model)
     if isinstance(inputs, int):
         return inputs

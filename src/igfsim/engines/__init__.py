@@ -21,10 +21,20 @@ ENGINES = {
 }
 #: the ODE engines, in the order reports list them (the first is the reference of agreement checks)
 ODE_ENGINES = ("roadrunner", "scipy", "cvodes")
-#: the engines ``compare`` and ``validate --engine all`` run (and the mechanism page names): the two
-#: independent ODE views and the logical one. ``cvodes`` (the scipy engine's equations under another
-#: integrator, needing the ``amici`` extra's libraries) is checked against roadrunner by its tests
+#: the engines every ``compare`` and ``validate --engine all`` runs (and the mechanism page names):
+#: the two independent ODE views and the logical one
 CORE_ENGINES = ("roadrunner", "scipy", "boolean")
+#: engines ``compare`` adds when they are installed (``cvodes`` needs the ``amici`` extra's libraries)
+OPTIONAL_ENGINES = ("cvodes",)
+#: engines that integrate another engine's equations (``cvodes``: the scipy engine's generated C under
+#: CVODES): a scenario's ``known_failure_engines`` and ``not_expressible`` entries for that engine hold
+#: for them too, because a known failure is one of the model's equations, not of the integrator
+SAME_EQUATIONS = {"cvodes": "scipy"}
+
+
+def equations_of(engine: str) -> str:
+    """The engine whose equations ``engine`` integrates (itself, for an engine of its own)."""
+    return SAME_EQUATIONS.get(engine, engine)
 
 
 class Engine(_Proto):

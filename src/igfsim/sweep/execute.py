@@ -8,47 +8,50 @@
 
 Each run applies one design row to a copy of the scenario (every arm; then the sweep's arms are
 kept) and simulates it with :func:`igfsim.run_scenario` (``on_error="record"``); a failed run is
-kept with status, message and NaN. Workers get :class:`BatchTask` s (what every run shares, plus the
-rows of the batch) and hand back :class:`~igfsim.sweep.records.BatchResult` s; they get the SBML
-text and compile the model once per process.
-See ``docs/sweeps.md``.
+kept with status, message and NaN. Workers get :class:`~igfsim.sweep.worker.BatchTask` s (what every
+run shares, plus the rows of the batch) and hand back :class:`~igfsim.sweep.records.BatchResult` s
+(:mod:`igfsim.sweep.worker`); igfsim's own pool is :mod:`igfsim.sweep.pool`. See ``docs/sweeps.md``.
 """
 
 from __future__ import annotations
 
-import atexit
 import math
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import ValidationError
 
-from igfsim.engines.steady_state import STEADY_STATES, SteadyStates
+from igfsim.engines.steady_state import STEADY_STATES
 from igfsim.errors import ScenarioError, SimulationError, SweepStoreError
-from igfsim.model.mapping import ModelMapping
-from igfsim.model.sbml import Model, load_model_string
-from igfsim.result.scenario_result import RunStatus
+from igfsim.model.sbml import Model
 from igfsim.scenario.schema import Scenario
-from igfsim.scenario.targets import CellValues, Target, parse_target
+from igfsim.scenario.targets import parse_target
 from igfsim.sweep.executors import OwnedPool, cpu_count, drain, resolve_executor
+from igfsim.sweep.pool import close_pool, live_pool, start_and_run
 from igfsim.sweep.records import BatchResult, SweepManifest
 from igfsim.sweep.result import SweepResult
 from igfsim.sweep.spec import (
     TARGET_KINDS,
     Axis,
     Sweep,
-    apply_row,
     check_sweep,
     design_table,
     load_sweep,
     sweep_hash,
 )
 from igfsim.sweep.store import SweepStore
+from igfsim.sweep.worker import (
+    SHIPPED_STEADY_STATES,
+    BatchTask,
+    ModelRef,
+    RunRow,
+    RunSetup,
+    _failed_batch,
+    _run_batch,
+)
 
 __all__ = [
     "Axis",
@@ -66,171 +69,6 @@ __all__ = [
 
 
 # -------------------------------------------------------------------------------------- tasks
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """How a worker finds the model: the object itself (in-process), or its hash, name and -- unless
-    the pool's initializer has loaded it already -- its SBML text."""
-
-    sha256: str
-    name: str
-    sbml: str | None = None
-    model: Model | None = None
-    #: the model's mapping, sent with the SBML (workers have no view of the caller's files)
-    mapping: ModelMapping | None = None
-
-
-@dataclass(frozen=True)
-class RunSetup:
-    """What every run of a sweep shares (sent with each batch).
-
-    ``scenario`` has every arm (targets apply to it before the arms in ``arms`` are kept), no
-    expectations and the sweep's readouts.
-    """
-
-    scenario: Scenario
-    arms: tuple[str, ...]
-    targets: tuple[Target, ...]
-    panel: Mapping[str, CellValues] | None
-    readouts: tuple[str, ...]
-    metrics: tuple[str, ...]
-    engine: str
-    keep_trajectories: bool
-    n_times: int
-    model: ModelRef
-
-    def empty_summary(self) -> np.ndarray:
-        """NaN metrics of one run: (arm, readout, metric)."""
-        return np.full((len(self.arms), len(self.readouts), len(self.metrics)), np.nan)
-
-    def empty_trajectory(self) -> np.ndarray | None:
-        """NaN trajectories of one run (arm, time, readout), or None when they are not kept."""
-        if not self.keep_trajectories:
-            return None
-        return np.full((len(self.arms), self.n_times, len(self.readouts)), np.nan)
-
-    def variant(self, member: str | None, values: tuple[float, ...], model: Model) -> Scenario:
-        """The scenario of one run: its design row (and panel member) applied, the sweep's arms kept."""
-        cell = (self.panel or {}).get(member) if member is not None else None
-        full = apply_row(self.scenario, self.targets, values, cell, model=model)
-        return full.model_copy(update={"arms": [full.arm(a) for a in self.arms]})
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """One run of a batch: its id, panel member (None without a panel) and axis values."""
-
-    run: int
-    member: str | None
-    values: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class BatchTask:
-    """A batch of runs for one worker call, with the pre-equilibrated cells the caller knows."""
-
-    setup: RunSetup
-    rows: tuple[RunRow, ...]
-    steady_states: SteadyStates | None = None
-
-
-# ------------------------------------------------------------------------------------ workers
-
-_MODELS: dict[str, Model] = {}
-_LOCK = threading.Lock()  # one simulation at a time per process: engines are per-process singletons
-
-
-def _init_worker(sha: str, sbml: str, name: str, mapping: ModelMapping | None = None) -> None:
-    """Load the model from its SBML text (with its mapping) once per worker process (other executors)."""
-    if sha not in _MODELS:
-        _MODELS[sha] = load_model_string(sbml, name, mapping=mapping)
-
-
-def _adopt_model(model: Model, engine: str, compiled: bytes | None) -> None:
-    """Process-pool initializer of igfsim's own pool: the caller's model as it is, and its compiled
-    form for ``engine`` (so the worker neither parses nor compiles)."""
-    from igfsim.engines import ShipsCompiled, get_engine
-
-    _MODELS[model.sha256] = model
-    eng = get_engine(engine)
-    if compiled is not None and isinstance(eng, ShipsCompiled):
-        eng.adopt(model, compiled)
-
-
-def _worker_model(ref: ModelRef) -> Model:
-    if ref.model is not None:
-        return ref.model
-    if ref.sha256 not in _MODELS:
-        if ref.sbml is None:
-            raise RuntimeError(f"model {ref.name} ({ref.sha256[:12]}) was not loaded in this worker")
-        _init_worker(ref.sha256, ref.sbml, ref.name, ref.mapping)
-    return _MODELS[ref.sha256]
-
-
-def _run_one(scenario: Scenario, model: Model, setup: RunSetup) -> tuple[RunStatus, str, np.ndarray, np.ndarray | None]:
-    from igfsim.result.metrics import metric
-    from igfsim.runner import run_scenario
-
-    summary, traj = setup.empty_summary(), setup.empty_trajectory()
-    try:
-        res = run_scenario(scenario, model, engine=setup.engine, on_error="record")
-    except Exception as err:  # noqa: BLE001 - any failure of one run is recorded, the sweep goes on
-        return RunStatus.FAILED, f"{type(err).__name__}: {err}", summary, traj
-    failed = [f"{r.arm}: {r.message}" for r in res.records if not r.ok]
-    for i, rec in enumerate(res.records):
-        if not rec.ok:
-            continue
-        y = res.values[i]
-        if traj is not None:
-            traj[i] = y
-        for k, ro in enumerate(setup.readouts):
-            col = y[:, res.readouts.index(ro)]
-            for m, name in enumerate(setup.metrics):
-                summary[i, k, m] = metric(res.times, col, name)
-    return (RunStatus.FAILED if failed else RunStatus.OK), "; ".join(failed), summary, traj
-
-
-def _run_row(setup: RunSetup, row: RunRow, model: Model) -> tuple[RunStatus, str, np.ndarray, np.ndarray | None]:
-    try:
-        variant = setup.variant(row.member, row.values, model)
-    except (ValidationError, ValueError) as err:
-        return RunStatus.FAILED, f"invalid run: {err}", setup.empty_summary(), setup.empty_trajectory()
-    return _run_one(variant, model, setup)
-
-
-def _run_batch(task: BatchTask) -> BatchResult:
-    """Simulate a batch of runs (executed in a worker)."""
-    setup = task.setup
-    model = _worker_model(setup.model)
-    with _LOCK:
-        if task.steady_states:
-            STEADY_STATES.update(task.steady_states)
-        known = STEADY_STATES.keys()
-        outcomes = [_run_row(setup, row, model) for row in task.rows]
-        learned = STEADY_STATES.export(SHIPPED_STEADY_STATES, besides=known) if task.steady_states is not None else None
-    trajectories = [o[3] for o in outcomes if o[3] is not None]
-    return BatchResult(
-        run=np.asarray([row.run for row in task.rows], dtype=int),
-        status=tuple(o[0] for o in outcomes),
-        message=tuple(o[1] for o in outcomes),
-        summary=np.stack([o[2] for o in outcomes]) if outcomes else np.zeros((0, *setup.empty_summary().shape)),
-        trajectory=np.stack(trajectories) if trajectories else None,
-        steady_states=learned,
-    )
-
-
-def _failed_batch(task: BatchTask, message: str) -> BatchResult:
-    """Every run of ``task`` recorded as failed with ``message`` (NaN values)."""
-    setup, n = task.setup, len(task.rows)
-    traj = setup.empty_trajectory()
-    return BatchResult(
-        run=np.asarray([row.run for row in task.rows], dtype=int),
-        status=(RunStatus.FAILED,) * n,
-        message=(message,) * n,
-        summary=np.stack([setup.empty_summary()] * n) if n else np.zeros((0, *setup.empty_summary().shape)),
-        trajectory=np.stack([traj] * n) if traj is not None and n else None,
-    )
 
 
 # ------------------------------------------------------------------------------------ planning
@@ -306,15 +144,17 @@ def _model_ref(executor: object, model: Model) -> ModelRef:
     return ModelRef(model.sha256, model.path, sbml=model.sbml, mapping=model.mapping)
 
 
+#: the default batch size gives each worker about this many batches
+BATCHES_PER_WORKER = 16
+
+
 def _batch_size(batch_size: int | None, n_todo: int, n_workers: int | None) -> int:
     if batch_size is not None:
         return batch_size
     workers = n_workers or cpu_count()
-    return max(1, min(64, math.ceil(n_todo / (4 * workers)))) if n_todo else 1
-
-
-#: at most this many pre-equilibrated cells travel with a batch to a worker, and back
-SHIPPED_STEADY_STATES = 16
+    # 16 batches per worker: a worker idles at most the last batch of another (1/16 of the sweep);
+    # at most 64 runs, so that progress, steady states and parts come back often
+    return max(1, min(64, math.ceil(n_todo / (BATCHES_PER_WORKER * workers)))) if n_todo else 1
 
 
 def _tasks(plan: _Plan, setup: RunSetup, todo: list[int], batch_size: int) -> Iterator[BatchTask]:
@@ -422,7 +262,10 @@ class _Execution:
                 return
             window = 2 * (self.n_workers or cpu_count())
             if self.executor is None:
-                self._on_own_pool(_session_pool(self.n_workers, self.model, self.engine), tasks, done, window)
+                owned = live_pool(self.n_workers, self.model, self.engine)
+                if owned is None:  # a new pool: this process runs the first rows while it starts
+                    owned, tasks = start_and_run(self.n_workers, self.model, self.engine, tasks, done)
+                self._on_own_pool(owned, tasks, done, window)
                 return
             ex, _ = resolve_executor(self.executor, self.n_workers)
 
@@ -461,49 +304,3 @@ class _Execution:
         except BaseException:
             close_pool(now=True)
             raise
-
-
-# ------------------------------------------------------------------------------- session pool
-
-
-@dataclass
-class _Session:
-    """igfsim's own pool, kept for the next sweep of the same model, engine and size."""
-
-    owned: OwnedPool
-    n_workers: int
-    model: Model
-    engine: str
-
-
-_SESSION: _Session | None = None
-
-
-def _session_pool(n_workers: int | None, model: Model, engine: str) -> OwnedPool:
-    """The session's pool when it suits this sweep; else a new one (the old one stopped), whose workers
-    receive ``model`` and its compiled form: one pool start per session, not one per sweep."""
-    global _SESSION
-    n = n_workers or cpu_count()
-    s = _SESSION
-    wanted = (n, model.sha256, engine, model.mapping)
-    if s is not None and (s.n_workers, s.model.sha256, s.engine, s.model.mapping) == wanted:
-        return s.owned
-    close_pool()
-    from igfsim.engines import ShipsCompiled, get_engine
-
-    eng = get_engine(engine)
-    compiled = eng.compiled_state(model) if isinstance(eng, ShipsCompiled) else None
-    _SESSION = _Session(OwnedPool(n, _adopt_model, (model, engine, compiled)), n, model, engine)
-    return _SESSION.owned
-
-
-def close_pool(*, now: bool = False) -> None:
-    """Stop the worker processes :func:`run_sweep` keeps between calls (at exit this happens by itself);
-    ``now`` terminates them without waiting for running batches."""
-    global _SESSION
-    if _SESSION is not None:
-        session, _SESSION = _SESSION, None
-        session.owned.stop(now=now)
-
-
-atexit.register(close_pool, now=True)
