@@ -387,13 +387,20 @@ def test_validate_single_engine_prints_na_with_reason(scenario_file, capsys):
     assert "0/1 expectations passed, 1 not expressible in this engine" in out
 
 
+def _verdicts(row: str) -> list[str]:
+    """The verdict columns of a ``validate --engine all`` row, one per engine compared."""
+    words = row.split()
+    return words[: words.index("pAkt")]
+
+
 def test_validate_all_fails_when_only_the_boolean_engine_fails(scenario_file, capsys):
     """The ODE keeps part of pAkt under the antibody, the logic none: a graded claim checked in every engine."""
     code = main(["validate", "--engine", "all", str(scenario_file([PARTIAL_RETENTION]))])
     out, err = capsys.readouterr()
     assert code == 1, out + err
     row = next(line for line in out.splitlines() if "pAkt final cixutumumab / control" in line)
-    assert row.split()[:3] == ["PASS", "PASS", "FAIL"], row
+    *odes, boolean = _verdicts(row)  # roadrunner, scipy (and cvodes where installed), then boolean
+    assert odes and set(odes) == {"PASS"} and boolean == "FAIL", row
     assert "expect[0] FAIL in boolean" in out
 
 
@@ -407,8 +414,9 @@ def test_validate_all_passes_once_the_claim_is_not_expressible_in_boolean(scenar
     out, err = capsys.readouterr()
     assert code == 0, out + err
     row = next(line for line in out.splitlines() if "pAkt final cixutumumab / control" in line)
-    assert row.split()[:3] == ["PASS", "PASS", "N/A"] and "engines differ" not in row
-    assert f"boolean N/A: {GRADED_REASON}" in out
+    *odes, boolean = _verdicts(row)
+    assert odes and set(odes) == {"PASS"} and boolean == "N/A" and "engines differ" not in row
+    assert f"boolean N/A: {GRADED_REASON}" in " ".join(out.split()), out  # the reason may wrap
     assert "C01  mech: " in out and "references: Hua 2020 [1]" in out
     assert "boolean    1 n/a (of 1)" in out
 
