@@ -213,6 +213,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sizes", default="400,2000")
+    ap.add_argument("--axes", default="dose,expression", help="designs to time: dose, expression or both")
     ap.add_argument("--engine", default="roadrunner", help="engine of the memory figure's sweep (cvodes: faster)")
     args = ap.parse_args()
     from igfsim import load_model
@@ -220,7 +221,7 @@ def main() -> None:
     bare = Bare(load_model())
     shift = 1.0
     for n in (int(s) for s in args.sizes.split(",") if s.strip() and int(s) > 0):  # --sizes "": memory only
-        for axis in ("dose", "expression"):
+        for axis in (a.strip() for a in args.axes.split(",") if a.strip()):
             ratios: dict[str, list[float]] = {"session's first sweep": [], "new pool": [], "next sweep": []}
             for _ in range(args.rounds):  # interleaved: bare, then each contender, in every round
                 base = args.workers * bare.rate(min(n, 200), axis)
