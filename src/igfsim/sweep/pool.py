@@ -89,10 +89,9 @@ def start_and_run(
                 if rest is not None:
                     left.append(rest)
             owned = starting.result()
-        except BaseException:
-            pool = starting.result() if not starting.cancel() and starting.exception() is None else None
-            if pool is not None:
-                pool.stop(now=True)
+        except BaseException:  # Ctrl-C or a failing run here: a pool that did start is stopped
+            if not starting.cancel() and starting.exception() is None:
+                starting.result().stop(now=True)
             raise
     _SESSION = _Session(owned, n, model, engine)
     return owned, itertools.chain(left, source)
