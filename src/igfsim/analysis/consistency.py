@@ -96,6 +96,15 @@ class ScenarioConsistency:
     claims: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
 
+    def ode_engines(self) -> list[str]:
+        """The ODE engines that ran, in report order (the first is the reference of agreement checks)."""
+        return [e for e in ODE_ENGINES if e in self.outcomes]
+
+    def ode_pair(self) -> str:
+        """The ODE engines compared, as ``reference - other, other``."""
+        odes = self.ode_engines()
+        return f"{odes[0]} - {', '.join(odes[1:])}"
+
     def disagreements(self) -> list[NodeComparison]:
         """Arm/readout pairs where logic and the discretised ODE differ."""
         return [n for n in self.nodes if not n.agree]
@@ -131,7 +140,7 @@ class ScenarioConsistency:
             )
             for e, o in self.failures()
         ]
-        odes = [e for e in ODE_ENGINES if e in self.outcomes]
+        odes = self.ode_engines()
         n_expect = len(self.outcomes[odes[0]]) if odes else 0
         out += [
             Problem(
@@ -142,8 +151,7 @@ class ScenarioConsistency:
             if len({self.outcomes[e][i].verdict for e in odes}) > 1
         ]
         if (self.ode_max_abs_diff or 0) > ode_agreement:
-            pair = f"{odes[0]} - {', '.join(odes[1:])}"
-            msg = f"{self.scenario}: max |{pair}| = {self.ode_max_abs_diff:.2e} exceeds {ode_agreement:g}"
+            msg = f"{self.scenario}: max |{self.ode_pair()}| = {self.ode_max_abs_diff:.2e} exceeds {ode_agreement:g}"
             out.append(Problem(ProblemKind.ODE_VALUES_DIFFER, msg))
         return out
 
@@ -187,7 +195,7 @@ def compare_scenario(
             report.errors[eng] = "; ".join(r.message for r in res.records if not r.ok)
             continue
         report.outcomes[eng] = check_expectations(res, scenario)
-    odes = [e for e in ODE_ENGINES if e in report.outcomes]
+    odes = report.ode_engines()
     if len(odes) >= 2:  # every other ODE engine against the first
         a = report.results[odes[0]]
         cols = [i for i, r in enumerate(a.readouts) if r in FRACTION_READOUTS]
@@ -254,9 +262,7 @@ def format_consistency(reports: list[ScenarioConsistency]) -> str:
                 lines.append("  " + " ".join(f"{row[e].verdict.upper():>10s}" for e in engines) + f"  {text}{mark}")
                 lines += _detail_lines(row, len(head) + 2)
         if rep.ode_max_abs_diff is not None:
-            odes = [e for e in ODE_ENGINES if e in rep.outcomes]
-            pair = f"{odes[0]} - {', '.join(odes[1:])}"
-            lines.append(f"  ODE engines: max |{pair}| over 0..1 readouts = {rep.ode_max_abs_diff:.2e}")
+            lines.append(f"  ODE engines: max |{rep.ode_pair()}| over 0..1 readouts = {rep.ode_max_abs_diff:.2e}")
         if rep.nodes:
             dis = rep.disagreements()
             lines.append(
