@@ -16,11 +16,12 @@ import hashlib
 import os
 import platform
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from igfsim.cache import private_cache
-from igfsim.engines.native import CFLAGS, compile_into, find_compiler, verified_copy
+from igfsim.engines.native import CFLAGS, compile_into, find_compiler, load_or_build, verified_copy
 from igfsim.errors import EngineUnavailableError
 
 #: environment variable choosing the update code: "auto" (default: C when a compiler is found), "c", "python"
@@ -90,18 +91,19 @@ def _load() -> object | None:
         return None
     key = hashlib.sha256("\0".join([SOURCE, cc, *CFLAGS, platform.machine(), platform.system()]).encode()).hexdigest()
     lib_path = private_cache("boolean") / f"boolean-kernel-{key[:40]}.so"
-    for attempt in range(2):
-        with verified_copy(lib_path) as copy:
-            if copy is not None:
-                lib = ctypes.CDLL(str(copy))
-                fn = lib.igf_async_steps
-                fn.restype = ctypes.c_long
-                long_, ptr = ctypes.c_long, ctypes.c_void_p
-                fn.argtypes = [long_, long_, ptr, long_, long_, long_, ptr, long_, ptr, ptr, ptr, ptr, ctypes.c_int]
-                return fn
-        if attempt == 0:
-            compile_into(lib_path, SOURCE, cc, "boolean")
-    raise EngineUnavailableError(f"the Boolean engine's library {lib_path} changed while it was being built")
+    return load_or_build(lib_path, _bind, lambda: compile_into(lib_path, SOURCE, cc, "boolean"), "boolean")
+
+
+def _bind(lib_path: Path) -> object | None:
+    """The update function of the stored library, or None when it is missing or does not verify."""
+    with verified_copy(lib_path) as copy:
+        if copy is None:
+            return None
+        fn = ctypes.CDLL(str(copy)).igf_async_steps
+        fn.restype = ctypes.c_long
+        long_, ptr = ctypes.c_long, ctypes.c_void_p
+        fn.argtypes = [long_, long_, ptr, long_, long_, long_, ptr, long_, ptr, ptr, ptr, ptr, ctypes.c_int]
+        return fn
 
 
 def kernel() -> object | None:

@@ -12,14 +12,16 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from igfsim.cache import CACHE_ENV, read_verified, write_verified
 from igfsim.errors import EngineUnavailableError
 
 CFLAGS = ("-O2", "-shared", "-fPIC")
+T = TypeVar("T")
 
 
 def find_compiler() -> str | None:
@@ -65,3 +67,16 @@ def compile_into(lib: Path, source: str, cc: str, engine: str, args: tuple[str, 
             f"the {engine} engine cannot build its library in {lib.parent} ({err}); "
             f"set {CACHE_ENV} to a writable folder"
         ) from None
+
+
+def load_or_build(lib: Path, load: Callable[[Path], T | None], build: Callable[[], None], engine: str) -> T:
+    """``load(lib)`` of the stored library; when there is none, or it does not verify, ``build()`` stores
+    it (:func:`compile_into`) and it is loaded again. ``load`` returns None for a missing or unverified
+    library (read it through :func:`verified_copy`)."""
+    found = load(lib) if lib.exists() else None
+    if found is None:
+        build()
+        found = load(lib)
+        if found is None:
+            raise EngineUnavailableError(f"the {engine} engine's library {lib} changed while it was being built")
+    return found

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from igfsim.cache import cache_dir as cache_dir  # re-exported
 from igfsim.cache import private_cache
 from igfsim.engines.native import CFLAGS as CFLAGS  # re-exported
-from igfsim.engines.native import compile_into, verified_copy
+from igfsim.engines.native import compile_into, load_or_build, verified_copy
 from igfsim.engines.native import find_compiler as find_compiler  # re-exported
 from igfsim.engines.scipy_system import CSystem, PySystem, System
 from igfsim.errors import EngineUnavailableError
@@ -128,27 +128,23 @@ def compiled_system(sbml: str, cc: str, variant: Variant = Variant()) -> CSystem
     cached = _LOADED.get(key)
     if isinstance(cached, variant.cls):
         return cached
-    folder = private_cache(variant.engine)
-    lib = folder / f"{variant.engine}-engine-{key[:40]}.so"
-    if lib.exists() and (loaded := _load_verified(lib, variant.cls)) is not None:
-        _LOADED[key] = loaded
-        return loaded
-    from igfsim.engines.sbml_math import read_system
+    lib = private_cache(variant.engine) / f"{variant.engine}-engine-{key[:40]}.so"
 
-    meta, progs = read_system(sbml)
-    try:
-        code = c_source(meta, progs)
-    except (NotImplementedError, ValueError, TypeError) as err:
-        raise EngineUnavailableError(
-            f"the {variant.engine} engine cannot write this model's math as C: {err}"
-        ) from None
+    def build() -> None:
+        from igfsim.engines.sbml_math import read_system
+
+        meta, progs = read_system(sbml)
+        try:
+            code = c_source(meta, progs)
+        except (NotImplementedError, ValueError, TypeError) as err:
+            raise EngineUnavailableError(
+                f"the {variant.engine} engine cannot write this model's math as C: {err}"
+            ) from None
+        compile_into(lib, code + variant.source, cc, variant.engine, variant.args)
+
     # loaded only when its bytes match the digest
-    compile_into(lib, code + variant.source, cc, variant.engine, variant.args)
-    built = _load_verified(lib, variant.cls)
-    if built is None:
-        raise EngineUnavailableError(f"the {variant.engine} engine's library {lib} changed while it was being built")
-    _LOADED[key] = built
-    return built
+    loaded = _LOADED[key] = load_or_build(lib, lambda path: _load_verified(path, variant.cls), build, variant.engine)
+    return loaded
 
 
 def build_system(sbml: str, backend: str = "auto") -> System:
